@@ -1,0 +1,101 @@
+//! Email addresses, as the mirror stores and matches them.
+
+use std::fmt;
+
+use crate::DomainError;
+
+/// The longest address accepted (RFC 5321 limits a path to 254 characters; a little slack is
+/// left for senders that are laxer than the RFC).
+const MAX_LEN: usize = 320;
+
+/// An email address, trimmed and lower-cased.
+///
+/// Clerk treats addresses case-insensitively, and so does the mirror: linking a pre-existing
+/// account by email must not fail because one side wrote `Ada@Example.com`. The check is
+/// deliberately loose (one `@` with text on both sides, no whitespace or control characters):
+/// Clerk has already verified the address, and the mirror must not reject what Clerk accepted.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// Parses and normalises an address.
+    ///
+    /// # Errors
+    /// [`DomainError::InvalidEmail`] when the text is empty, too long, lacks a local part or a
+    /// domain, or holds whitespace or control characters.
+    pub fn parse(text: &str) -> Result<Self, DomainError> {
+        let text = text.trim();
+        let valid = !text.is_empty()
+            && text.len() <= MAX_LEN
+            && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+            && text
+                .rsplit_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
+        if valid {
+            Ok(Self(text.to_lowercase()))
+        } else {
+            Err(DomainError::InvalidEmail)
+        }
+    }
+
+    /// The normalised address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Addresses are personal data: `Debug` shows only the domain, so that a value which slips into
+/// a log line or an error does not identify a person.
+impl fmt::Debug for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let domain = self.0.rsplit_once('@').map_or("", |(_, domain)| domain);
+        write!(f, "EmailAddress(…@{domain})")
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_case_and_surrounding_space() {
+        let email = EmailAddress::parse("  Ada.Lovelace@Example.COM ").map(|e| e.to_string());
+        assert_eq!(email.ok().as_deref(), Some("ada.lovelace@example.com"));
+    }
+
+    #[test]
+    fn rejects_what_is_not_an_address() {
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "ada lovelace@example.com",
+            "a\u{0}@b",
+        ] {
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
+        }
+        assert!(EmailAddress::parse(&format!("{}@example.com", "a".repeat(400))).is_err());
+    }
+
+    #[test]
+    fn accepts_plus_addressing_and_unicode() {
+        assert!(EmailAddress::parse("ada+clerk@example.com").is_ok());
+        assert!(EmailAddress::parse("jürgen@bücher.example").is_ok());
+    }
+
+    #[test]
+    fn debug_hides_the_local_part() {
+        let email = EmailAddress::parse("ada@example.com").map(|e| format!("{e:?}"));
+        assert_eq!(email.ok().as_deref(), Some("EmailAddress(…@example.com)"));
+    }
+}

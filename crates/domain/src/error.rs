@@ -1,0 +1,31 @@
+//! The domain crate's error type.
+
+/// Why a value or an event could not be accepted.
+///
+/// Messages name the field and what was expected, never the offending value: values may be
+/// personal data (emails, names) and end up in logs and HTTP responses.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DomainError {
+    /// A Clerk id without its prefix or with unexpected characters.
+    #[error("invalid {kind} id: expected `{prefix}` followed by letters, digits or `_`")]
+    InvalidId {
+        /// What the id names (`user`, `organization`, …).
+        kind: &'static str,
+        /// The prefix it must start with.
+        prefix: &'static str,
+    },
+    /// An email address that is not one.
+    #[error("invalid email address: expected text of the form local@domain")]
+    InvalidEmail,
+    /// An empty or malformed role key.
+    #[error("invalid role: expected a role key such as `org:admin`")]
+    InvalidRole,
+    /// An event body that is not the JSON Clerk sends, with the reason and where it occurred.
+    #[error("malformed {event_type} event: {reason}")]
+    MalformedEvent {
+        /// The event type, or `webhook` when the body has none.
+        event_type: String,
+        /// What is wrong, with the JSON path where one is known.
+        reason: String,
+    },
+}

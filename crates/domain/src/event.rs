@@ -1,0 +1,268 @@
+//! Clerk webhook events: the JSON Clerk sends, parsed into typed events.
+//!
+//! Only the fields the mirror keeps are read; anything else Clerk adds is ignored, so new
+//! fields never break delivery. Event types the mirror does not handle are recognised from the
+//! envelope alone: their `data` is never parsed.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use crate::{
+    ClerkMembershipId, ClerkOrgId, ClerkUserId, DomainError, EmailAddress, MembershipSnapshot,
+    OrganizationSnapshot, PublicUserData, Role, UnixMillis, UserSnapshot,
+};
+
+/// The longest event type accepted; Clerk's longest today is 36 characters.
+const MAX_EVENT_TYPE_LEN: usize = 128;
+
+/// One delivery body, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventEnvelope {
+    /// The event type as sent (`user.created`, `session.ended`, …).
+    pub event_type: String,
+    /// When the event occurred (the envelope's `timestamp`, Unix ms), when Clerk sent one.
+    pub timestamp: Option<UnixMillis>,
+    /// What the event says.
+    pub event: ClerkEvent,
+}
+
+/// What an event says, for the event types the mirror handles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClerkEvent {
+    /// `user.created` or `user.updated`: the user's state at `updated_at`.
+    UserUpserted(UserSnapshot),
+    /// `user.deleted`.
+    UserDeleted(ClerkUserId),
+    /// `organization.created` or `organization.updated`.
+    OrganizationUpserted(OrganizationSnapshot),
+    /// `organization.deleted`.
+    OrganizationDeleted(ClerkOrgId),
+    /// `organizationMembership.created` or `organizationMembership.updated`.
+    MembershipUpserted(MembershipSnapshot),
+    /// `organizationMembership.deleted`: Clerk repeats the membership's last state.
+    MembershipDeleted(MembershipSnapshot),
+    /// Any other event type (`session.created`, `email.created`, types Clerk adds later…):
+    /// acknowledged and recorded, never applied.
+    Unhandled,
+}
+
+impl ClerkEvent {
+    /// The Clerk id of the object the event is about, when the mirror handles the event.
+    pub fn object_id(&self) -> Option<&str> {
+        match self {
+            Self::UserUpserted(user) => Some(user.clerk_id.as_str()),
+            Self::UserDeleted(id) => Some(id.as_str()),
+            Self::OrganizationUpserted(org) => Some(org.clerk_id.as_str()),
+            Self::OrganizationDeleted(id) => Some(id.as_str()),
+            Self::MembershipUpserted(m) | Self::MembershipDeleted(m) => Some(m.clerk_id.as_str()),
+            Self::Unhandled => None,
+        }
+    }
+}
+
+impl EventEnvelope {
+    /// Parses a delivery body.
+    ///
+    /// # Errors
+    /// [`DomainError::MalformedEvent`] when the body is not a JSON envelope with a string
+    /// `type` and a `data` member, or when the `data` of a handled event type lacks a field
+    /// the mirror needs or has one of the wrong type. The reason names the field.
+    pub fn parse(body: &[u8]) -> Result<Self, DomainError> {
+        let envelope: WireEnvelope<'_> =
+            serde_json::from_slice(body).map_err(|err| malformed("webhook", &err))?;
+        let event_type = envelope.event_type;
+        if event_type.is_empty() || event_type.len() > MAX_EVENT_TYPE_LEN {
+            return Err(DomainError::MalformedEvent {
+                event_type: "webhook".to_owned(),
+                reason: format!("`type` must be 1 to {MAX_EVENT_TYPE_LEN} characters"),
+            });
+        }
+        let data = envelope.data.get();
+        let event = match event_type.as_str() {
+            "user.created" | "user.updated" => {
+                ClerkEvent::UserUpserted(read::<WireUser>(&event_type, data)?.into_domain()?)
+            }
+            "user.deleted" => {
+                let stub = read::<WireDeleted>(&event_type, data)?;
+                ClerkEvent::UserDeleted(ClerkUserId::parse(&stub.id)?)
+            }
+            "organization.created" | "organization.updated" => ClerkEvent::OrganizationUpserted(
+                read::<WireOrganization>(&event_type, data)?.into_domain()?,
+            ),
+            "organization.deleted" => {
+                let stub = read::<WireDeleted>(&event_type, data)?;
+                ClerkEvent::OrganizationDeleted(ClerkOrgId::parse(&stub.id)?)
+            }
+            "organizationMembership.created" | "organizationMembership.updated" => {
+                ClerkEvent::MembershipUpserted(
+                    read::<WireMembership>(&event_type, data)?.into_domain()?,
+                )
+            }
+            "organizationMembership.deleted" => ClerkEvent::MembershipDeleted(
+                read::<WireMembership>(&event_type, data)?.into_domain()?,
+            ),
+            _ => ClerkEvent::Unhandled,
+        };
+        Ok(Self {
+            timestamp: envelope.timestamp.map(UnixMillis),
+            event_type,
+            event,
+        })
+    }
+}
+
+fn read<T: DeserializeOwned>(event_type: &str, data: &str) -> Result<T, DomainError> {
+    let mut deserializer = serde_json::Deserializer::from_str(data);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let reason = describe(err.inner());
+        DomainError::MalformedEvent {
+            event_type: event_type.to_owned(),
+            reason: if path == "." {
+                format!("`data`: {reason}")
+            } else {
+                format!("`data.{path}`: {reason}")
+            },
+        }
+    })
+}
+
+fn malformed(event_type: &str, err: &serde_json::Error) -> DomainError {
+    DomainError::MalformedEvent {
+        event_type: event_type.to_owned(),
+        reason: describe(err),
+    }
+}
+
+/// serde_json's messages quote offending values (`invalid type: string "ada@…", expected i64`),
+/// which may be personal data: only the category, the expectation and the position are kept.
+fn describe(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    let text = text.split(" at line ").next().unwrap_or(&text);
+    let position = format!("line {}, column {}", err.line(), err.column());
+    match text.split_once(": ") {
+        Some((kind @ ("invalid type" | "invalid value" | "invalid length"), rest)) => {
+            let expected = rest.rsplit_once(", expected ").map_or("", |(_, e)| e);
+            format!("{kind}, expected {expected} ({position})")
+        }
+        _ => format!("{text} ({position})"),
+    }
+}
+
+#[derive(Deserialize)]
+struct WireEnvelope<'a> {
+    #[serde(rename = "type")]
+    event_type: String,
+    #[serde(borrow)]
+    data: &'a RawValue,
+    #[serde(default)]
+    timestamp: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct WireDeleted {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct WireEmail {
+    id: String,
+    email_address: String,
+}
+
+#[derive(Deserialize)]
+struct WireUser {
+    id: String,
+    #[serde(default)]
+    email_addresses: Vec<WireEmail>,
+    #[serde(default)]
+    primary_email_address_id: Option<String>,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    image_url: Option<String>,
+    updated_at: i64,
+}
+
+impl WireUser {
+    fn into_domain(self) -> Result<UserSnapshot, DomainError> {
+        let primary = self
+            .primary_email_address_id
+            .as_deref()
+            .and_then(|primary| self.email_addresses.iter().find(|e| e.id == primary))
+            .map(|e| EmailAddress::parse(&e.email_address))
+            .transpose()?;
+        Ok(UserSnapshot {
+            clerk_id: ClerkUserId::parse(&self.id)?,
+            email: primary,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            image_url: self.image_url,
+            updated_at: UnixMillis(self.updated_at),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct WireOrganization {
+    id: String,
+    name: String,
+    #[serde(default)]
+    slug: Option<String>,
+    #[serde(default)]
+    image_url: Option<String>,
+    updated_at: i64,
+}
+
+impl WireOrganization {
+    fn into_domain(self) -> Result<OrganizationSnapshot, DomainError> {
+        Ok(OrganizationSnapshot {
+            clerk_id: ClerkOrgId::parse(&self.id)?,
+            name: self.name,
+            slug: self.slug,
+            image_url: self.image_url,
+            updated_at: UnixMillis(self.updated_at),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct WirePublicUserData {
+    user_id: String,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    image_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireMembership {
+    id: String,
+    role: String,
+    organization: WireOrganization,
+    public_user_data: WirePublicUserData,
+    updated_at: i64,
+}
+
+impl WireMembership {
+    fn into_domain(self) -> Result<MembershipSnapshot, DomainError> {
+        let user = self.public_user_data;
+        Ok(MembershipSnapshot {
+            clerk_id: ClerkMembershipId::parse(&self.id)?,
+            role: Role::parse(&self.role)?,
+            organization: self.organization.into_domain()?,
+            user: PublicUserData {
+                clerk_id: ClerkUserId::parse(&user.user_id)?,
+                first_name: user.first_name,
+                last_name: user.last_name,
+                image_url: user.image_url,
+            },
+            updated_at: UnixMillis(self.updated_at),
+        })
+    }
+}

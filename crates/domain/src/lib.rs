@@ -1,0 +1,35 @@
+#![doc = include_str!("../README.md")]
+
+mod email;
+mod error;
+mod event;
+mod ids;
+mod membership;
+mod organization;
+mod outcome;
+mod role;
+mod time;
+mod user;
+
+pub use email::EmailAddress;
+pub use error::DomainError;
+pub use event::{ClerkEvent, EventEnvelope};
+pub use ids::{
+    ClerkMembershipId, ClerkOrgId, ClerkUserId, MAX_CLERK_ID_LEN, MembershipId, OrganizationId,
+    UserId,
+};
+pub use membership::{
+    MembershipContext, MembershipDecision, MembershipDeletion, MembershipSnapshot,
+    StoredMembership, decide_membership_deletion, decide_membership_upsert,
+};
+pub use organization::{
+    OrganizationContext, OrganizationDecision, OrganizationDeletion, OrganizationSnapshot,
+    StoredOrganization, decide_organization_deletion, decide_organization_upsert,
+};
+pub use outcome::{Outcome, UnknownOutcome};
+pub use role::Role;
+pub use time::UnixMillis;
+pub use user::{
+    PublicUserData, StoredUser, UserContext, UserDecision, UserDeletion, UserSnapshot, UserTarget,
+    UserWrite, decide_user_deletion, decide_user_upsert, needs_placeholder,
+};

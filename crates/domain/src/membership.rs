@@ -1,0 +1,110 @@
+//! Organization memberships: what Clerk says about one, and what an event about one changes.
+//!
+//! A user has at most one membership per organization. A membership is written unless its id,
+//! its user or its organization is tombstoned, or the stored version is as new or newer. When
+//! a user leaves and rejoins, Clerk issues a new membership id for the same pair; whichever of
+//! the two versions is newer holds the pair, so a late event of the old membership cannot
+//! displace the new one.
+
+use crate::{
+    ClerkMembershipId, MembershipId, OrganizationSnapshot, PublicUserData, Role, UnixMillis,
+};
+
+/// A Clerk membership as an event describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MembershipSnapshot {
+    /// Clerk's id of the membership.
+    pub clerk_id: ClerkMembershipId,
+    /// The role key.
+    pub role: Role,
+    /// The organization as it was when the event was sent.
+    pub organization: OrganizationSnapshot,
+    /// The member's public data.
+    pub user: PublicUserData,
+    /// Clerk's `updated_at` of the membership.
+    pub updated_at: UnixMillis,
+}
+
+/// A membership row, as far as the sync rules need to see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMembership {
+    /// Local id.
+    pub id: MembershipId,
+    /// Clerk id.
+    pub clerk_id: ClerkMembershipId,
+    /// `updated_at` of the Clerk version stored.
+    pub clerk_updated_at: UnixMillis,
+}
+
+/// What the mirror holds that bears on a membership event.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MembershipContext {
+    /// Whether the membership id was deleted.
+    pub tombstoned: bool,
+    /// Whether the membership's user or organization was deleted.
+    pub party_tombstoned: bool,
+    /// The row holding the (user, organization) pair, whatever its Clerk id.
+    pub for_pair: Option<StoredMembership>,
+    /// The row with the event's Clerk id.
+    pub by_clerk_id: Option<StoredMembership>,
+}
+
+/// The decision for a membership version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MembershipDecision {
+    /// The membership, its user or its organization was deleted; nothing is written.
+    Tombstoned,
+    /// The stored version is as new or newer; nothing is written.
+    Stale,
+    /// A new row.
+    Insert,
+    /// Overwrite the row (taking the event's Clerk id when the row held an older membership of
+    /// the same pair).
+    Update(MembershipId),
+}
+
+/// Decides what a membership version changes.
+pub fn decide_membership_upsert(
+    snapshot: &MembershipSnapshot,
+    context: &MembershipContext,
+) -> MembershipDecision {
+    if context.tombstoned || context.party_tombstoned {
+        return MembershipDecision::Tombstoned;
+    }
+    match context.by_clerk_id.as_ref().or(context.for_pair.as_ref()) {
+        None => MembershipDecision::Insert,
+        Some(row) if row.clerk_id == snapshot.clerk_id => {
+            if snapshot.updated_at <= row.clerk_updated_at {
+                MembershipDecision::Stale
+            } else {
+                MembershipDecision::Update(row.id)
+            }
+        }
+        Some(row) => {
+            if (snapshot.updated_at, &snapshot.clerk_id) > (row.clerk_updated_at, &row.clerk_id) {
+                MembershipDecision::Update(row.id)
+            } else {
+                MembershipDecision::Stale
+            }
+        }
+    }
+}
+
+/// The decision for an `organizationMembership.deleted` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MembershipDeletion {
+    /// Already deleted; nothing changes.
+    AlreadyTombstoned,
+    /// Tombstone the id and delete the row, when there is one.
+    Delete(Option<MembershipId>),
+}
+
+/// Decides what an `organizationMembership.deleted` event changes. Only the row with the
+/// event's own Clerk id is deleted: a newer membership of the same pair stays.
+pub fn decide_membership_deletion(context: &MembershipContext) -> MembershipDeletion {
+    if context.tombstoned {
+        MembershipDeletion::AlreadyTombstoned
+    } else {
+        MembershipDeletion::Delete(context.by_clerk_id.as_ref().map(|row| row.id))
+    }
+}

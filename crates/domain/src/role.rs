@@ -1,0 +1,93 @@
+//! Organization roles.
+
+use std::fmt;
+
+use crate::DomainError;
+
+/// The longest role key accepted.
+const MAX_LEN: usize = 128;
+
+/// A Clerk organization role key: `org:admin`, `org:member`, or any custom `org:<key>`.
+///
+/// Payloads from before Clerk's custom roles (2022) used `admin` and `basic_member`; they are
+/// read as `org:admin` and `org:member` so that one rule ("is an admin") covers both eras.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Role(String);
+
+impl Role {
+    /// The built-in administrator role.
+    pub const ADMIN: &'static str = "org:admin";
+    /// The built-in member role.
+    pub const MEMBER: &'static str = "org:member";
+
+    /// Parses a role key, mapping the legacy keys to their current names.
+    ///
+    /// # Errors
+    /// [`DomainError::InvalidRole`] when the key is empty, too long, or holds whitespace or
+    /// control characters.
+    pub fn parse(key: &str) -> Result<Self, DomainError> {
+        let key = match key {
+            "admin" => Self::ADMIN,
+            "basic_member" => Self::MEMBER,
+            other => other,
+        };
+        let valid = !key.is_empty()
+            && key.len() <= MAX_LEN
+            && !key.chars().any(|c| c.is_whitespace() || c.is_control());
+        if valid {
+            Ok(Self(key.to_owned()))
+        } else {
+            Err(DomainError::InvalidRole)
+        }
+    }
+
+    /// The role key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is the built-in administrator role.
+    pub fn is_admin(&self) -> bool {
+        self.0 == Self::ADMIN
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_current_and_custom_keys() {
+        for key in ["org:admin", "org:member", "org:billing_manager"] {
+            assert_eq!(
+                Role::parse(key).map(|r| r.to_string()).ok().as_deref(),
+                Some(key)
+            );
+        }
+    }
+
+    #[test]
+    fn maps_legacy_keys() {
+        assert!(Role::parse("admin").is_ok_and(|r| r.is_admin()));
+        assert_eq!(
+            Role::parse("basic_member")
+                .ok()
+                .map(|r| r.to_string())
+                .as_deref(),
+            Some("org:member")
+        );
+    }
+
+    #[test]
+    fn rejects_empty_and_blank_keys() {
+        for bad in ["", "org admin", "org:\n"] {
+            assert!(Role::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+}

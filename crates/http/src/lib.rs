@@ -1,0 +1,1 @@
+//! clerk-sync http (under construction).

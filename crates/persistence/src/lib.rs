@@ -1,0 +1,1 @@
+//! clerk-sync persistence (under construction).

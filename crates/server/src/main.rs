@@ -1,0 +1,2 @@
+//! clerk-sync (under construction).
+fn main() {}
