@@ -21,10 +21,10 @@ pub enum DomainError {
     #[error("invalid role: expected a role key such as `org:admin`")]
     InvalidRole,
     /// An event body that is not the JSON Clerk sends, with the reason and where it occurred.
-    #[error("malformed {event_type} event: {reason}")]
+    #[error("malformed {} event: {reason}", event_type.as_deref().unwrap_or("webhook"))]
     MalformedEvent {
-        /// The event type, or `webhook` when the body has none.
-        event_type: String,
+        /// The event type, when the body has a readable one.
+        event_type: Option<String>,
         /// What is wrong, with the JSON path where one is known.
         reason: String,
     },

@@ -70,44 +70,57 @@ impl EventEnvelope {
     /// the mirror needs or has one of the wrong type. The reason names the field.
     pub fn parse(body: &[u8]) -> Result<Self, DomainError> {
         let envelope: WireEnvelope<'_> =
-            serde_json::from_slice(body).map_err(|err| malformed("webhook", &err))?;
+            serde_json::from_slice(body).map_err(|err| DomainError::MalformedEvent {
+                event_type: None,
+                reason: describe(&err),
+            })?;
         let event_type = envelope.event_type;
         if event_type.is_empty() || event_type.len() > MAX_EVENT_TYPE_LEN {
             return Err(DomainError::MalformedEvent {
-                event_type: "webhook".to_owned(),
+                event_type: None,
                 reason: format!("`type` must be 1 to {MAX_EVENT_TYPE_LEN} characters"),
             });
         }
         let data = envelope.data.get();
-        let event = match event_type.as_str() {
-            "user.created" | "user.updated" => {
-                ClerkEvent::UserUpserted(read::<WireUser>(&event_type, data)?.into_domain()?)
-            }
-            "user.deleted" => {
-                let stub = read::<WireDeleted>(&event_type, data)?;
-                ClerkEvent::UserDeleted(ClerkUserId::parse(&stub.id)?)
-            }
-            "organization.created" | "organization.updated" => ClerkEvent::OrganizationUpserted(
-                read::<WireOrganization>(&event_type, data)?.into_domain()?,
-            ),
-            "organization.deleted" => {
-                let stub = read::<WireDeleted>(&event_type, data)?;
-                ClerkEvent::OrganizationDeleted(ClerkOrgId::parse(&stub.id)?)
-            }
-            "organizationMembership.created" | "organizationMembership.updated" => {
-                ClerkEvent::MembershipUpserted(
-                    read::<WireMembership>(&event_type, data)?.into_domain()?,
-                )
-            }
-            "organizationMembership.deleted" => ClerkEvent::MembershipDeleted(
-                read::<WireMembership>(&event_type, data)?.into_domain()?,
-            ),
-            _ => ClerkEvent::Unhandled,
-        };
+        let event = Self::parse_data(&event_type, data).map_err(|err| match err {
+            DomainError::MalformedEvent { .. } => err,
+            other => DomainError::MalformedEvent {
+                event_type: Some(event_type.clone()),
+                reason: other.to_string(),
+            },
+        })?;
         Ok(Self {
             timestamp: envelope.timestamp.map(UnixMillis),
             event_type,
             event,
+        })
+    }
+
+    fn parse_data(event_type: &str, data: &str) -> Result<ClerkEvent, DomainError> {
+        Ok(match event_type {
+            "user.created" | "user.updated" => {
+                ClerkEvent::UserUpserted(read::<WireUser>(event_type, data)?.into_domain()?)
+            }
+            "user.deleted" => {
+                let stub = read::<WireDeleted>(event_type, data)?;
+                ClerkEvent::UserDeleted(ClerkUserId::parse(&stub.id)?)
+            }
+            "organization.created" | "organization.updated" => ClerkEvent::OrganizationUpserted(
+                read::<WireOrganization>(event_type, data)?.into_domain()?,
+            ),
+            "organization.deleted" => {
+                let stub = read::<WireDeleted>(event_type, data)?;
+                ClerkEvent::OrganizationDeleted(ClerkOrgId::parse(&stub.id)?)
+            }
+            "organizationMembership.created" | "organizationMembership.updated" => {
+                ClerkEvent::MembershipUpserted(
+                    read::<WireMembership>(event_type, data)?.into_domain()?,
+                )
+            }
+            "organizationMembership.deleted" => ClerkEvent::MembershipDeleted(
+                read::<WireMembership>(event_type, data)?.into_domain()?,
+            ),
+            _ => ClerkEvent::Unhandled,
         })
     }
 }
@@ -118,7 +131,7 @@ fn read<T: DeserializeOwned>(event_type: &str, data: &str) -> Result<T, DomainEr
         let path = err.path().to_string();
         let reason = describe(err.inner());
         DomainError::MalformedEvent {
-            event_type: event_type.to_owned(),
+            event_type: Some(event_type.to_owned()),
             reason: if path == "." {
                 format!("`data`: {reason}")
             } else {
@@ -126,13 +139,6 @@ fn read<T: DeserializeOwned>(event_type: &str, data: &str) -> Result<T, DomainEr
             },
         }
     })
-}
-
-fn malformed(event_type: &str, err: &serde_json::Error) -> DomainError {
-    DomainError::MalformedEvent {
-        event_type: event_type.to_owned(),
-        reason: describe(err),
-    }
 }
 
 /// serde_json's messages quote offending values (`invalid type: string "ada@…", expected i64`),

@@ -23,13 +23,15 @@ pub use membership::{
     StoredMembership, decide_membership_deletion, decide_membership_upsert,
 };
 pub use organization::{
-    OrganizationContext, OrganizationDecision, OrganizationDeletion, OrganizationSnapshot,
-    StoredOrganization, decide_organization_deletion, decide_organization_upsert,
+    Affiliation, Organization, OrganizationContext, OrganizationDecision, OrganizationDeletion,
+    OrganizationSnapshot, StoredOrganization, decide_organization_deletion,
+    decide_organization_upsert,
 };
 pub use outcome::{Outcome, UnknownOutcome};
 pub use role::Role;
 pub use time::UnixMillis;
 pub use user::{
-    PublicUserData, StoredUser, UserContext, UserDecision, UserDeletion, UserSnapshot, UserTarget,
-    UserWrite, decide_user_deletion, decide_user_upsert, needs_placeholder,
+    MemberUser, PublicUserData, StoredUser, User, UserContext, UserDecision, UserDeletion,
+    UserSnapshot, UserTarget, UserWrite, decide_member_user, decide_user_deletion,
+    decide_user_upsert,
 };

@@ -7,7 +7,8 @@
 //! displace the new one.
 
 use crate::{
-    ClerkMembershipId, MembershipId, OrganizationSnapshot, PublicUserData, Role, UnixMillis,
+    ClerkMembershipId, MembershipId, OrganizationId, OrganizationSnapshot, PublicUserData, Role,
+    UnixMillis, UserId,
 };
 
 /// A Clerk membership as an event describes it.
@@ -41,8 +42,8 @@ pub struct StoredMembership {
 pub struct MembershipContext {
     /// Whether the membership id was deleted.
     pub tombstoned: bool,
-    /// Whether the membership's user or organization was deleted.
-    pub party_tombstoned: bool,
+    /// The membership's user and organization; `None` when either was deleted.
+    pub parties: Option<(UserId, OrganizationId)>,
     /// The row holding the (user, organization) pair, whatever its Clerk id.
     pub for_pair: Option<StoredMembership>,
     /// The row with the event's Clerk id.
@@ -57,7 +58,12 @@ pub enum MembershipDecision {
     /// The stored version is as new or newer; nothing is written.
     Stale,
     /// A new row.
-    Insert,
+    Insert {
+        /// The member.
+        user: UserId,
+        /// The organization.
+        organization: OrganizationId,
+    },
     /// Overwrite the row (taking the event's Clerk id when the row held an older membership of
     /// the same pair).
     Update(MembershipId),
@@ -68,11 +74,11 @@ pub fn decide_membership_upsert(
     snapshot: &MembershipSnapshot,
     context: &MembershipContext,
 ) -> MembershipDecision {
-    if context.tombstoned || context.party_tombstoned {
+    let Some((user, organization)) = context.parties.filter(|_| !context.tombstoned) else {
         return MembershipDecision::Tombstoned;
-    }
+    };
     match context.by_clerk_id.as_ref().or(context.for_pair.as_ref()) {
-        None => MembershipDecision::Insert,
+        None => MembershipDecision::Insert { user, organization },
         Some(row) if row.clerk_id == snapshot.clerk_id => {
             if snapshot.updated_at <= row.clerk_updated_at {
                 MembershipDecision::Stale

@@ -5,7 +5,31 @@
 //! object every membership event carries, so a membership that arrives first still finds its
 //! organization, and the newest version wins whichever event brought it.
 
-use crate::{ClerkOrgId, OrganizationId, UnixMillis};
+use crate::{ClerkOrgId, OrganizationId, Role, UnixMillis};
+
+/// An organization of the mirror.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Organization {
+    /// Local id.
+    pub id: OrganizationId,
+    /// Clerk id.
+    pub clerk_id: ClerkOrgId,
+    /// Display name.
+    pub name: String,
+    /// URL slug.
+    pub slug: Option<String>,
+    /// Logo.
+    pub image_url: Option<String>,
+}
+
+/// An organization a user belongs to, with the user's role in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Affiliation {
+    /// The organization.
+    pub organization: Organization,
+    /// The user's role.
+    pub role: Role,
+}
 
 /// A Clerk organization as an event describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,6 +12,27 @@
 
 use crate::{ClerkUserId, EmailAddress, UnixMillis, UserId};
 
+/// A user of the mirror.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// Local id.
+    pub id: UserId,
+    /// Clerk id; `None` for an account that existed before Clerk and is not linked yet.
+    pub clerk_id: Option<ClerkUserId>,
+    /// Primary email address, when the user has one.
+    pub email: Option<EmailAddress>,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Profile image.
+    pub image_url: Option<String>,
+    /// May use the admin pages (local; never synced from Clerk).
+    pub is_staff: bool,
+    /// May sign in to the application (local; never synced from Clerk).
+    pub is_active: bool,
+}
+
 /// A Clerk user as an event describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserSnapshot {
@@ -175,8 +196,23 @@ pub fn decide_user_deletion(context: &UserContext) -> UserDeletion {
     }
 }
 
-/// Whether a membership event should create its user from the public data it carries: only
-/// when the user is neither known nor deleted.
-pub fn needs_placeholder(context: &UserContext) -> bool {
-    !context.tombstoned && context.by_clerk_id.is_none()
+/// What a membership event does about its user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberUser {
+    /// The user was deleted: the membership is not written.
+    Tombstoned,
+    /// The user is known.
+    Known(UserId),
+    /// The user is not known yet: create them from the membership's public data. The row has
+    /// no Clerk version, so the user's own event overwrites it whenever it arrives.
+    CreateFromPublicData,
+}
+
+/// Decides what a membership event does about its user.
+pub fn decide_member_user(context: &UserContext) -> MemberUser {
+    match (&context.by_clerk_id, context.tombstoned) {
+        (_, true) => MemberUser::Tombstoned,
+        (Some(row), false) => MemberUser::Known(row.id),
+        (None, false) => MemberUser::CreateFromPublicData,
+    }
 }

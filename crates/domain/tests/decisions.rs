@@ -99,7 +99,7 @@ fn a_deleted_user_is_never_written_again() {
         decide_user_deletion(&context),
         UserDeletion::AlreadyTombstoned
     );
-    assert!(!needs_placeholder(&context));
+    assert_eq!(decide_member_user(&context), MemberUser::Tombstoned);
 }
 
 #[test]
@@ -214,12 +214,15 @@ fn the_own_row_is_not_its_own_email_holder() {
 
 #[test]
 fn placeholders_only_for_unknown_users() {
-    assert!(needs_placeholder(&UserContext::default()));
+    assert_eq!(
+        decide_member_user(&UserContext::default()),
+        MemberUser::CreateFromPublicData
+    );
     let known = UserContext {
         by_clerk_id: Some(stored(1, Some("user_a"), None)),
         ..Default::default()
     };
-    assert!(!needs_placeholder(&known));
+    assert_eq!(decide_member_user(&known), MemberUser::Known(user_id(1)));
 }
 
 fn org(updated_at: i64) -> OrganizationSnapshot {
@@ -274,6 +277,8 @@ fn organization_deletion() {
     );
 }
 
+const PARTIES: Option<(UserId, OrganizationId)> = Some((UserId(1), OrganizationId(2)));
+
 fn membership(id: &str, updated_at: i64) -> MembershipSnapshot {
     MembershipSnapshot {
         clerk_id: ClerkMembershipId::parse(id).expect("valid id"),
@@ -299,14 +304,21 @@ fn stored_membership(id: &str, updated_at: i64) -> StoredMembership {
 
 #[test]
 fn membership_versions_are_ordered_by_updated_at() {
-    let empty = MembershipContext::default();
+    let empty = MembershipContext {
+        parties: PARTIES,
+        ..Default::default()
+    };
     assert_eq!(
         decide_membership_upsert(&membership("orgmem_1", 5), &empty),
-        MembershipDecision::Insert
+        MembershipDecision::Insert {
+            user: UserId(1),
+            organization: OrganizationId(2)
+        }
     );
     let same = MembershipContext {
         by_clerk_id: Some(stored_membership("orgmem_1", 5)),
         for_pair: Some(stored_membership("orgmem_1", 5)),
+        parties: PARTIES,
         ..Default::default()
     };
     assert_eq!(
@@ -323,6 +335,7 @@ fn membership_versions_are_ordered_by_updated_at() {
 fn a_rejoin_replaces_the_old_membership_of_the_pair_but_a_late_old_event_does_not() {
     let old_holds_pair = MembershipContext {
         for_pair: Some(stored_membership("orgmem_old", 5)),
+        parties: PARTIES,
         ..Default::default()
     };
     assert_eq!(
@@ -331,6 +344,7 @@ fn a_rejoin_replaces_the_old_membership_of_the_pair_but_a_late_old_event_does_no
     );
     let new_holds_pair = MembershipContext {
         for_pair: Some(stored_membership("orgmem_new", 9)),
+        parties: PARTIES,
         ..Default::default()
     };
     assert_eq!(
@@ -342,7 +356,7 @@ fn a_rejoin_replaces_the_old_membership_of_the_pair_but_a_late_old_event_does_no
 #[test]
 fn memberships_of_deleted_parties_or_ids_are_not_written() {
     let party = MembershipContext {
-        party_tombstoned: true,
+        parties: None,
         ..Default::default()
     };
     assert_eq!(
@@ -351,6 +365,7 @@ fn memberships_of_deleted_parties_or_ids_are_not_written() {
     );
     let own = MembershipContext {
         tombstoned: true,
+        parties: PARTIES,
         ..Default::default()
     };
     assert_eq!(
@@ -367,6 +382,7 @@ fn memberships_of_deleted_parties_or_ids_are_not_written() {
 fn a_membership_deletion_removes_only_its_own_row() {
     let other_holds_pair = MembershipContext {
         for_pair: Some(stored_membership("orgmem_new", 9)),
+        parties: PARTIES,
         ..Default::default()
     };
     assert_eq!(
@@ -375,6 +391,7 @@ fn a_membership_deletion_removes_only_its_own_row() {
     );
     let own = MembershipContext {
         by_clerk_id: Some(stored_membership("orgmem_1", 1)),
+        parties: PARTIES,
         ..Default::default()
     };
     assert_eq!(

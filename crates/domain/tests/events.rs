@@ -184,16 +184,19 @@ fn malformed_bodies_say_what_is_wrong_without_quoting_values() {
 
 #[test]
 fn invalid_ids_and_emails_are_rejected() {
-    let wrong_prefix = EventEnvelope::parse(br#"{"type":"user.deleted","data":{"id":"org_1"}}"#);
-    assert!(matches!(
+    let wrong_prefix = reason(r#"{"type":"user.deleted","data":{"id":"org_1"}}"#);
+    assert_eq!(
         wrong_prefix,
-        Err(DomainError::InvalidId { kind: "user", .. })
-    ));
+        "invalid user id: expected `user_` followed by letters, digits or `_`"
+    );
     let bad_email = br#"{"type":"user.created","data":{"id":"user_1","updated_at":5,
         "primary_email_address_id":"idn_1","email_addresses":[{"id":"idn_1","email_address":"not an email"}]}}"#;
+    let err = EventEnvelope::parse(bad_email).err().map(|e| e.to_string());
     assert_eq!(
-        EventEnvelope::parse(bad_email),
-        Err(DomainError::InvalidEmail)
+        err.as_deref(),
+        Some(
+            "malformed user.created event: invalid email address: expected text of the form local@domain"
+        )
     );
 }
 

@@ -1,1 +1,24 @@
-//! clerk-sync persistence (under construction).
+#![doc = include_str!("../README.md")]
+
+mod connection;
+mod database;
+mod error;
+pub mod memberships;
+pub mod organizations;
+pub mod schema;
+mod sync;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod tombstones;
+mod transaction;
+pub mod users;
+pub mod webhook_events;
+
+pub use connection::{
+    Backend, ConnectionManager, DatabaseUrl, DbConnection, SqliteOptions, SqliteSynchronous,
+};
+pub use database::{Conn, Database, PoolOptions, PoolState, migrate, revert_all};
+pub use error::StoreError;
+pub use sync::{apply, process_delivery, record_rejection};
+pub use transaction::write_transaction;
+pub use webhook_events::Delivery;

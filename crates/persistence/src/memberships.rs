@@ -1,0 +1,128 @@
+//! The `organization_memberships` table.
+
+use chrono::NaiveDateTime;
+use clerk_sync_domain::{
+    Affiliation, ClerkMembershipId, MembershipId, MembershipSnapshot, Organization, OrganizationId,
+    Role, StoredMembership, UnixMillis, UserId,
+};
+use diesel::prelude::*;
+
+use crate::organizations::OrganizationRow;
+use crate::schema::{organization_memberships as memberships, organizations};
+use crate::{DbConnection, StoreError};
+
+fn stored(row: (i64, String, i64)) -> Result<StoredMembership, StoreError> {
+    Ok(StoredMembership {
+        id: MembershipId(row.0),
+        clerk_id: ClerkMembershipId::parse(&row.1)?,
+        clerk_updated_at: UnixMillis(row.2),
+    })
+}
+
+/// The row with a Clerk id, as the sync rules see it.
+pub(crate) fn stored_by_clerk_id(
+    conn: &mut DbConnection,
+    clerk_id: &ClerkMembershipId,
+) -> Result<Option<StoredMembership>, StoreError> {
+    memberships::table
+        .filter(memberships::clerk_id.eq(clerk_id.as_str()))
+        .select((
+            memberships::id,
+            memberships::clerk_id,
+            memberships::clerk_updated_at,
+        ))
+        .first(conn)
+        .optional()?
+        .map(stored)
+        .transpose()
+}
+
+/// The row holding a (user, organization) pair, as the sync rules see it.
+pub(crate) fn stored_for_pair(
+    conn: &mut DbConnection,
+    user: UserId,
+    organization: OrganizationId,
+) -> Result<Option<StoredMembership>, StoreError> {
+    memberships::table
+        .filter(memberships::user_id.eq(user.0))
+        .filter(memberships::organization_id.eq(organization.0))
+        .select((
+            memberships::id,
+            memberships::clerk_id,
+            memberships::clerk_updated_at,
+        ))
+        .first(conn)
+        .optional()?
+        .map(stored)
+        .transpose()
+}
+
+/// Inserts a membership version.
+pub(crate) fn insert_version(
+    conn: &mut DbConnection,
+    membership: &MembershipSnapshot,
+    user: UserId,
+    organization: OrganizationId,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::insert_into(memberships::table)
+        .values((
+            memberships::clerk_id.eq(membership.clerk_id.as_str()),
+            memberships::user_id.eq(user.0),
+            memberships::organization_id.eq(organization.0),
+            memberships::role.eq(membership.role.as_str()),
+            memberships::clerk_updated_at.eq(membership.updated_at.0),
+            memberships::created_at.eq(now),
+            memberships::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Overwrites a row with a membership version (and its Clerk id, for a rejoin).
+pub(crate) fn write_version(
+    conn: &mut DbConnection,
+    id: MembershipId,
+    membership: &MembershipSnapshot,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(memberships::table.find(id.0))
+        .set((
+            memberships::clerk_id.eq(membership.clerk_id.as_str()),
+            memberships::role.eq(membership.role.as_str()),
+            memberships::clerk_updated_at.eq(membership.updated_at.0),
+            memberships::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Deletes a row.
+pub(crate) fn delete(conn: &mut DbConnection, id: MembershipId) -> Result<(), StoreError> {
+    diesel::delete(memberships::table.find(id.0)).execute(conn)?;
+    Ok(())
+}
+
+/// The organizations a user belongs to, with the user's role in each, by organization name.
+///
+/// # Errors
+/// [`StoreError`] when the query fails or a row does not fit the model.
+pub fn affiliations_of(
+    conn: &mut DbConnection,
+    user: UserId,
+) -> Result<Vec<Affiliation>, StoreError> {
+    let rows: Vec<(OrganizationRow, String)> = memberships::table
+        .inner_join(organizations::table)
+        .filter(memberships::user_id.eq(user.0))
+        .order((organizations::name.asc(), organizations::id.asc()))
+        .select((OrganizationRow::as_select(), memberships::role))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(org, role)| {
+            Ok(Affiliation {
+                organization: Organization::try_from(org)?,
+                role: Role::parse(&role)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,207 @@
+//! Test databases: a temporary SQLite file, or a PostgreSQL schema of its own, per test;
+//! both removed on `Drop`.
+//!
+//! PostgreSQL is found at `TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`). When it cannot be reached, PostgreSQL tests
+//! are skipped with a notice on the terminal, unless `CLERK_SYNC_REQUIRE_POSTGRES=1` (as CI
+//! sets it) makes that a failure.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Once;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+
+use crate::{Database, DatabaseUrl, PoolOptions, StoreError};
+
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const SCHEMA_PREFIX: &str = "cs_test_";
+/// Schemas left behind by killed test runs are dropped once they are this old.
+const LEFTOVER_AGE_SECS: u64 = 3600;
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A database of its own for one test.
+#[derive(Debug)]
+pub struct TestDatabase {
+    url: DatabaseUrl,
+    cleanup: Cleanup,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    Directory(PathBuf),
+    Schema { admin_url: String, schema: String },
+}
+
+fn unique_suffix() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!(
+        "{secs}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl TestDatabase {
+    /// A new SQLite file in a fresh temporary directory.
+    ///
+    /// # Errors
+    /// When the directory cannot be created.
+    pub fn sqlite() -> Result<Self, String> {
+        let dir = std::env::temp_dir().join(format!("clerk-sync-test-{}", unique_suffix()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+        Ok(Self {
+            url: DatabaseUrl::Sqlite(dir.join("mirror.sqlite3")),
+            cleanup: Cleanup::Directory(dir),
+        })
+    }
+
+    /// A new, empty schema in the test PostgreSQL server; `Ok(None)` when no server can be
+    /// reached and PostgreSQL is not required.
+    ///
+    /// # Errors
+    /// When PostgreSQL is required but unreachable, or the schema cannot be created.
+    pub fn postgres() -> Result<Option<Self>, String> {
+        let admin_url =
+            std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
+        let mut admin = match PgConnection::establish(&admin_url) {
+            Ok(conn) => conn,
+            Err(err) if std::env::var("CLERK_SYNC_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
+                return Err(format!(
+                    "PostgreSQL is required (CLERK_SYNC_REQUIRE_POSTGRES=1) but unreachable: {err}"
+                ));
+            }
+            Err(err) => {
+                announce_skip(&err.to_string());
+                return Ok(None);
+            }
+        };
+        static SWEEP: Once = Once::new();
+        SWEEP.call_once(|| sweep_leftovers(&mut admin));
+        let schema = format!("{SCHEMA_PREFIX}{}", unique_suffix());
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .map_err(|err| format!("cannot create schema {schema}: {err}"))?;
+        let separator = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
+        Ok(Some(Self {
+            url: DatabaseUrl::Postgres(url),
+            cleanup: Cleanup::Schema { admin_url, schema },
+        }))
+    }
+
+    /// The database's URL.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// The URL as `DATABASE_URL` would hold it.
+    pub fn url_string(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        }
+    }
+
+    /// Opens and migrates the database.
+    ///
+    /// # Errors
+    /// As [`Database::connect`].
+    pub fn connect(&self) -> Result<Database, StoreError> {
+        Database::connect(&self.url, &PoolOptions::default())
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Directory(dir) => {
+                let _ignored = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Schema { admin_url, schema } => {
+                if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                    let _ignored =
+                        admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+                }
+            }
+        }
+    }
+}
+
+/// Drops schemas of test runs that were killed before their `Drop` ran.
+fn sweep_leftovers(admin: &mut PgConnection) {
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        nspname: String,
+    }
+    let query = format!("SELECT nspname FROM pg_namespace WHERE nspname LIKE '{SCHEMA_PREFIX}%'");
+    let Ok(names) = diesel::sql_query(query).load::<Name>(admin) else {
+        return;
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for Name { nspname } in names {
+        let created = nspname
+            .trim_start_matches(SCHEMA_PREFIX)
+            .split('_')
+            .next()
+            .and_then(|s| s.parse::<u64>().ok());
+        if created.is_some_and(|created| created + LEFTOVER_AGE_SECS < now) {
+            let _ignored = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {nspname} CASCADE"));
+        }
+    }
+}
+
+/// Says once per test binary, on the terminal (past the test harness's output capture), that
+/// PostgreSQL tests are being skipped.
+fn announce_skip(reason: &str) {
+    static ANNOUNCE: Once = Once::new();
+    ANNOUNCE.call_once(|| {
+        let _ignored = writeln!(
+            std::io::stderr(),
+            "\nNOTE: PostgreSQL tests SKIPPED: no server at TEST_DATABASE_URL ({reason}). \
+             Set CLERK_SYNC_REQUIRE_POSTGRES=1 to make this an error.\n"
+        );
+    });
+}
+
+/// Defines a test module per body, with one test on SQLite and one on PostgreSQL.
+///
+/// ```ignore
+/// backend_tests! {
+///     stores_a_user(db) { let database = db.connect().unwrap(); … }
+/// }
+/// ```
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident($db:ident) $body:block)*) => {
+        $(
+            mod $name {
+                use super::*;
+
+                #[test]
+                fn sqlite() {
+                    let $db = $crate::testing::TestDatabase::sqlite().expect("a SQLite test database");
+                    $body
+                }
+
+                #[test]
+                fn postgres() {
+                    let Some($db) = $crate::testing::TestDatabase::postgres().expect("a PostgreSQL test database") else {
+                        return;
+                    };
+                    $body
+                }
+            }
+        )*
+    };
+}

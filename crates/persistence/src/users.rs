@@ -1,0 +1,252 @@
+//! The `users` table.
+
+use chrono::NaiveDateTime;
+use clerk_sync_domain::{
+    ClerkUserId, EmailAddress, PublicUserData, StoredUser, UnixMillis, User, UserId, UserSnapshot,
+};
+use diesel::prelude::*;
+
+use crate::schema::{organization_memberships, users};
+use crate::{DbConnection, StoreError};
+
+/// A full `users` row.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    /// Local id.
+    pub id: i64,
+    /// Clerk id.
+    pub clerk_id: Option<String>,
+    /// Primary email.
+    pub email: Option<String>,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Profile image.
+    pub image_url: Option<String>,
+    /// Staff flag (local).
+    pub is_staff: bool,
+    /// Active flag (local).
+    pub is_active: bool,
+    /// Clerk's `updated_at` of the stored version.
+    pub clerk_updated_at: Option<i64>,
+    /// When the row was created.
+    pub created_at: NaiveDateTime,
+    /// When the row last changed.
+    pub updated_at: NaiveDateTime,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+
+    fn try_from(row: UserRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: UserId(row.id),
+            clerk_id: row
+                .clerk_id
+                .as_deref()
+                .map(ClerkUserId::parse)
+                .transpose()?,
+            email: row.email.as_deref().map(EmailAddress::parse).transpose()?,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            image_url: row.image_url,
+            is_staff: row.is_staff,
+            is_active: row.is_active,
+        })
+    }
+}
+
+/// The Clerk-owned columns a user version writes.
+#[derive(AsChangeset, Insertable)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+struct ClerkFields<'a> {
+    clerk_id: Option<&'a str>,
+    email: Option<&'a str>,
+    first_name: Option<&'a str>,
+    last_name: Option<&'a str>,
+    image_url: Option<&'a str>,
+    clerk_updated_at: Option<i64>,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> ClerkFields<'a> {
+    fn version(
+        user: &'a UserSnapshot,
+        email: Option<&'a EmailAddress>,
+        now: NaiveDateTime,
+    ) -> Self {
+        Self {
+            clerk_id: Some(user.clerk_id.as_str()),
+            email: email.map(EmailAddress::as_str),
+            first_name: user.first_name.as_deref(),
+            last_name: user.last_name.as_deref(),
+            image_url: user.image_url.as_deref(),
+            clerk_updated_at: Some(user.updated_at.0),
+            updated_at: now,
+        }
+    }
+}
+
+fn stored(row: (i64, Option<String>, Option<i64>)) -> Result<StoredUser, StoreError> {
+    Ok(StoredUser {
+        id: UserId(row.0),
+        clerk_id: row.1.as_deref().map(ClerkUserId::parse).transpose()?,
+        clerk_updated_at: row.2.map(UnixMillis),
+    })
+}
+
+/// The row with a Clerk id, as the sync rules see it.
+pub(crate) fn stored_by_clerk_id(
+    conn: &mut DbConnection,
+    clerk_id: &ClerkUserId,
+) -> Result<Option<StoredUser>, StoreError> {
+    users::table
+        .filter(users::clerk_id.eq(clerk_id.as_str()))
+        .select((users::id, users::clerk_id, users::clerk_updated_at))
+        .first(conn)
+        .optional()?
+        .map(stored)
+        .transpose()
+}
+
+/// The row holding an email, as the sync rules see it.
+pub(crate) fn stored_by_email(
+    conn: &mut DbConnection,
+    email: &EmailAddress,
+) -> Result<Option<StoredUser>, StoreError> {
+    users::table
+        .filter(users::email.eq(email.as_str()))
+        .select((users::id, users::clerk_id, users::clerk_updated_at))
+        .first(conn)
+        .optional()?
+        .map(stored)
+        .transpose()
+}
+
+/// Inserts a user version.
+pub(crate) fn insert_version(
+    conn: &mut DbConnection,
+    user: &UserSnapshot,
+    email: Option<&EmailAddress>,
+    now: NaiveDateTime,
+) -> Result<UserId, StoreError> {
+    let id = diesel::insert_into(users::table)
+        .values((
+            ClerkFields::version(user, email, now),
+            users::created_at.eq(now),
+        ))
+        .returning(users::id)
+        .get_result(conn)?;
+    Ok(UserId(id))
+}
+
+/// Overwrites a row's Clerk-owned columns (also its Clerk id, when linking).
+pub(crate) fn write_version(
+    conn: &mut DbConnection,
+    id: UserId,
+    user: &UserSnapshot,
+    email: Option<&EmailAddress>,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(users::table.find(id.0))
+        .set(ClerkFields::version(user, email, now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Moves `from`'s memberships to `into` and deletes `from`.
+pub(crate) fn merge(conn: &mut DbConnection, from: UserId, into: UserId) -> Result<(), StoreError> {
+    diesel::update(
+        organization_memberships::table.filter(organization_memberships::user_id.eq(from.0)),
+    )
+    .set(organization_memberships::user_id.eq(into.0))
+    .execute(conn)?;
+    diesel::delete(users::table.find(from.0)).execute(conn)?;
+    Ok(())
+}
+
+/// Clears `email` from a row, if the row still holds it.
+pub(crate) fn release_email(
+    conn: &mut DbConnection,
+    id: UserId,
+    email: &EmailAddress,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(
+        users::table
+            .find(id.0)
+            .filter(users::email.eq(email.as_str())),
+    )
+    .set((users::email.eq(None::<&str>), users::updated_at.eq(now)))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Inserts a user known only from a membership's public data. It has no `clerk_updated_at`,
+/// so the user's own event, whenever it comes, overwrites it.
+pub(crate) fn insert_placeholder(
+    conn: &mut DbConnection,
+    user: &PublicUserData,
+    now: NaiveDateTime,
+) -> Result<UserId, StoreError> {
+    let id = diesel::insert_into(users::table)
+        .values((
+            users::clerk_id.eq(user.clerk_id.as_str()),
+            users::first_name.eq(user.first_name.as_deref()),
+            users::last_name.eq(user.last_name.as_deref()),
+            users::image_url.eq(user.image_url.as_deref()),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .returning(users::id)
+        .get_result(conn)?;
+    Ok(UserId(id))
+}
+
+/// Deletes a row (its memberships go with it).
+pub(crate) fn delete(conn: &mut DbConnection, id: UserId) -> Result<(), StoreError> {
+    diesel::delete(users::table.find(id.0)).execute(conn)?;
+    Ok(())
+}
+
+/// The user with a Clerk id.
+///
+/// # Errors
+/// [`StoreError`] when the query fails or the row does not fit the model.
+pub fn find_by_clerk_id(
+    conn: &mut DbConnection,
+    clerk_id: &ClerkUserId,
+) -> Result<Option<User>, StoreError> {
+    users::table
+        .filter(users::clerk_id.eq(clerk_id.as_str()))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(User::try_from)
+        .transpose()
+}
+
+/// Inserts a local account that is not (yet) a Clerk user, as accounts created before Clerk
+/// was adopted are. The first Clerk user with the same primary email is linked to it.
+///
+/// # Errors
+/// [`StoreError`] when the insert fails, e.g. because another account has the email.
+pub fn insert_local(
+    conn: &mut DbConnection,
+    email: &EmailAddress,
+    is_staff: bool,
+    now: NaiveDateTime,
+) -> Result<UserId, StoreError> {
+    let id = diesel::insert_into(users::table)
+        .values((
+            users::email.eq(email.as_str()),
+            users::is_staff.eq(is_staff),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .returning(users::id)
+        .get_result(conn)?;
+    Ok(UserId(id))
+}

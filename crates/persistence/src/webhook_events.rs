@@ -1,0 +1,136 @@
+//! The `webhook_events` table: one row per Svix message id, with what became of it.
+
+use chrono::NaiveDateTime;
+use clerk_sync_domain::Outcome;
+use diesel::prelude::*;
+
+use crate::schema::webhook_events;
+use crate::{DbConnection, StoreError};
+
+/// A verified delivery, as the webhook log records it.
+#[derive(Clone, Copy, Debug)]
+pub struct Delivery<'a> {
+    /// The `svix-id` header: the same for every retry of one message.
+    pub svix_id: &'a str,
+    /// The event type, or `unknown` when the body has none.
+    pub event_type: &'a str,
+    /// The Clerk id of the object the event is about, when known.
+    pub clerk_object_id: Option<&'a str>,
+    /// The body exactly as received.
+    pub payload: &'a str,
+    /// When it arrived.
+    pub received_at: NaiveDateTime,
+}
+
+/// A full `webhook_events` row.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = webhook_events)]
+pub struct WebhookEventRow {
+    /// Local id.
+    pub id: i64,
+    /// Svix message id.
+    pub svix_id: String,
+    /// Event type.
+    pub event_type: String,
+    /// Clerk id of the object the event is about.
+    pub clerk_object_id: Option<String>,
+    /// What became of it (an [`Outcome`] name).
+    pub outcome: String,
+    /// Why it was rejected.
+    pub error: Option<String>,
+    /// The body as received, until the retention period purges it.
+    pub payload: Option<String>,
+    /// Deliveries of this message id seen.
+    pub attempts: i32,
+    /// First delivery.
+    pub received_at: NaiveDateTime,
+    /// Latest delivery.
+    pub last_received_at: NaiveDateTime,
+}
+
+/// The recorded outcome of a message id, if it was seen before.
+pub(crate) fn recorded_outcome(
+    conn: &mut DbConnection,
+    svix_id: &str,
+) -> Result<Option<Outcome>, StoreError> {
+    let name: Option<String> = webhook_events::table
+        .filter(webhook_events::svix_id.eq(svix_id))
+        .select(webhook_events::outcome)
+        .first(conn)
+        .optional()?;
+    name.map(|name| {
+        name.parse()
+            .map_err(|err: clerk_sync_domain::UnknownOutcome| StoreError::Corrupt(err.to_string()))
+    })
+    .transpose()
+}
+
+/// Records a first delivery.
+pub(crate) fn insert(
+    conn: &mut DbConnection,
+    delivery: &Delivery<'_>,
+    outcome: Outcome,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    diesel::insert_into(webhook_events::table)
+        .values((
+            webhook_events::svix_id.eq(delivery.svix_id),
+            webhook_events::event_type.eq(delivery.event_type),
+            webhook_events::clerk_object_id.eq(delivery.clerk_object_id),
+            webhook_events::outcome.eq(outcome.as_str()),
+            webhook_events::error.eq(error),
+            webhook_events::payload.eq(delivery.payload),
+            webhook_events::attempts.eq(1),
+            webhook_events::received_at.eq(delivery.received_at),
+            webhook_events::last_received_at.eq(delivery.received_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a new outcome for a message id that was rejected before.
+pub(crate) fn record_retry(
+    conn: &mut DbConnection,
+    delivery: &Delivery<'_>,
+    outcome: Outcome,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    diesel::update(webhook_events::table.filter(webhook_events::svix_id.eq(delivery.svix_id)))
+        .set((
+            webhook_events::event_type.eq(delivery.event_type),
+            webhook_events::clerk_object_id.eq(delivery.clerk_object_id),
+            webhook_events::outcome.eq(outcome.as_str()),
+            webhook_events::error.eq(error),
+            webhook_events::payload.eq(delivery.payload),
+            webhook_events::attempts.eq(webhook_events::attempts + 1),
+            webhook_events::last_received_at.eq(delivery.received_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Counts one more delivery of a message id that was already processed.
+pub(crate) fn record_repeat(
+    conn: &mut DbConnection,
+    delivery: &Delivery<'_>,
+) -> Result<(), StoreError> {
+    diesel::update(webhook_events::table.filter(webhook_events::svix_id.eq(delivery.svix_id)))
+        .set((
+            webhook_events::attempts.eq(webhook_events::attempts + 1),
+            webhook_events::last_received_at.eq(delivery.received_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The log entry of a message id.
+///
+/// # Errors
+/// [`StoreError`] when the query fails.
+pub fn find(conn: &mut DbConnection, svix_id: &str) -> Result<Option<WebhookEventRow>, StoreError> {
+    Ok(webhook_events::table
+        .filter(webhook_events::svix_id.eq(svix_id))
+        .select(WebhookEventRow::as_select())
+        .first(conn)
+        .optional()?)
+}

@@ -1,0 +1,5 @@
+DROP TABLE tombstones;
+DROP TABLE webhook_events;
+DROP TABLE organization_memberships;
+DROP TABLE organizations;
+DROP TABLE users;
