@@ -14,14 +14,6 @@ use clerk_sync_persistence::{
 use common::*;
 use diesel::prelude::*;
 
-fn user_email(conn: &mut clerk_sync_persistence::DbConnection, clerk_id: &str) -> Option<String> {
-    users::table
-        .filter(users::clerk_id.eq(clerk_id))
-        .select(users::email)
-        .first::<Option<String>>(conn)
-        .expect("the user exists")
-}
-
 #[test]
 fn migration_folders_match_between_backends() {
     let list = |backend: &str| {

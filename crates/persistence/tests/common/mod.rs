@@ -1,5 +1,10 @@
 //! Helpers shared by the persistence tests: Clerk event bodies and a dump of the mirror.
 
+#![expect(
+    clippy::expect_used,
+    reason = "test helpers fail the test by panicking"
+)]
+
 use chrono::NaiveDateTime;
 use clerk_sync_domain::{EventEnvelope, Outcome};
 use clerk_sync_persistence::schema::{organization_memberships, organizations, tombstones, users};
@@ -82,16 +87,19 @@ pub fn deliver(conn: &mut DbConnection, svix_id: &str, body: &Value) -> Outcome 
     process_delivery(conn, &delivery, &envelope).expect("the delivery is processed")
 }
 
+/// A user's Clerk id, email, first and last name, and Clerk version.
+pub type UserState = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
 /// Everything Clerk owns in the mirror, keyed by Clerk ids (local ids depend on arrival order).
 #[derive(Debug, PartialEq, Eq)]
 pub struct MirrorState {
-    pub users: Vec<(
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-    )>,
+    pub users: Vec<UserState>,
     pub organizations: Vec<(String, String, Option<String>, i64)>,
     pub memberships: Vec<(String, Option<String>, String, String, i64)>,
     pub tombstones: Vec<String>,
@@ -174,4 +182,13 @@ pub fn fixture_story() -> Vec<(String, Value)> {
             )
         })
         .collect()
+}
+
+/// The email of the user with a Clerk id.
+pub fn user_email(conn: &mut DbConnection, clerk_id: &str) -> Option<String> {
+    users::table
+        .filter(users::clerk_id.eq(clerk_id))
+        .select(users::email)
+        .first::<Option<String>>(conn)
+        .expect("the user exists")
 }
