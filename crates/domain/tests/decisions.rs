@@ -1,5 +1,7 @@
 //! The sync rules, one test per rule.
 
+#![expect(clippy::expect_used, reason = "test helpers fail the test by panicking")]
+
 use clerk_sync_domain::*;
 
 fn user_id(n: i64) -> UserId {

@@ -124,6 +124,15 @@ impl Database {
     }
 }
 
+/// Whether the database answers a trivial query.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] when it does not.
+pub fn ping(conn: &mut DbConnection) -> Result<(), StoreError> {
+    conn.batch_execute("SELECT 1")
+        .map_err(|err| StoreError::Unavailable(err.to_string()))
+}
+
 /// Applies every pending migration of the connection's backend.
 ///
 /// # Errors

@@ -17,7 +17,7 @@ pub mod webhook_events;
 pub use connection::{
     Backend, ConnectionManager, DatabaseUrl, DbConnection, SqliteOptions, SqliteSynchronous,
 };
-pub use database::{Conn, Database, PoolOptions, PoolState, migrate, revert_all};
+pub use database::{Conn, Database, PoolOptions, PoolState, migrate, ping, revert_all};
 pub use error::StoreError;
 pub use sync::{apply, process_delivery, record_rejection};
 pub use transaction::write_transaction;

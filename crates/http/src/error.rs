@@ -1,0 +1,191 @@
+//! The one error type of the HTTP edge and its mapping to responses.
+//!
+//! Every error answers `{"detail": "…"}` (FastAPI's shape, so clients of the Python recipe keep
+//! working). 4xx details say what was wrong and what to do; 5xx details are fixed text, and
+//! the cause is logged once, here, where the response is made.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use clerk_sync_persistence::StoreError;
+use serde::Serialize;
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed; the text says how.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The webhook signature (or its timestamp) did not verify.
+    #[error("Invalid webhook signature")]
+    InvalidSignature,
+    /// No valid session token; the text says why.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The thing asked for does not exist; the text names it.
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// The body is larger than the endpoint accepts.
+    #[error("Request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The endpoint needs a setting the server was started without.
+    #[error("{what} is not configured: set {variable}")]
+    NotConfigured {
+        /// What is missing, in words.
+        what: &'static str,
+        /// The environment variable that provides it.
+        variable: &'static str,
+    },
+    /// The database is unreachable or overloaded; the client should retry.
+    #[error("The database is unavailable; try again shortly")]
+    Unavailable(#[source] StoreError),
+    /// Anything else.
+    #[error("Internal server error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) => Self::Unavailable(err),
+            other if other.is_conflict() => Self::Unavailable(other),
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Detail<'a> {
+    detail: &'a str,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) | Self::InvalidSignature => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotConfigured { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "answering 503: database unavailable")
+            }
+            Self::Internal(cause) => {
+                tracing::error!(error = %cause, source = ?cause.source(), "answering 500")
+            }
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, Self::Unauthorized(_)) {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        if matches!(self, Self::Unavailable(_)) {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        }
+        response.json(Detail {
+            detail: &self.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody;
+
+    use super::*;
+
+    fn render(err: &ApiError) -> (u16, String, Option<String>) {
+        let response = err.error_response();
+        let auth = response
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .try_into_bytes()
+            .ok()
+            .unwrap_or_default();
+        (status, String::from_utf8_lossy(&body).into_owned(), auth)
+    }
+
+    #[test]
+    fn each_error_has_its_status_and_a_detail_body() {
+        let cases: Vec<(ApiError, u16, &str)> = vec![
+            (
+                ApiError::BadRequest("bad `x`".into()),
+                400,
+                r#"{"detail":"bad `x`"}"#,
+            ),
+            (
+                ApiError::InvalidSignature,
+                400,
+                r#"{"detail":"Invalid webhook signature"}"#,
+            ),
+            (
+                ApiError::Unauthorized("Token has expired".into()),
+                401,
+                r#"{"detail":"Token has expired"}"#,
+            ),
+            (
+                ApiError::NotFound("User not found"),
+                404,
+                r#"{"detail":"User not found"}"#,
+            ),
+            (
+                ApiError::PayloadTooLarge { limit: 10 },
+                413,
+                r#"{"detail":"Request body is larger than the limit of 10 bytes"}"#,
+            ),
+            (
+                ApiError::NotConfigured {
+                    what: "Webhook verification",
+                    variable: "CLERK_WEBHOOK_SIGNING_SECRET",
+                },
+                503,
+                r#"{"detail":"Webhook verification is not configured: set CLERK_WEBHOOK_SIGNING_SECRET"}"#,
+            ),
+            (
+                ApiError::Unavailable(StoreError::Unavailable("password=hunter2 refused".into())),
+                503,
+                r#"{"detail":"The database is unavailable; try again shortly"}"#,
+            ),
+            (
+                ApiError::Internal("secret detail".into()),
+                500,
+                r#"{"detail":"Internal server error"}"#,
+            ),
+        ];
+        for (err, status, body) in cases {
+            let (got_status, got_body, _) = render(&err);
+            assert_eq!((got_status, got_body.as_str()), (status, body), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn only_401_asks_for_a_bearer_token() {
+        assert_eq!(
+            render(&ApiError::Unauthorized("x".into())).2.as_deref(),
+            Some("Bearer")
+        );
+        assert_eq!(render(&ApiError::NotFound("x")).2, None);
+    }
+
+    #[test]
+    fn database_conflicts_are_retryable() {
+        let unavailable = ApiError::from(StoreError::Unavailable("down".into()));
+        assert_eq!(unavailable.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        let corrupt = ApiError::from(StoreError::Corrupt("bad row".into()));
+        assert_eq!(corrupt.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

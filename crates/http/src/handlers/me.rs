@@ -1,0 +1,111 @@
+//! The caller's own user and organizations.
+
+use actix_web::web;
+use clerk_sync_domain::{Affiliation, User};
+use clerk_sync_persistence::{memberships, users};
+use serde::Serialize;
+
+use crate::auth::Session;
+use crate::db::run_db;
+use crate::{ApiError, AppState};
+
+/// The caller, as `GET /api/v1/auth/me/` answers.
+#[derive(Debug, Serialize)]
+pub struct MeResponse {
+    /// Local id.
+    pub id: i64,
+    /// Clerk user id.
+    pub clerk_id: Option<String>,
+    /// Primary email; `null` for users without one.
+    pub email: Option<String>,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Profile image.
+    pub image_url: Option<String>,
+    /// May use the admin pages.
+    pub is_staff: bool,
+}
+
+impl From<User> for MeResponse {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id.0,
+            clerk_id: user.clerk_id.map(|id| id.to_string()),
+            email: user.email.map(|email| email.to_string()),
+            first_name: user.first_name,
+            last_name: user.last_name,
+            image_url: user.image_url,
+            is_staff: user.is_staff,
+        }
+    }
+}
+
+/// One of the caller's organizations, as `GET /api/v1/auth/me/organizations/` answers.
+#[derive(Debug, Serialize)]
+pub struct MyOrganization {
+    /// Local id.
+    pub id: i64,
+    /// Clerk organization id.
+    pub clerk_id: String,
+    /// Display name.
+    pub name: String,
+    /// URL slug.
+    pub slug: Option<String>,
+    /// The caller's role in it.
+    pub role: String,
+}
+
+impl From<Affiliation> for MyOrganization {
+    fn from(affiliation: Affiliation) -> Self {
+        let org = affiliation.organization;
+        Self {
+            id: org.id.0,
+            clerk_id: org.clerk_id.to_string(),
+            name: org.name,
+            slug: org.slug,
+            role: affiliation.role.to_string(),
+        }
+    }
+}
+
+const USER_NOT_FOUND: ApiError = ApiError::NotFound("User not found");
+
+/// `GET /api/v1/auth/me/`: the synced user behind the session token.
+///
+/// # Errors
+/// 401 without a valid token; 404 when the user is not synced (yet).
+pub async fn get_me(
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<web::Json<MeResponse>, ApiError> {
+    let clerk_id = session.0.user_id;
+    let user = run_db(&state.database, move |conn| {
+        users::find_by_clerk_id(conn, &clerk_id)
+    })
+    .await?;
+    user.map(|user| web::Json(user.into()))
+        .ok_or(USER_NOT_FOUND)
+}
+
+/// `GET /api/v1/auth/me/organizations/`: the caller's organizations with their role in each.
+///
+/// # Errors
+/// 401 without a valid token; 404 when the user is not synced (yet).
+pub async fn list_my_organizations(
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<MyOrganization>>, ApiError> {
+    let clerk_id = session.0.user_id;
+    let affiliations = run_db(&state.database, move |conn| {
+        users::find_by_clerk_id(conn, &clerk_id)?
+            .map(|user| memberships::affiliations_of(conn, user.id))
+            .transpose()
+    })
+    .await?;
+    let affiliations = affiliations.ok_or(USER_NOT_FOUND)?;
+    Ok(web::Json(
+        affiliations.into_iter().map(MyOrganization::from).collect(),
+    ))
+}

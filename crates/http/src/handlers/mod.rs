@@ -1,0 +1,5 @@
+//! Request handlers, one file per resource.
+
+pub mod health;
+pub mod me;
+pub mod webhooks;

@@ -1,0 +1,45 @@
+//! What every handler can reach: the database and the verifiers.
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, web};
+use clerk_sync_persistence::Database;
+use clerk_sync_svix::Verifier;
+
+use crate::ApiError;
+use crate::auth::TokenVerifier;
+
+/// The largest webhook body accepted unless configured otherwise: Clerk's events are a few
+/// kilobytes; a megabyte leaves room for large metadata.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Shared, read-only state of the server.
+#[derive(Debug)]
+pub struct AppState {
+    /// The mirror.
+    pub database: Database,
+    /// Verifies webhook signatures; `None` when `CLERK_WEBHOOK_SIGNING_SECRET` is not set.
+    pub webhooks: Option<Verifier>,
+    /// Verifies session tokens; `None` when no key is configured.
+    pub tokens: Option<TokenVerifier>,
+    /// The largest webhook body accepted.
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    /// The state, as handlers receive it.
+    pub fn into_data(self) -> web::Data<Self> {
+        web::Data::from(Arc::new(self))
+    }
+
+    /// The state of the app serving a request.
+    ///
+    /// # Errors
+    /// [`ApiError::Internal`] when the app was built without it (a wiring mistake).
+    pub fn of(request: &HttpRequest) -> Result<&Self, ApiError> {
+        request
+            .app_data::<web::Data<Self>>()
+            .map(|data| data.get_ref())
+            .ok_or_else(|| ApiError::Internal("AppState is not registered with the app".into()))
+    }
+}

@@ -1,0 +1,8 @@
+#![doc = include_str!("../README.md")]
+
+pub mod config;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Settings;
+pub use startup::Application;

@@ -1,0 +1,95 @@
+//! Wiring: database, verifiers and routes into a running actix-web server.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{NormalizePath, TrailingSlash};
+use actix_web::{App, HttpServer};
+use anyhow::Context;
+use clerk_sync_http::AppState;
+use clerk_sync_persistence::Database;
+use clerk_sync_svix::Verifier;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+
+/// A server bound to its port, not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens and migrates the database, binds the listener and builds the server.
+    ///
+    /// # Errors
+    /// When the database cannot be opened or migrated, or the address cannot be bound; the
+    /// message says which and how to fix it.
+    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let url = &settings.database.url;
+        let database = Database::connect(url, &settings.database.pool).with_context(|| {
+            format!(
+                "cannot open the database at {} (DATABASE_URL); is it running and reachable?",
+                url.redacted()
+            )
+        })?;
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address).with_context(|| {
+            format!("cannot listen on {address} (HOST, PORT); is another process using the port?")
+        })?;
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            database,
+            webhooks: settings.secrets.webhook_secret.clone().map(|secret| {
+                Verifier::new(secret)
+                    .with_tolerance(Duration::from_secs(settings.webhooks.tolerance_seconds))
+            }),
+            tokens: settings.token_verifier()?,
+            max_body_bytes: settings.server.max_body_bytes,
+        };
+        if state.webhooks.is_none() {
+            tracing::warn!(
+                "CLERK_WEBHOOK_SIGNING_SECRET is not set: the webhook endpoint answers 503"
+            );
+        }
+        if state.tokens.is_none() {
+            tracing::warn!("CLERK_JWT_PUBLIC_KEY is not set: authenticated endpoints answer 503");
+        }
+        let state = state.into_data();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(NormalizePath::new(TrailingSlash::Trim))
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .configure(clerk_sync_http::routes)
+        })
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        tracing::info!(%address, port, database = %url.redacted(), "clerk-sync is listening");
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
+    /// The port the server listens on (useful when configured as 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped (SIGINT/SIGTERM, or its handle).
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

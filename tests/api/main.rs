@@ -1,0 +1,13 @@
+//! Black-box tests: the real clerk-sync server on port 0, spoken to over HTTP, on SQLite and
+//! on PostgreSQL.
+
+#![expect(
+    clippy::expect_used,
+    reason = "test helpers fail the test by panicking"
+)]
+
+mod common;
+
+mod auth;
+mod server;
+mod webhooks;
