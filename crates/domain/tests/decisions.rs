@@ -1,6 +1,9 @@
 //! The sync rules, one test per rule.
 
-#![expect(clippy::expect_used, reason = "test helpers fail the test by panicking")]
+#![expect(
+    clippy::expect_used,
+    reason = "test helpers fail the test by panicking"
+)]
 
 use clerk_sync_domain::*;
 
