@@ -16,6 +16,13 @@ const SESSION_COOKIE: &str = "__session";
 #[derive(Clone, Debug)]
 pub struct Session(pub SessionClaims);
 
+impl Session {
+    /// The signed-in user's Clerk id.
+    pub fn user_id(&self) -> &clerk_sync_domain::ClerkUserId {
+        &self.0.user_id
+    }
+}
+
 impl FromRequest for Session {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;

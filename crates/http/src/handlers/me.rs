@@ -80,7 +80,7 @@ pub async fn get_me(
     session: Session,
     state: web::Data<AppState>,
 ) -> Result<web::Json<MeResponse>, ApiError> {
-    let clerk_id = session.0.user_id;
+    let clerk_id = session.user_id().clone();
     let user = run_db(&state.database, move |conn| {
         users::find_by_clerk_id(conn, &clerk_id)
     })
@@ -97,7 +97,7 @@ pub async fn list_my_organizations(
     session: Session,
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<MyOrganization>>, ApiError> {
-    let clerk_id = session.0.user_id;
+    let clerk_id = session.user_id().clone();
     let affiliations = run_db(&state.database, move |conn| {
         users::find_by_clerk_id(conn, &clerk_id)?
             .map(|user| memberships::affiliations_of(conn, user.id))
