@@ -28,4 +28,12 @@ pub enum DomainError {
         /// What is wrong, with the JSON path where one is known.
         reason: String,
     },
+    /// A Clerk object (as the Backend API lists them) that is not the JSON Clerk sends.
+    #[error("malformed {kind} object: {reason}")]
+    MalformedObject {
+        /// What the object should be (`user`, `organization`, …).
+        kind: &'static str,
+        /// What is wrong, with the JSON path where one is known.
+        reason: String,
+    },
 }

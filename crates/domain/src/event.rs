@@ -143,7 +143,7 @@ fn read<T: DeserializeOwned>(event_type: &str, data: &str) -> Result<T, DomainEr
 
 /// serde_json's messages quote offending values (`invalid type: string "ada@…", expected i64`),
 /// which may be personal data: only the category, the expectation and the position are kept.
-fn describe(err: &serde_json::Error) -> String {
+pub(crate) fn describe(err: &serde_json::Error) -> String {
     let text = err.to_string();
     let text = text.split(" at line ").next().unwrap_or(&text);
     let position = format!("line {}, column {}", err.line(), err.column());
@@ -178,7 +178,7 @@ struct WireEmail {
 }
 
 #[derive(Deserialize)]
-struct WireUser {
+pub(crate) struct WireUser {
     id: String,
     #[serde(default)]
     email_addresses: Vec<WireEmail>,
@@ -194,7 +194,7 @@ struct WireUser {
 }
 
 impl WireUser {
-    fn into_domain(self) -> Result<UserSnapshot, DomainError> {
+    pub(crate) fn into_domain(self) -> Result<UserSnapshot, DomainError> {
         let primary = self
             .primary_email_address_id
             .as_deref()
@@ -213,7 +213,7 @@ impl WireUser {
 }
 
 #[derive(Deserialize)]
-struct WireOrganization {
+pub(crate) struct WireOrganization {
     id: String,
     name: String,
     #[serde(default)]
@@ -224,7 +224,7 @@ struct WireOrganization {
 }
 
 impl WireOrganization {
-    fn into_domain(self) -> Result<OrganizationSnapshot, DomainError> {
+    pub(crate) fn into_domain(self) -> Result<OrganizationSnapshot, DomainError> {
         Ok(OrganizationSnapshot {
             clerk_id: ClerkOrgId::parse(&self.id)?,
             name: self.name,
@@ -247,7 +247,7 @@ struct WirePublicUserData {
 }
 
 #[derive(Deserialize)]
-struct WireMembership {
+pub(crate) struct WireMembership {
     id: String,
     role: String,
     organization: WireOrganization,
@@ -256,7 +256,7 @@ struct WireMembership {
 }
 
 impl WireMembership {
-    fn into_domain(self) -> Result<MembershipSnapshot, DomainError> {
+    pub(crate) fn into_domain(self) -> Result<MembershipSnapshot, DomainError> {
         let user = self.public_user_data;
         Ok(MembershipSnapshot {
             clerk_id: ClerkMembershipId::parse(&self.id)?,

@@ -5,6 +5,7 @@ mod error;
 mod event;
 mod ids;
 mod membership;
+mod object;
 mod organization;
 mod outcome;
 mod role;
@@ -22,6 +23,7 @@ pub use membership::{
     MembershipContext, MembershipDecision, MembershipDeletion, MembershipSnapshot,
     StoredMembership, decide_membership_deletion, decide_membership_upsert,
 };
+pub use object::{parse_membership, parse_organization, parse_user};
 pub use organization::{
     Affiliation, Organization, OrganizationContext, OrganizationDecision, OrganizationDeletion,
     OrganizationSnapshot, StoredOrganization, decide_organization_deletion,
