@@ -1,10 +1,12 @@
 #![doc = include_str!("../README.md")]
 
+mod changes;
 mod connection;
 mod database;
 mod error;
 pub mod memberships;
 pub mod organizations;
+mod reads;
 pub mod schema;
 mod sync;
 #[cfg(feature = "testing")]
@@ -14,6 +16,7 @@ mod transaction;
 pub mod users;
 pub mod webhook_events;
 
+pub use changes::Change;
 pub use connection::{
     Backend, ConnectionManager, DatabaseUrl, DbConnection, SqliteOptions, SqliteSynchronous,
 };

@@ -11,7 +11,7 @@ use crate::organizations::OrganizationRow;
 use crate::schema::{organization_memberships as memberships, organizations};
 use crate::{DbConnection, StoreError};
 
-fn stored(row: (i64, String, i64)) -> Result<StoredMembership, StoreError> {
+pub(crate) fn stored(row: (i64, String, i64)) -> Result<StoredMembership, StoreError> {
     Ok(StoredMembership {
         id: MembershipId(row.0),
         clerk_id: ClerkMembershipId::parse(&row.1)?,

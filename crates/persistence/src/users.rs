@@ -89,7 +89,7 @@ impl<'a> ClerkFields<'a> {
     }
 }
 
-fn stored(row: (i64, Option<String>, Option<i64>)) -> Result<StoredUser, StoreError> {
+pub(crate) fn stored(row: (i64, Option<String>, Option<i64>)) -> Result<StoredUser, StoreError> {
     Ok(StoredUser {
         id: UserId(row.0),
         clerk_id: row.1.as_deref().map(ClerkUserId::parse).transpose()?,

@@ -1,0 +1,387 @@
+//! What the sync rules read, one row at a time or preloaded for a whole batch.
+//!
+//! A webhook delivery reads a handful of rows; a resync batch reads thousands, and one query per
+//! row would make a large import slow on PostgreSQL (a round trip each). So the per-object code
+//! reads through [`Reads`]: a lookup first tries what a batch preloaded (a few `IN (…)` queries
+//! at the start of its transaction, after its locks are taken) and otherwise queries the row,
+//! remembering the answer. Every write tells `Reads` what it touched; an answer naming a key or
+//! a row written since is not trusted again and is read anew, so the rules see exactly what a
+//! query at that moment would return.
+
+use std::collections::{HashMap, HashSet};
+
+use clerk_sync_domain::{
+    ClerkMembershipId, ClerkOrgId, ClerkUserId, EmailAddress, MembershipId, OrganizationId,
+    StoredMembership, StoredOrganization, StoredUser, UnixMillis, UserId,
+};
+use diesel::prelude::*;
+
+use crate::schema::{organization_memberships as memberships_t, organizations, tombstones, users};
+use crate::{DbConnection, StoreError, memberships, tombstones as tombstone_repo, users as user_repo};
+
+/// Most values bound in one `IN (…)` list (SQLite allows 32,766 variables per statement).
+const CHUNK: usize = 1000;
+
+/// Rows read for the sync rules, memoized for one transaction.
+#[derive(Debug, Default)]
+pub(crate) struct Reads {
+    tombstoned: HashMap<String, bool>,
+    users: HashMap<String, Option<StoredUser>>,
+    emails: HashMap<String, Option<StoredUser>>,
+    organizations: HashMap<String, Option<StoredOrganization>>,
+    memberships: HashMap<String, Option<StoredMembership>>,
+    pairs: HashMap<(UserId, OrganizationId), Option<StoredMembership>>,
+    written_users: HashSet<UserId>,
+    written_organizations: HashSet<OrganizationId>,
+    written_memberships: HashSet<MembershipId>,
+}
+
+impl Reads {
+    /// Whether a Clerk id was deleted.
+    pub(crate) fn tombstoned(
+        &mut self,
+        conn: &mut DbConnection,
+        clerk_id: &str,
+    ) -> Result<bool, StoreError> {
+        if let Some(known) = self.tombstoned.get(clerk_id) {
+            return Ok(*known);
+        }
+        let found = tombstone_repo::exists(conn, clerk_id)?;
+        self.tombstoned.insert(clerk_id.to_owned(), found);
+        Ok(found)
+    }
+
+    /// The user row with a Clerk id.
+    pub(crate) fn user(
+        &mut self,
+        conn: &mut DbConnection,
+        clerk_id: &ClerkUserId,
+    ) -> Result<Option<StoredUser>, StoreError> {
+        if let Some(known) = self.users.get(clerk_id.as_str())
+            && known
+                .as_ref()
+                .is_none_or(|row| !self.written_users.contains(&row.id))
+        {
+            return Ok(known.clone());
+        }
+        let found = user_repo::stored_by_clerk_id(conn, clerk_id)?;
+        self.users.insert(clerk_id.as_str().to_owned(), found.clone());
+        Ok(found)
+    }
+
+    /// The user row holding an email.
+    pub(crate) fn email_holder(
+        &mut self,
+        conn: &mut DbConnection,
+        email: &EmailAddress,
+    ) -> Result<Option<StoredUser>, StoreError> {
+        if let Some(known) = self.emails.get(email.as_str())
+            && known
+                .as_ref()
+                .is_none_or(|row| !self.written_users.contains(&row.id))
+        {
+            return Ok(known.clone());
+        }
+        let found = user_repo::stored_by_email(conn, email)?;
+        self.emails.insert(email.as_str().to_owned(), found.clone());
+        Ok(found)
+    }
+
+    /// The organization row with a Clerk id.
+    pub(crate) fn organization(
+        &mut self,
+        conn: &mut DbConnection,
+        clerk_id: &ClerkOrgId,
+    ) -> Result<Option<StoredOrganization>, StoreError> {
+        if let Some(known) = self.organizations.get(clerk_id.as_str()) {
+            return Ok(known.clone());
+        }
+        let found = crate::organizations::stored_by_clerk_id(conn, clerk_id)?;
+        self.organizations
+            .insert(clerk_id.as_str().to_owned(), found.clone());
+        Ok(found)
+    }
+
+    /// The membership row with a Clerk id.
+    pub(crate) fn membership(
+        &mut self,
+        conn: &mut DbConnection,
+        clerk_id: &ClerkMembershipId,
+    ) -> Result<Option<StoredMembership>, StoreError> {
+        if let Some(known) = self.memberships.get(clerk_id.as_str())
+            && known
+                .as_ref()
+                .is_none_or(|row| !self.written_memberships.contains(&row.id))
+        {
+            return Ok(known.clone());
+        }
+        let found = memberships::stored_by_clerk_id(conn, clerk_id)?;
+        self.memberships
+            .insert(clerk_id.as_str().to_owned(), found.clone());
+        Ok(found)
+    }
+
+    /// The membership row holding a (user, organization) pair.
+    pub(crate) fn membership_for_pair(
+        &mut self,
+        conn: &mut DbConnection,
+        user: UserId,
+        organization: OrganizationId,
+    ) -> Result<Option<StoredMembership>, StoreError> {
+        let trusted = !self.written_users.contains(&user)
+            && !self.written_organizations.contains(&organization);
+        if trusted
+            && let Some(known) = self.pairs.get(&(user, organization))
+            && known
+                .as_ref()
+                .is_none_or(|row| !self.written_memberships.contains(&row.id))
+        {
+            return Ok(known.clone());
+        }
+        let found = memberships::stored_for_pair(conn, user, organization)?;
+        if trusted {
+            self.pairs.insert((user, organization), found.clone());
+        }
+        Ok(found)
+    }
+
+    /// A user version or placeholder is about to be written under `clerk_id` (and `email`),
+    /// touching `rows`.
+    pub(crate) fn writing_user(
+        &mut self,
+        clerk_id: &ClerkUserId,
+        email: Option<&EmailAddress>,
+        rows: &[UserId],
+    ) {
+        self.users.remove(clerk_id.as_str());
+        if let Some(email) = email {
+            self.emails.remove(email.as_str());
+        }
+        self.written_users.extend(rows.iter().copied());
+    }
+
+    /// A user row is about to be deleted (its memberships go with it) and its id tombstoned.
+    pub(crate) fn deleting_user(&mut self, clerk_id: &ClerkUserId, row: Option<UserId>) {
+        self.users.remove(clerk_id.as_str());
+        self.tombstoned.insert(clerk_id.as_str().to_owned(), true);
+        self.written_users.extend(row);
+        self.forget_memberships();
+    }
+
+    /// An organization version is about to be written.
+    pub(crate) fn writing_organization(&mut self, clerk_id: &ClerkOrgId) {
+        self.organizations.remove(clerk_id.as_str());
+    }
+
+    /// An organization row is about to be deleted (its memberships go with it) and its id
+    /// tombstoned.
+    pub(crate) fn deleting_organization(
+        &mut self,
+        clerk_id: &ClerkOrgId,
+        row: Option<OrganizationId>,
+    ) {
+        self.organizations.remove(clerk_id.as_str());
+        self.tombstoned.insert(clerk_id.as_str().to_owned(), true);
+        self.written_organizations.extend(row);
+        self.forget_memberships();
+    }
+
+    /// A membership version is about to be written under `clerk_id` for a pair, into `row`
+    /// (`None` for a new row).
+    pub(crate) fn writing_membership(
+        &mut self,
+        clerk_id: &ClerkMembershipId,
+        pair: Option<(UserId, OrganizationId)>,
+        row: Option<MembershipId>,
+    ) {
+        self.memberships.remove(clerk_id.as_str());
+        if let Some(pair) = pair {
+            self.pairs.remove(&pair);
+        }
+        self.written_memberships.extend(row);
+    }
+
+    /// A membership row is about to be deleted and its id tombstoned.
+    pub(crate) fn deleting_membership(
+        &mut self,
+        clerk_id: &ClerkMembershipId,
+        row: Option<MembershipId>,
+    ) {
+        self.memberships.remove(clerk_id.as_str());
+        self.tombstoned.insert(clerk_id.as_str().to_owned(), true);
+        self.written_memberships.extend(row);
+    }
+
+    fn forget_memberships(&mut self) {
+        self.memberships.clear();
+        self.pairs.clear();
+    }
+
+    /// Reads, in a few queries, whether each of `clerk_ids` is tombstoned.
+    pub(crate) fn preload_tombstones(
+        &mut self,
+        conn: &mut DbConnection,
+        clerk_ids: &[&str],
+    ) -> Result<(), StoreError> {
+        for chunk in clerk_ids.chunks(CHUNK) {
+            let found: HashSet<String> = tombstones::table
+                .filter(tombstones::clerk_id.eq_any(chunk))
+                .select(tombstones::clerk_id)
+                .load::<String>(conn)?
+                .into_iter()
+                .collect();
+            for id in chunk {
+                self.tombstoned
+                    .insert((*id).to_owned(), found.contains(*id));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the user rows with each of `clerk_ids`.
+    pub(crate) fn preload_users(
+        &mut self,
+        conn: &mut DbConnection,
+        clerk_ids: &[&str],
+    ) -> Result<(), StoreError> {
+        for chunk in clerk_ids.chunks(CHUNK) {
+            for id in chunk {
+                self.users.insert((*id).to_owned(), None);
+            }
+            let rows: Vec<(i64, Option<String>, Option<i64>)> = users::table
+                .filter(users::clerk_id.eq_any(chunk))
+                .select((users::id, users::clerk_id, users::clerk_updated_at))
+                .load(conn)?;
+            for row in rows {
+                let key = row.1.clone().unwrap_or_default();
+                self.users.insert(key, Some(user_repo::stored(row)?));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the user rows holding each of `emails`.
+    pub(crate) fn preload_emails(
+        &mut self,
+        conn: &mut DbConnection,
+        emails: &[&str],
+    ) -> Result<(), StoreError> {
+        for chunk in emails.chunks(CHUNK) {
+            for email in chunk {
+                self.emails.insert((*email).to_owned(), None);
+            }
+            let rows: Vec<(i64, Option<String>, Option<i64>, Option<String>)> = users::table
+                .filter(users::email.eq_any(chunk))
+                .select((
+                    users::id,
+                    users::clerk_id,
+                    users::clerk_updated_at,
+                    users::email,
+                ))
+                .load(conn)?;
+            for (id, clerk_id, updated_at, email) in rows {
+                let stored = user_repo::stored((id, clerk_id, updated_at))?;
+                self.emails.insert(email.unwrap_or_default(), Some(stored));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the organization rows with each of `clerk_ids`.
+    pub(crate) fn preload_organizations(
+        &mut self,
+        conn: &mut DbConnection,
+        clerk_ids: &[&str],
+    ) -> Result<(), StoreError> {
+        for chunk in clerk_ids.chunks(CHUNK) {
+            for id in chunk {
+                self.organizations.insert((*id).to_owned(), None);
+            }
+            let rows: Vec<(i64, String, i64)> = organizations::table
+                .filter(organizations::clerk_id.eq_any(chunk))
+                .select((
+                    organizations::id,
+                    organizations::clerk_id,
+                    organizations::clerk_updated_at,
+                ))
+                .load(conn)?;
+            for (id, clerk_id, updated_at) in rows {
+                let stored = StoredOrganization {
+                    id: OrganizationId(id),
+                    clerk_updated_at: UnixMillis(updated_at),
+                };
+                self.organizations.insert(clerk_id, Some(stored));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the membership rows with each of `clerk_ids`.
+    pub(crate) fn preload_memberships(
+        &mut self,
+        conn: &mut DbConnection,
+        clerk_ids: &[&str],
+    ) -> Result<(), StoreError> {
+        for chunk in clerk_ids.chunks(CHUNK) {
+            for id in chunk {
+                self.memberships.insert((*id).to_owned(), None);
+            }
+            let rows: Vec<(i64, String, i64)> = memberships_t::table
+                .filter(memberships_t::clerk_id.eq_any(chunk))
+                .select((
+                    memberships_t::id,
+                    memberships_t::clerk_id,
+                    memberships_t::clerk_updated_at,
+                ))
+                .load(conn)?;
+            for row in rows {
+                let key = row.1.clone();
+                self.memberships.insert(key, Some(memberships::stored(row)?));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the membership rows holding each of `pairs`, for the pairs whose user and
+    /// organization were preloaded (a row created in this transaction is read when needed).
+    pub(crate) fn preload_pairs(
+        &mut self,
+        conn: &mut DbConnection,
+        members: &[(&str, &str)],
+    ) -> Result<(), StoreError> {
+        let pairs: Vec<(UserId, OrganizationId)> = members
+            .iter()
+            .filter_map(|(user, organization)| {
+                let user = self.users.get(*user)?.as_ref()?.id;
+                let organization = self.organizations.get(*organization)?.as_ref()?.id;
+                Some((user, organization))
+            })
+            .collect();
+        for chunk in pairs.chunks(CHUNK / 2) {
+            for pair in chunk {
+                self.pairs.insert(*pair, None);
+            }
+            let user_ids: HashSet<i64> = chunk.iter().map(|(user, _)| user.0).collect();
+            let organization_ids: HashSet<i64> = chunk.iter().map(|(_, org)| org.0).collect();
+            let rows: Vec<(i64, String, i64, i64, i64)> = memberships_t::table
+                .filter(memberships_t::user_id.eq_any(user_ids))
+                .filter(memberships_t::organization_id.eq_any(organization_ids))
+                .select((
+                    memberships_t::id,
+                    memberships_t::clerk_id,
+                    memberships_t::clerk_updated_at,
+                    memberships_t::user_id,
+                    memberships_t::organization_id,
+                ))
+                .load(conn)?;
+            for (id, clerk_id, updated_at, user, organization) in rows {
+                let pair = (UserId(user), OrganizationId(organization));
+                if self.pairs.contains_key(&pair) {
+                    let stored = memberships::stored((id, clerk_id, updated_at))?;
+                    self.pairs.insert(pair, Some(stored));
+                }
+            }
+        }
+        Ok(())
+    }
+}
