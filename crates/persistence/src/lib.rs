@@ -7,6 +7,7 @@ mod error;
 pub mod memberships;
 pub mod organizations;
 mod reads;
+pub mod resync;
 pub mod schema;
 mod sync;
 #[cfg(feature = "testing")]
@@ -23,5 +24,5 @@ pub use connection::{
 pub use database::{Conn, Database, PoolOptions, PoolState, migrate, ping, revert_all};
 pub use error::StoreError;
 pub use sync::{apply, process_delivery, record_rejection};
-pub use transaction::write_transaction;
+pub use transaction::{WriteMode, write_transaction, write_transaction_in};
 pub use webhook_events::Delivery;

@@ -17,7 +17,12 @@ use clerk_sync_domain::{
 use diesel::prelude::*;
 
 use crate::schema::{organization_memberships as memberships_t, organizations, tombstones, users};
-use crate::{DbConnection, StoreError, memberships, tombstones as tombstone_repo, users as user_repo};
+use crate::{
+    DbConnection, StoreError, memberships, tombstones as tombstone_repo, users as user_repo,
+};
+
+/// A user's id, Clerk id and Clerk version, as `users::stored` reads them.
+type UserColumns = (i64, Option<String>, Option<i64>);
 
 /// Most values bound in one `IN (…)` list (SQLite allows 32,766 variables per statement).
 const CHUNK: usize = 1000;
@@ -65,7 +70,8 @@ impl Reads {
             return Ok(known.clone());
         }
         let found = user_repo::stored_by_clerk_id(conn, clerk_id)?;
-        self.users.insert(clerk_id.as_str().to_owned(), found.clone());
+        self.users
+            .insert(clerk_id.as_str().to_owned(), found.clone());
         Ok(found)
     }
 
@@ -248,7 +254,7 @@ impl Reads {
             for id in chunk {
                 self.users.insert((*id).to_owned(), None);
             }
-            let rows: Vec<(i64, Option<String>, Option<i64>)> = users::table
+            let rows: Vec<UserColumns> = users::table
                 .filter(users::clerk_id.eq_any(chunk))
                 .select((users::id, users::clerk_id, users::clerk_updated_at))
                 .load(conn)?;
@@ -270,18 +276,16 @@ impl Reads {
             for email in chunk {
                 self.emails.insert((*email).to_owned(), None);
             }
-            let rows: Vec<(i64, Option<String>, Option<i64>, Option<String>)> = users::table
+            let rows: Vec<(Option<String>, UserColumns)> = users::table
                 .filter(users::email.eq_any(chunk))
                 .select((
-                    users::id,
-                    users::clerk_id,
-                    users::clerk_updated_at,
                     users::email,
+                    (users::id, users::clerk_id, users::clerk_updated_at),
                 ))
                 .load(conn)?;
-            for (id, clerk_id, updated_at, email) in rows {
-                let stored = user_repo::stored((id, clerk_id, updated_at))?;
-                self.emails.insert(email.unwrap_or_default(), Some(stored));
+            for (email, row) in rows {
+                self.emails
+                    .insert(email.unwrap_or_default(), Some(user_repo::stored(row)?));
             }
         }
         Ok(())
@@ -336,7 +340,8 @@ impl Reads {
                 .load(conn)?;
             for row in rows {
                 let key = row.1.clone();
-                self.memberships.insert(key, Some(memberships::stored(row)?));
+                self.memberships
+                    .insert(key, Some(memberships::stored(row)?));
             }
         }
         Ok(())
@@ -376,9 +381,8 @@ impl Reads {
                 .load(conn)?;
             for (id, clerk_id, updated_at, user, organization) in rows {
                 let pair = (UserId(user), OrganizationId(organization));
-                if self.pairs.contains_key(&pair) {
-                    let stored = memberships::stored((id, clerk_id, updated_at))?;
-                    self.pairs.insert(pair, Some(stored));
+                if let Some(slot) = self.pairs.get_mut(&pair) {
+                    *slot = Some(memberships::stored((id, clerk_id, updated_at))?);
                 }
             }
         }

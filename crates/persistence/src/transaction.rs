@@ -16,13 +16,23 @@
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
-use diesel::sql_types::Text;
+use diesel::sql_types::{Array, Text};
 use diesel::{Connection, RunQueryDsl};
 
 use crate::{DbConnection, StoreError};
 
 /// How many times a conflicting transaction runs before its error is returned.
 const ATTEMPTS: u32 = 5;
+
+/// What becomes of a write transaction whose work succeeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Commit it.
+    Commit,
+    /// Roll it back: the work ran against the real data, under the same locks, and reported
+    /// what it would change, but nothing is kept (a dry run).
+    DryRun,
+}
 
 /// Runs `work` in a write transaction holding `lock_keys`, retrying on conflicts.
 ///
@@ -34,6 +44,20 @@ const ATTEMPTS: u32 = 5;
 pub fn write_transaction<T>(
     conn: &mut DbConnection,
     lock_keys: &[&str],
+    work: impl FnMut(&mut DbConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    write_transaction_in(WriteMode::Commit, conn, lock_keys, work)
+}
+
+/// [`write_transaction`], rolled back at the end instead of committed for
+/// [`WriteMode::DryRun`].
+///
+/// # Errors
+/// As [`write_transaction`].
+pub fn write_transaction_in<T>(
+    mode: WriteMode,
+    conn: &mut DbConnection,
+    lock_keys: &[&str],
     mut work: impl FnMut(&mut DbConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     let mut keys = lock_keys.to_vec();
@@ -41,7 +65,7 @@ pub fn write_transaction<T>(
     keys.dedup();
     let mut attempt = 1;
     loop {
-        match run_once(conn, &keys, &mut work) {
+        match run_once(mode, conn, &keys, &mut work) {
             Err(err) if err.is_conflict() && attempt < ATTEMPTS => {
                 tracing::debug!(attempt, "write transaction conflicted; running it again");
                 std::thread::sleep(Duration::from_millis(u64::from(attempt * attempt) * 5));
@@ -53,14 +77,19 @@ pub fn write_transaction<T>(
 }
 
 fn run_once<T>(
+    mode: WriteMode,
     conn: &mut DbConnection,
     keys: &[&str],
     work: &mut impl FnMut(&mut DbConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     begin(conn, keys)?;
     match work(conn) {
-        Ok(value) => {
+        Ok(value) if mode == WriteMode::Commit => {
             <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
             Ok(value)
         }
         Err(err) => {
@@ -81,17 +110,22 @@ fn begin(conn: &mut DbConnection, keys: &[&str]) -> Result<(), StoreError> {
         }
         DbConnection::Postgres(pg) => {
             AnsiTransactionManager::begin_transaction(pg)?;
-            for key in keys {
-                let locked =
-                    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                        .bind::<Text, _>(*key)
-                        .execute(pg);
-                if let Err(err) = locked {
-                    if let Err(rollback) = AnsiTransactionManager::rollback_transaction(pg) {
-                        tracing::warn!(error = %rollback, "rolling back after a failed lock failed too");
-                    }
-                    return Err(err.into());
+            if keys.is_empty() {
+                return Ok(());
+            }
+            // One statement for all keys (a batch may name thousands). `unnest` yields the
+            // keys in array order, which is sorted, so every transaction takes its locks in the
+            // same global order and two of them never wait on each other in a cycle.
+            let locked = diesel::sql_query(
+                "SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest($1::text[]) AS key",
+            )
+            .bind::<Array<Text>, _>(keys)
+            .execute(pg);
+            if let Err(err) = locked {
+                if let Err(rollback) = AnsiTransactionManager::rollback_transaction(pg) {
+                    tracing::warn!(error = %rollback, "rolling back after a failed lock failed too");
                 }
+                return Err(err.into());
             }
         }
     }

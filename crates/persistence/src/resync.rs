@@ -1,0 +1,334 @@
+//! Resync: objects listed by Clerk's Backend API, applied many to a transaction through the same
+//! per-object code as webhook deliveries, and the prune of what Clerk no longer has.
+//!
+//! A batch takes the locks of all its objects (their Clerk ids, and the emails its users
+//! claim) in one sorted set, reads what the rules need in a few queries, then applies the
+//! objects one by one. A webhook about one of them waits for the batch, or the batch for it;
+//! either way each object's versions are ordered by Clerk's `updated_at` and tombstones win,
+//! so a resync running while webhooks arrive ends in the state the webhooks alone would give.
+
+use chrono::NaiveDateTime;
+use clerk_sync_domain::{
+    ClerkMembershipId, ClerkOrgId, ClerkUserId, MembershipSnapshot, OrganizationSnapshot,
+    UserSnapshot,
+};
+use diesel::prelude::*;
+
+use crate::changes::{self, Change};
+use crate::reads::Reads;
+use crate::schema::{organization_memberships, organizations, users};
+use crate::{DbConnection, StoreError, WriteMode, write_transaction_in};
+
+/// How many objects of a batch came to each [`Change`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// New rows.
+    pub created: u64,
+    /// Rows that took a newer version.
+    pub updated: u64,
+    /// Rows that already held the listed version.
+    pub unchanged: u64,
+    /// Rows holding a newer version than the one listed.
+    pub stale: u64,
+    /// Objects deleted before (tombstoned); not written.
+    pub tombstoned: u64,
+    /// Rows removed and tombstoned.
+    pub deleted: u64,
+}
+
+impl Tally {
+    /// Counts one change.
+    pub fn add(&mut self, change: Change) {
+        let counter = match change {
+            Change::Created => &mut self.created,
+            Change::Updated => &mut self.updated,
+            Change::Unchanged => &mut self.unchanged,
+            Change::Stale => &mut self.stale,
+            Change::Tombstoned => &mut self.tombstoned,
+            Change::Deleted => &mut self.deleted,
+        };
+        *counter += 1;
+    }
+
+    /// Adds another tally's counts.
+    pub fn merge(&mut self, other: &Self) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.stale += other.stale;
+        self.tombstoned += other.tombstoned;
+        self.deleted += other.deleted;
+    }
+
+    /// All objects counted.
+    pub fn total(&self) -> u64 {
+        self.created + self.updated + self.unchanged + self.stale + self.tombstoned + self.deleted
+    }
+}
+
+/// Applies a batch of user versions in one transaction.
+///
+/// # Errors
+/// [`StoreError`] when the database fails; nothing of the batch is written then.
+pub fn apply_users(
+    conn: &mut DbConnection,
+    batch: &[UserSnapshot],
+    mode: WriteMode,
+    now: NaiveDateTime,
+) -> Result<Tally, StoreError> {
+    let ids: Vec<&str> = batch.iter().map(|u| u.clerk_id.as_str()).collect();
+    let emails: Vec<&str> = batch
+        .iter()
+        .filter_map(|u| u.email.as_ref().map(|e| e.as_str()))
+        .collect();
+    let email_keys: Vec<String> = emails.iter().map(|e| format!("email:{e}")).collect();
+    let mut keys = ids.clone();
+    keys.extend(email_keys.iter().map(String::as_str));
+    write_transaction_in(mode, conn, &keys, |conn| {
+        let reads = &mut Reads::default();
+        reads.preload_tombstones(conn, &ids)?;
+        reads.preload_users(conn, &ids)?;
+        reads.preload_emails(conn, &emails)?;
+        let mut tally = Tally::default();
+        for user in batch {
+            tally.add(changes::upsert_user(conn, reads, user, now)?);
+        }
+        Ok(tally)
+    })
+}
+
+/// Applies a batch of organization versions in one transaction.
+///
+/// # Errors
+/// [`StoreError`] when the database fails; nothing of the batch is written then.
+pub fn apply_organizations(
+    conn: &mut DbConnection,
+    batch: &[OrganizationSnapshot],
+    mode: WriteMode,
+    now: NaiveDateTime,
+) -> Result<Tally, StoreError> {
+    let ids: Vec<&str> = batch.iter().map(|o| o.clerk_id.as_str()).collect();
+    write_transaction_in(mode, conn, &ids, |conn| {
+        let reads = &mut Reads::default();
+        reads.preload_tombstones(conn, &ids)?;
+        reads.preload_organizations(conn, &ids)?;
+        let mut tally = Tally::default();
+        for org in batch {
+            tally.add(changes::upsert_organization(conn, reads, org, now)?.0);
+        }
+        Ok(tally)
+    })
+}
+
+/// Applies a batch of membership versions in one transaction, with the organization versions
+/// and member data they carry (as a membership webhook does).
+///
+/// # Errors
+/// [`StoreError`] when the database fails; nothing of the batch is written then.
+pub fn apply_memberships(
+    conn: &mut DbConnection,
+    batch: &[MembershipSnapshot],
+    mode: WriteMode,
+    now: NaiveDateTime,
+) -> Result<Tally, StoreError> {
+    let ids: Vec<&str> = batch.iter().map(|m| m.clerk_id.as_str()).collect();
+    let user_ids: Vec<&str> = batch.iter().map(|m| m.user.clerk_id.as_str()).collect();
+    let org_ids: Vec<&str> = batch
+        .iter()
+        .map(|m| m.organization.clerk_id.as_str())
+        .collect();
+    let pairs: Vec<(&str, &str)> = user_ids
+        .iter()
+        .copied()
+        .zip(org_ids.iter().copied())
+        .collect();
+    let mut keys = ids.clone();
+    keys.extend(&user_ids);
+    keys.extend(&org_ids);
+    keys.sort_unstable();
+    keys.dedup();
+    write_transaction_in(mode, conn, &keys, |conn| {
+        let reads = &mut Reads::default();
+        reads.preload_tombstones(conn, &keys)?;
+        reads.preload_organizations(conn, &org_ids)?;
+        reads.preload_users(conn, &user_ids)?;
+        reads.preload_memberships(conn, &ids)?;
+        reads.preload_pairs(conn, &pairs)?;
+        let mut tally = Tally::default();
+        for membership in batch {
+            tally.add(changes::apply_membership(
+                conn, reads, membership, None, now,
+            )?);
+        }
+        Ok(tally)
+    })
+}
+
+/// The Clerk ids of the users the mirror holds whose rows were last written before
+/// `written_before` (candidates for a prune; a row written since was written by something that
+/// knew the user then, and is left alone).
+///
+/// # Errors
+/// [`StoreError`] when the query fails.
+pub fn held_users(
+    conn: &mut DbConnection,
+    written_before: NaiveDateTime,
+) -> Result<Vec<String>, StoreError> {
+    let ids: Vec<Option<String>> = users::table
+        .filter(users::clerk_id.is_not_null())
+        .filter(users::updated_at.lt(written_before))
+        .select(users::clerk_id)
+        .load(conn)?;
+    Ok(ids.into_iter().flatten().collect())
+}
+
+/// The Clerk ids of the organizations the mirror holds whose rows were last written before
+/// `written_before`.
+///
+/// # Errors
+/// [`StoreError`] when the query fails.
+pub fn held_organizations(
+    conn: &mut DbConnection,
+    written_before: NaiveDateTime,
+) -> Result<Vec<String>, StoreError> {
+    Ok(organizations::table
+        .filter(organizations::updated_at.lt(written_before))
+        .select(organizations::clerk_id)
+        .load(conn)?)
+}
+
+/// A membership the mirror holds, with the Clerk ids of its user and organization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldMembership {
+    /// The membership's Clerk id.
+    pub clerk_id: String,
+    /// The member's Clerk id (`None` only for a row that lost it, which Clerk never lists).
+    pub user: Option<String>,
+    /// The organization's Clerk id.
+    pub organization: String,
+}
+
+/// The memberships the mirror holds whose rows were last written before `written_before`.
+///
+/// # Errors
+/// [`StoreError`] when the query fails.
+pub fn held_memberships(
+    conn: &mut DbConnection,
+    written_before: NaiveDateTime,
+) -> Result<Vec<HeldMembership>, StoreError> {
+    let rows: Vec<(String, Option<String>, String)> = organization_memberships::table
+        .inner_join(users::table)
+        .inner_join(organizations::table)
+        .filter(organization_memberships::updated_at.lt(written_before))
+        .select((
+            organization_memberships::clerk_id,
+            users::clerk_id,
+            organizations::clerk_id,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(clerk_id, user, organization)| HeldMembership {
+            clerk_id,
+            user,
+            organization,
+        })
+        .collect())
+}
+
+/// Removes and tombstones users Clerk no longer has, as a `user.deleted` event would; a user
+/// whose row was written at or after `written_before` (by a webhook, say, since the listing
+/// began) or is gone already is left alone. Returns the ids pruned.
+///
+/// # Errors
+/// [`StoreError`] when the database fails; nothing is pruned then.
+pub fn prune_users(
+    conn: &mut DbConnection,
+    ids: &[ClerkUserId],
+    written_before: NaiveDateTime,
+    mode: WriteMode,
+    now: NaiveDateTime,
+) -> Result<Vec<ClerkUserId>, StoreError> {
+    let keys: Vec<&str> = ids.iter().map(ClerkUserId::as_str).collect();
+    write_transaction_in(mode, conn, &keys, |conn| {
+        let reads = &mut Reads::default();
+        let mut pruned = Vec::new();
+        for id in ids {
+            let written: Option<NaiveDateTime> = users::table
+                .filter(users::clerk_id.eq(id.as_str()))
+                .select(users::updated_at)
+                .first(conn)
+                .optional()?;
+            if written.is_some_and(|at| at < written_before)
+                && changes::delete_user(conn, reads, id, None, now)? == Change::Deleted
+            {
+                pruned.push(id.clone());
+            }
+        }
+        Ok(pruned)
+    })
+}
+
+/// Removes and tombstones organizations Clerk no longer has (their memberships go with them),
+/// under the same conditions as [`prune_users`].
+///
+/// # Errors
+/// [`StoreError`] when the database fails; nothing is pruned then.
+pub fn prune_organizations(
+    conn: &mut DbConnection,
+    ids: &[ClerkOrgId],
+    written_before: NaiveDateTime,
+    mode: WriteMode,
+    now: NaiveDateTime,
+) -> Result<Vec<ClerkOrgId>, StoreError> {
+    let keys: Vec<&str> = ids.iter().map(ClerkOrgId::as_str).collect();
+    write_transaction_in(mode, conn, &keys, |conn| {
+        let reads = &mut Reads::default();
+        let mut pruned = Vec::new();
+        for id in ids {
+            let written: Option<NaiveDateTime> = organizations::table
+                .filter(organizations::clerk_id.eq(id.as_str()))
+                .select(organizations::updated_at)
+                .first(conn)
+                .optional()?;
+            if written.is_some_and(|at| at < written_before)
+                && changes::delete_organization(conn, reads, id, None, now)? == Change::Deleted
+            {
+                pruned.push(id.clone());
+            }
+        }
+        Ok(pruned)
+    })
+}
+
+/// Removes and tombstones memberships Clerk no longer has, under the same conditions as
+/// [`prune_users`].
+///
+/// # Errors
+/// [`StoreError`] when the database fails; nothing is pruned then.
+pub fn prune_memberships(
+    conn: &mut DbConnection,
+    ids: &[ClerkMembershipId],
+    written_before: NaiveDateTime,
+    mode: WriteMode,
+    now: NaiveDateTime,
+) -> Result<Vec<ClerkMembershipId>, StoreError> {
+    let keys: Vec<&str> = ids.iter().map(ClerkMembershipId::as_str).collect();
+    write_transaction_in(mode, conn, &keys, |conn| {
+        let reads = &mut Reads::default();
+        let mut pruned = Vec::new();
+        for id in ids {
+            let written: Option<NaiveDateTime> = organization_memberships::table
+                .filter(organization_memberships::clerk_id.eq(id.as_str()))
+                .select(organization_memberships::updated_at)
+                .first(conn)
+                .optional()?;
+            if written.is_some_and(|at| at < written_before)
+                && changes::delete_membership(conn, reads, id, now)? == Change::Deleted
+            {
+                pruned.push(id.clone());
+            }
+        }
+        Ok(pruned)
+    })
+}
