@@ -10,6 +10,8 @@ use clerk_sync_persistence::{
 use clerk_sync_svix::WebhookSecret;
 use serde::Deserialize;
 
+use crate::resync::{MAX_PAGE_SIZE, SecretKey};
+
 /// The built-in defaults, documented setting by setting.
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
 
@@ -55,6 +57,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// `[log]`.
     pub log: LogSettings,
+    /// `[resync]`.
+    pub resync: ResyncSettings,
     /// Secrets, from the environment only.
     pub secrets: Secrets,
 }
@@ -119,6 +123,20 @@ pub struct LogSettings {
     pub format: LogFormat,
 }
 
+/// `[resync]`: access to Clerk's Backend API.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResyncSettings {
+    /// The Backend API's base URL (`CLERK_API_URL`); paths such as `/users` are appended.
+    pub api_url: String,
+    /// Objects per request and per transaction, 1 to 500.
+    pub page_size: u32,
+    /// How long one request may take.
+    pub request_timeout_seconds: u64,
+    /// Attempts per request (rate limits, server errors, timeouts) before the resync fails.
+    pub max_attempts: u32,
+}
+
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -136,6 +154,8 @@ pub struct Secrets {
     pub webhook_secret: Option<WebhookSecret>,
     /// The PEM public key of the Clerk instance (`CLERK_JWT_PUBLIC_KEY`).
     pub jwt_public_key: Option<String>,
+    /// The instance's Backend API secret key (`CLERK_SECRET_KEY`), for `resync`.
+    pub clerk_secret_key: Option<SecretKey>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -144,6 +164,7 @@ impl std::fmt::Debug for Secrets {
         f.debug_struct("Secrets")
             .field("webhook_secret", &shown(self.webhook_secret.is_some()))
             .field("jwt_public_key", &shown(self.jwt_public_key.is_some()))
+            .field("clerk_secret_key", &shown(self.clerk_secret_key.is_some()))
             .finish()
     }
 }
@@ -156,6 +177,7 @@ struct FileSettings {
     webhooks: WebhookSettings,
     auth: AuthSettings,
     log: LogSettings,
+    resync: ResyncSettings,
 }
 
 impl Settings {
@@ -210,12 +232,17 @@ impl Settings {
                 _ => return Err(invalid("LOG_FORMAT", "expected `text` or `json`")),
             };
         }
+        let mut resync = file.resync;
+        if let Some(url) = env("CLERK_API_URL") {
+            resync.api_url = url;
+        }
         let settings = Self {
             server,
             database: parse_database(database)?,
             webhooks: file.webhooks,
             auth: file.auth,
             log,
+            resync: check_resync(resync)?,
             secrets: Secrets {
                 webhook_secret: env("CLERK_WEBHOOK_SIGNING_SECRET")
                     .map(|secret| {
@@ -225,6 +252,11 @@ impl Settings {
                     })
                     .transpose()?,
                 jwt_public_key: env("CLERK_JWT_PUBLIC_KEY"),
+                clerk_secret_key: env("CLERK_SECRET_KEY")
+                    .map(|key| {
+                        SecretKey::parse(&key).map_err(|problem| invalid("CLERK_SECRET_KEY", problem))
+                    })
+                    .transpose()?,
             },
         };
         settings.token_verifier()?;
@@ -245,6 +277,26 @@ impl Settings {
             })
             .transpose()
     }
+}
+
+fn check_resync(settings: ResyncSettings) -> Result<ResyncSettings, ConfigError> {
+    let url = settings.api_url.trim();
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(invalid(
+            "CLERK_API_URL",
+            "expected an http(s) URL such as https://api.clerk.com/v1",
+        ));
+    }
+    if !(1..=MAX_PAGE_SIZE).contains(&settings.page_size) {
+        return Err(invalid("resync.page_size", "expected 1 to 500"));
+    }
+    if settings.max_attempts == 0 || settings.request_timeout_seconds == 0 {
+        return Err(invalid(
+            "resync",
+            "max_attempts and request_timeout_seconds must be at least 1",
+        ));
+    }
+    Ok(settings)
 }
 
 fn parse_database(file: DatabaseFile) -> Result<DatabaseSettings, ConfigError> {
@@ -354,6 +406,16 @@ mod tests {
                 "CLERK_JWT_PUBLIC_KEY: not an RSA public key",
             ),
             ("LOG_FORMAT", "xml", "LOG_FORMAT: expected `text` or `json`"),
+            (
+                "CLERK_SECRET_KEY",
+                "pk_test_Y2xlcmsuZXhhbXBsZSQ",
+                "CLERK_SECRET_KEY: expected a Clerk secret key",
+            ),
+            (
+                "CLERK_API_URL",
+                "api.clerk.com",
+                "CLERK_API_URL: expected an http(s) URL",
+            ),
         ];
         for (name, value, expected) in cases {
             let err = load(&[(name, value)])
@@ -377,15 +439,32 @@ mod tests {
     }
 
     #[test]
+    fn the_backend_api_defaults_to_clerks_and_can_be_pointed_elsewhere() {
+        let settings = load(&[]).expect("loads");
+        assert_eq!(settings.resync.api_url, "https://api.clerk.com/v1");
+        assert!(settings.secrets.clerk_secret_key.is_none());
+        let settings = load(&[
+            ("CLERK_API_URL", "http://127.0.0.1:9999/v1"),
+            ("CLERK_SECRET_KEY", "sk_test_abc"),
+        ])
+        .expect("loads");
+        assert_eq!(settings.resync.api_url, "http://127.0.0.1:9999/v1");
+        assert!(settings.secrets.clerk_secret_key.is_some());
+    }
+
+    #[test]
     fn debug_output_redacts_secrets() {
-        let settings = load(&[(
-            "CLERK_WEBHOOK_SIGNING_SECRET",
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        )])
+        let settings = load(&[
+            (
+                "CLERK_WEBHOOK_SIGNING_SECRET",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ),
+            ("CLERK_SECRET_KEY", "sk_test_hunter2hunter2"),
+        ])
         .expect("loads");
         let shown = format!("{settings:?}");
         assert!(
-            !shown.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+            !shown.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") && !shown.contains("hunter2"),
             "{shown}"
         );
         assert!(shown.contains("webhook_secret: \"<redacted>\""), "{shown}");

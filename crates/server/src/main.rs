@@ -24,6 +24,8 @@ enum Command {
     Serve,
     /// Apply pending database migrations, then exit.
     Migrate,
+    /// Import or repair the mirror from Clerk's Backend API (CLERK_SECRET_KEY).
+    Resync(clerk_sync_server::resync::ResyncArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&settings),
         Command::Migrate => run_migrations(&settings),
+        Command::Resync(args) => clerk_sync_server::resync::run_cli(&settings, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

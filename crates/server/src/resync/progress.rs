@@ -1,0 +1,192 @@
+//! Progress of a resync: a bar per kind (count, rate, ETA) on a terminal, plain lines every few
+//! seconds otherwise (logs, CI), or nothing (tests).
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::Kind;
+
+/// How often a plain progress line is written.
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+/// Where progress goes. Cheap to clone; clones report to the same place.
+#[derive(Clone)]
+pub struct Progress {
+    mode: Mode,
+    multi: MultiProgress,
+    kinds: Arc<Mutex<HashMap<Kind, State>>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Bars,
+    Lines,
+    Hidden,
+}
+
+struct State {
+    bar: ProgressBar,
+    started: Instant,
+    last_line: Instant,
+    done: u64,
+    total: Option<u64>,
+}
+
+impl Progress {
+    /// Bars when standard output is a terminal, plain lines when it is not.
+    pub fn for_stdout() -> Self {
+        if std::io::stdout().is_terminal() {
+            Self::new(Mode::Bars)
+        } else {
+            Self::lines()
+        }
+    }
+
+    /// Plain lines on standard output.
+    pub fn lines() -> Self {
+        Self::new(Mode::Lines)
+    }
+
+    /// Nothing at all.
+    pub fn hidden() -> Self {
+        Self::new(Mode::Hidden)
+    }
+
+    fn new(mode: Mode) -> Self {
+        let target = match mode {
+            Mode::Bars => ProgressDrawTarget::stdout(),
+            Mode::Lines | Mode::Hidden => ProgressDrawTarget::hidden(),
+        };
+        Self {
+            mode,
+            multi: MultiProgress::with_draw_target(target),
+            kinds: Arc::default(),
+        }
+    }
+
+    fn with<T>(&self, kind: Kind, f: impl FnOnce(&mut State) -> T) -> Option<T> {
+        let mut kinds = self.kinds.lock().unwrap_or_else(PoisonError::into_inner);
+        kinds.get_mut(&kind).map(f)
+    }
+
+    /// A kind's listing begins; `total` is Clerk's count, when known.
+    pub(crate) fn start(&self, kind: Kind, total: Option<u64>) {
+        let bar = self.multi.add(ProgressBar::no_length());
+        bar.set_prefix(kind.label());
+        let now = Instant::now();
+        let mut state = State {
+            bar,
+            started: now,
+            last_line: now,
+            done: 0,
+            total: None,
+        };
+        state.set_total(total);
+        if self.mode == Mode::Lines {
+            let of = total.map_or_else(String::new, |t| format!(" ({t} in Clerk)"));
+            println!("{}: listing{of}", kind.label());
+        }
+        let mut kinds = self.kinds.lock().unwrap_or_else(PoisonError::into_inner);
+        kinds.insert(kind, state);
+    }
+
+    /// Clerk told the total after the listing began.
+    pub(crate) fn set_total(&self, kind: Kind, total: u64) {
+        self.with(kind, |state| state.set_total(Some(total)));
+    }
+
+    /// `count` more objects of a kind were written.
+    pub(crate) fn advance(&self, kind: Kind, count: u64) {
+        let line = self.with(kind, |state| {
+            state.done += count;
+            state.bar.inc(count);
+            let due = state.last_line.elapsed() >= PLAIN_EVERY;
+            if due {
+                state.last_line = Instant::now();
+            }
+            due.then(|| state.line(kind))
+        });
+        if self.mode == Mode::Lines
+            && let Some(Some(line)) = line
+        {
+            println!("{line}");
+        }
+    }
+
+    /// A kind's listing is done.
+    pub(crate) fn finish(&self, kind: Kind) {
+        let line = self.with(kind, |state| {
+            state.bar.finish();
+            let seconds = state.started.elapsed().as_secs_f64();
+            format!(
+                "{}: {} listed and written in {seconds:.1} s ({:.0}/s)",
+                kind.label(),
+                state.done,
+                rate(state.done, seconds)
+            )
+        });
+        if self.mode == Mode::Lines
+            && let Some(line) = line
+        {
+            println!("{line}");
+        }
+    }
+
+    /// A line of its own (above the bars on a terminal).
+    pub(crate) fn say(&self, line: &str) {
+        match self.mode {
+            Mode::Bars => {
+                if self.multi.println(line).is_err() {
+                    println!("{line}");
+                }
+            }
+            Mode::Lines => println!("{line}"),
+            Mode::Hidden => {}
+        }
+    }
+}
+
+impl State {
+    fn set_total(&mut self, total: Option<u64>) {
+        self.total = total;
+        let template = match total {
+            Some(total) => {
+                self.bar.set_length(total);
+                "{prefix:>13} [{bar:32}] {human_pos:>9}/{human_len:<9} {per_sec:>12}  ETA {eta}"
+            }
+            None => "{prefix:>13} {spinner} {human_pos:>9} {per_sec:>12}",
+        };
+        let style = ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        self.bar.set_style(style);
+    }
+
+    fn line(&self, kind: Kind) -> String {
+        let seconds = self.started.elapsed().as_secs_f64();
+        let per_second = rate(self.done, seconds);
+        match self.total {
+            Some(total) if per_second > 0.0 => {
+                let left = total.saturating_sub(self.done) as f64 / per_second;
+                format!(
+                    "{}: {}/{total} ({per_second:.0}/s, ETA {left:.0} s)",
+                    kind.label(),
+                    self.done
+                )
+            }
+            _ => format!("{}: {} ({per_second:.0}/s)", kind.label(), self.done),
+        }
+    }
+}
+
+fn rate(count: u64, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        count as f64 / seconds
+    } else {
+        0.0
+    }
+}
