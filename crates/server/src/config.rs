@@ -413,7 +413,7 @@ mod tests {
             ),
             (
                 "CLERK_API_URL",
-                "api.clerk.com",
+                "ftp://clerk.invalid/v1",
                 "CLERK_API_URL: expected an http(s) URL",
             ),
         ];
