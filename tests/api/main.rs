@@ -9,5 +9,6 @@
 mod common;
 
 mod auth;
+mod resync;
 mod server;
 mod webhooks;

@@ -113,6 +113,8 @@ pub(crate) async fn prune(
     })
     .await
     .context("the database writer stopped")??;
+    let mut pruned = pruned;
+    pruned.sort_unstable();
     let verb = match mode {
         WriteMode::Commit => "pruned",
         WriteMode::DryRun => "would prune",

@@ -1,0 +1,70 @@
+//! What Clerk's Backend API does wrong: rate limits, server errors, timeouts, and a refused key.
+
+use std::time::Duration;
+
+use clerk_sync_server::resync::{Kind, Progress, resync};
+
+use super::fake_clerk::{FakeClerk, Fault, organization, user};
+use super::*;
+use crate::common::*;
+
+fn seed(fake: &FakeClerk) {
+    fake.with_store(|store| {
+        for i in 0..6 {
+            store.users.push(user(&format!("user_{i}"), None, "U", 10));
+        }
+        store.organizations.push(organization("org_1", "One", 10));
+    });
+}
+
+server_tests! {
+    a_rate_limit_is_waited_out_as_retry_after_says(server) {
+        let fake = FakeClerk::start().await;
+        seed(&fake);
+        fake.fail_next("/organizations", Fault::Status(429, Some(1)));
+        let summary = run(&server, &fake, &options(&Kind::ALL)).await;
+        assert_eq!(counts(&summary, Kind::Organizations), [1, 0, 0, 0, 0, 0]);
+        let requests: Vec<_> = fake.requests().into_iter().filter(|r| r.path == "/organizations").collect();
+        assert_eq!(requests.iter().map(|r| r.status).collect::<Vec<_>>(), vec![429, 200]);
+        let waited = requests[1].at.duration_since(requests[0].at);
+        assert!(waited >= Duration::from_millis(950), "retried after {waited:?}, not the second Retry-After asked for");
+    }
+
+    server_errors_and_timeouts_are_retried(server) {
+        let fake = FakeClerk::start().await;
+        seed(&fake);
+        fake.fail_next("/users", Fault::Status(500, None));
+        fake.fail_next("/users", Fault::Status(503, None));
+        fake.fail_next("/organization_memberships", Fault::Delay(Duration::from_secs(3)));
+        let summary = run(&server, &fake, &options(&Kind::ALL)).await;
+        assert_eq!(counts(&summary, Kind::Users), [6, 0, 0, 0, 0, 0]);
+        assert_eq!(counts(&summary, Kind::Memberships), [0; 6]);
+        let statuses: Vec<u16> = fake.requests().into_iter().filter(|r| r.path.starts_with("/users")).map(|r| r.status).collect();
+        assert_eq!(&statuses[..3], &[500, 503, 200], "{statuses:?}");
+    }
+
+    a_server_error_that_persists_fails_the_resync_after_the_last_attempt(server) {
+        let fake = FakeClerk::start().await;
+        seed(&fake);
+        for _ in 0..4 {
+            fake.fail_next("/organizations", Fault::Status(502, None));
+        }
+        let err = try_run(&server, &fake, &options(&[Kind::Organizations])).await.err().map(|e| format!("{e:#}")).unwrap_or_default();
+        assert!(err.contains("GET /organizations failed 4 times, last with 502 Bad Gateway"), "{err}");
+        assert_eq!(server.count("organizations"), 0);
+    }
+
+    an_invalid_secret_key_fails_clearly_and_writes_nothing(server) {
+        let fake = FakeClerk::start().await;
+        seed(&fake);
+        let api = api_with_key(&fake, "sk_test_revokedkeyrevokedkey");
+        let err = resync(&server.database, &api, &options(&Kind::ALL), &Progress::hidden()).await;
+        let message = err.err().map(|e| format!("{e:#}")).unwrap_or_default();
+        assert!(message.starts_with("invalid secret key: Clerk's Backend API answered 401 Unauthorized"), "{message}");
+        assert!(message.contains("check CLERK_SECRET_KEY") && !message.contains("revokedkey"), "{message}");
+        for table in ["users", "organizations", "organization_memberships", "tombstones"] {
+            assert_eq!(server.count(table), 0, "{table}");
+        }
+        assert_eq!(fake.requests().len(), 1, "no retry of a refused key");
+    }
+}
