@@ -95,6 +95,13 @@ pub(crate) fn upsert_user(
     };
     touched.extend(write.release_email_from);
     reads.writing_user(&user.clerk_id, user.email.as_ref(), &touched);
+    if let UserTarget::Insert = write.target
+        && write.release_email_from.is_none()
+    {
+        reads.insert_user(conn, user, email, now)?;
+        return Ok(Change::Created);
+    }
+    reads.flush(conn)?;
     if let (Some(holder), Some(email)) = (write.release_email_from, email) {
         users::release_email(conn, holder, email, now)?;
     }
@@ -126,6 +133,7 @@ pub(crate) fn delete_user(
         UserDeletion::AlreadyTombstoned => Ok(Change::Tombstoned),
         UserDeletion::Delete(row) => {
             reads.deleting_user(clerk_id, row);
+            reads.flush(conn)?;
             if let Some(id) = row {
                 users::delete(conn, id)?;
             }
@@ -162,11 +170,13 @@ pub(crate) fn upsert_organization(
         }
         OrganizationDecision::Insert => {
             reads.writing_organization(&org.clerk_id);
+            reads.flush(conn)?;
             let id = organizations::insert_version(conn, org, now)?;
             (Change::Created, Some(id))
         }
         OrganizationDecision::Update(id) => {
             reads.writing_organization(&org.clerk_id);
+            reads.flush(conn)?;
             organizations::write_version(conn, id, org, now)?;
             (Change::Updated, Some(id))
         }
@@ -185,6 +195,7 @@ pub(crate) fn delete_organization(
         OrganizationDeletion::AlreadyTombstoned => Ok(Change::Tombstoned),
         OrganizationDeletion::Delete(row) => {
             reads.deleting_organization(clerk_id, row);
+            reads.flush(conn)?;
             if let Some(id) = row {
                 organizations::delete(conn, id)?;
             }
@@ -206,6 +217,7 @@ fn member_user(
         MemberUser::Known(id) => Ok(Some(id)),
         MemberUser::CreateFromPublicData => {
             reads.writing_user(&user.clerk_id, None, &[]);
+            reads.flush(conn)?;
             users::insert_placeholder(conn, user, now).map(Some)
         }
     }
@@ -252,11 +264,12 @@ pub(crate) fn apply_membership(
         }
         MembershipDecision::Insert { user, organization } => {
             reads.writing_membership(&membership.clerk_id, Some((user, organization)), None);
-            memberships::insert_version(conn, membership, user, organization, now)?;
+            reads.insert_membership(conn, membership, (user, organization), now)?;
             Ok(Change::Created)
         }
         MembershipDecision::Update(id) => {
             reads.writing_membership(&membership.clerk_id, parties, Some(id));
+            reads.flush(conn)?;
             memberships::write_version(conn, id, membership, now)?;
             Ok(Change::Updated)
         }
@@ -291,6 +304,7 @@ fn finish_membership_deletion(
         MembershipDeletion::AlreadyTombstoned => Ok(Change::Tombstoned),
         MembershipDeletion::Delete(row) => {
             reads.deleting_membership(clerk_id, row);
+            reads.flush(conn)?;
             if let Some(id) = row {
                 memberships::delete(conn, id)?;
             }

@@ -79,6 +79,35 @@ pub(crate) fn insert_version(
     Ok(())
 }
 
+/// Inserts many membership versions in one statement (a resync batch).
+pub(crate) fn insert_versions(
+    conn: &mut DbConnection,
+    versions: &[(MembershipSnapshot, UserId, OrganizationId, NaiveDateTime)],
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = versions
+        .iter()
+        .map(|(membership, user, organization, now)| {
+            let now = *now;
+            (
+                memberships::clerk_id.eq(membership.clerk_id.as_str()),
+                memberships::user_id.eq(user.0),
+                memberships::organization_id.eq(organization.0),
+                memberships::role.eq(membership.role.as_str()),
+                memberships::clerk_updated_at.eq(membership.updated_at.0),
+                memberships::created_at.eq(now),
+                memberships::updated_at.eq(now),
+            )
+        })
+        .collect();
+    // Per backend: diesel's MultiConnection has no multi-row INSERT of its own.
+    let statement = diesel::insert_into(memberships::table).values(rows);
+    match conn {
+        DbConnection::Postgres(pg) => statement.execute(pg)?,
+        DbConnection::Sqlite(sqlite) => statement.execute(sqlite)?,
+    };
+    Ok(())
+}
+
 /// Overwrites a row with a membership version (and its Clerk id, for a rejoin).
 pub(crate) fn write_version(
     conn: &mut DbConnection,

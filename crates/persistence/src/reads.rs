@@ -7,12 +7,19 @@
 //! remembering the answer. Every write tells `Reads` what it touched; an answer naming a key or
 //! a row written since is not trusted again and is read anew, so the rules see exactly what a
 //! query at that moment would return.
+//!
+//! A batch also holds its inserts back ([`Reads::deferring_inserts`]) and writes them in a few
+//! multi-row statements: before any query or other write, and at the end of the batch. An
+//! insert invalidates the keys it claims (Clerk id, email, membership pair), so anything later
+//! in the batch that could see the new row misses the memo, which first writes what is held.
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::NaiveDateTime;
 use clerk_sync_domain::{
-    ClerkMembershipId, ClerkOrgId, ClerkUserId, EmailAddress, MembershipId, OrganizationId,
-    StoredMembership, StoredOrganization, StoredUser, UnixMillis, UserId,
+    ClerkMembershipId, ClerkOrgId, ClerkUserId, EmailAddress, MembershipId, MembershipSnapshot,
+    OrganizationId, StoredMembership, StoredOrganization, StoredUser, UnixMillis, UserId,
+    UserSnapshot,
 };
 use diesel::prelude::*;
 
@@ -27,6 +34,9 @@ type UserColumns = (i64, Option<String>, Option<i64>);
 /// Most values bound in one `IN (…)` list (SQLite allows 32,766 variables per statement).
 const CHUNK: usize = 1000;
 
+/// Most rows in one multi-row INSERT (8 columns each: well under both backends' limits).
+const INSERT_CHUNK: usize = 500;
+
 /// Rows read for the sync rules, memoized for one transaction.
 #[derive(Debug, Default)]
 pub(crate) struct Reads {
@@ -39,9 +49,66 @@ pub(crate) struct Reads {
     written_users: HashSet<UserId>,
     written_organizations: HashSet<OrganizationId>,
     written_memberships: HashSet<MembershipId>,
+    deferring: bool,
+    pending_users: Vec<(UserSnapshot, Option<EmailAddress>, NaiveDateTime)>,
+    pending_memberships: Vec<(MembershipSnapshot, UserId, OrganizationId, NaiveDateTime)>,
 }
 
 impl Reads {
+    /// Reads for a batch, whose inserts are held back and written together.
+    pub(crate) fn deferring_inserts() -> Self {
+        Self {
+            deferring: true,
+            ..Self::default()
+        }
+    }
+
+    /// Inserts a user version (now, or with the batch's other inserts).
+    pub(crate) fn insert_user(
+        &mut self,
+        conn: &mut DbConnection,
+        user: &UserSnapshot,
+        email: Option<&EmailAddress>,
+        now: NaiveDateTime,
+    ) -> Result<(), StoreError> {
+        if self.deferring {
+            self.pending_users.push((user.clone(), email.cloned(), now));
+            return Ok(());
+        }
+        self.flush(conn)?;
+        user_repo::insert_version(conn, user, email, now).map(drop)
+    }
+
+    /// Inserts a membership version (now, or with the batch's other inserts).
+    pub(crate) fn insert_membership(
+        &mut self,
+        conn: &mut DbConnection,
+        membership: &MembershipSnapshot,
+        (user, organization): (UserId, OrganizationId),
+        now: NaiveDateTime,
+    ) -> Result<(), StoreError> {
+        if self.deferring {
+            self.pending_memberships
+                .push((membership.clone(), user, organization, now));
+            return Ok(());
+        }
+        self.flush(conn)?;
+        memberships::insert_version(conn, membership, user, organization, now)
+    }
+
+    /// Writes the inserts held back. Call before any other write and at the end of a batch.
+    pub(crate) fn flush(&mut self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        for chunk in self.pending_users.chunks(INSERT_CHUNK) {
+            user_repo::insert_versions(conn, chunk)?;
+        }
+        self.pending_users.clear();
+        for chunk in self.pending_memberships.chunks(INSERT_CHUNK) {
+            memberships::insert_versions(conn, chunk)?;
+        }
+        self.pending_memberships.clear();
+        Ok(())
+    }
+
     /// Whether a Clerk id was deleted.
     pub(crate) fn tombstoned(
         &mut self,
@@ -51,6 +118,7 @@ impl Reads {
         if let Some(known) = self.tombstoned.get(clerk_id) {
             return Ok(*known);
         }
+        self.flush(conn)?;
         let found = tombstone_repo::exists(conn, clerk_id)?;
         self.tombstoned.insert(clerk_id.to_owned(), found);
         Ok(found)
@@ -69,6 +137,7 @@ impl Reads {
         {
             return Ok(known.clone());
         }
+        self.flush(conn)?;
         let found = user_repo::stored_by_clerk_id(conn, clerk_id)?;
         self.users
             .insert(clerk_id.as_str().to_owned(), found.clone());
@@ -88,6 +157,7 @@ impl Reads {
         {
             return Ok(known.clone());
         }
+        self.flush(conn)?;
         let found = user_repo::stored_by_email(conn, email)?;
         self.emails.insert(email.as_str().to_owned(), found.clone());
         Ok(found)
@@ -102,6 +172,7 @@ impl Reads {
         if let Some(known) = self.organizations.get(clerk_id.as_str()) {
             return Ok(known.clone());
         }
+        self.flush(conn)?;
         let found = crate::organizations::stored_by_clerk_id(conn, clerk_id)?;
         self.organizations
             .insert(clerk_id.as_str().to_owned(), found.clone());
@@ -121,6 +192,7 @@ impl Reads {
         {
             return Ok(known.clone());
         }
+        self.flush(conn)?;
         let found = memberships::stored_by_clerk_id(conn, clerk_id)?;
         self.memberships
             .insert(clerk_id.as_str().to_owned(), found.clone());
@@ -144,6 +216,7 @@ impl Reads {
         {
             return Ok(known.clone());
         }
+        self.flush(conn)?;
         let found = memberships::stored_for_pair(conn, user, organization)?;
         if trusted {
             self.pairs.insert((user, organization), found.clone());
@@ -366,11 +439,10 @@ impl Reads {
             for pair in chunk {
                 self.pairs.insert(*pair, None);
             }
+            // By user only: both lists together would make SQLite probe their cross product.
             let user_ids: HashSet<i64> = chunk.iter().map(|(user, _)| user.0).collect();
-            let organization_ids: HashSet<i64> = chunk.iter().map(|(_, org)| org.0).collect();
             let rows: Vec<(i64, String, i64, i64, i64)> = memberships_t::table
                 .filter(memberships_t::user_id.eq_any(user_ids))
-                .filter(memberships_t::organization_id.eq_any(organization_ids))
                 .select((
                     memberships_t::id,
                     memberships_t::clerk_id,

@@ -85,7 +85,7 @@ pub fn apply_users(
     let mut keys = ids.clone();
     keys.extend(email_keys.iter().map(String::as_str));
     write_transaction_in(mode, conn, &keys, |conn| {
-        let reads = &mut Reads::default();
+        let reads = &mut Reads::deferring_inserts();
         reads.preload_tombstones(conn, &ids)?;
         reads.preload_users(conn, &ids)?;
         reads.preload_emails(conn, &emails)?;
@@ -93,6 +93,7 @@ pub fn apply_users(
         for user in batch {
             tally.add(changes::upsert_user(conn, reads, user, now)?);
         }
+        reads.flush(conn)?;
         Ok(tally)
     })
 }
@@ -109,13 +110,14 @@ pub fn apply_organizations(
 ) -> Result<Tally, StoreError> {
     let ids: Vec<&str> = batch.iter().map(|o| o.clerk_id.as_str()).collect();
     write_transaction_in(mode, conn, &ids, |conn| {
-        let reads = &mut Reads::default();
+        let reads = &mut Reads::deferring_inserts();
         reads.preload_tombstones(conn, &ids)?;
         reads.preload_organizations(conn, &ids)?;
         let mut tally = Tally::default();
         for org in batch {
             tally.add(changes::upsert_organization(conn, reads, org, now)?.0);
         }
+        reads.flush(conn)?;
         Ok(tally)
     })
 }
@@ -148,7 +150,7 @@ pub fn apply_memberships(
     keys.sort_unstable();
     keys.dedup();
     write_transaction_in(mode, conn, &keys, |conn| {
-        let reads = &mut Reads::default();
+        let reads = &mut Reads::deferring_inserts();
         reads.preload_tombstones(conn, &keys)?;
         reads.preload_organizations(conn, &org_ids)?;
         reads.preload_users(conn, &user_ids)?;
@@ -160,6 +162,7 @@ pub fn apply_memberships(
                 conn, reads, membership, None, now,
             )?);
         }
+        reads.flush(conn)?;
         Ok(tally)
     })
 }

@@ -142,6 +142,30 @@ pub(crate) fn insert_version(
     Ok(UserId(id))
 }
 
+/// Inserts many user versions in one statement (a resync batch).
+pub(crate) fn insert_versions(
+    conn: &mut DbConnection,
+    versions: &[(UserSnapshot, Option<EmailAddress>, NaiveDateTime)],
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = versions
+        .iter()
+        .map(|(user, email, now)| {
+            let now = *now;
+            (
+                ClerkFields::version(user, email.as_ref(), now),
+                users::created_at.eq(now),
+            )
+        })
+        .collect();
+    // Per backend: diesel's MultiConnection has no multi-row INSERT of its own.
+    let statement = diesel::insert_into(users::table).values(rows);
+    match conn {
+        DbConnection::Postgres(pg) => statement.execute(pg)?,
+        DbConnection::Sqlite(sqlite) => statement.execute(sqlite)?,
+    };
+    Ok(())
+}
+
 /// Overwrites a row's Clerk-owned columns (also its Clerk id, when linking).
 pub(crate) fn write_version(
     conn: &mut DbConnection,
