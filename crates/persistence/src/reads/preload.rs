@@ -1,0 +1,178 @@
+//! Preloading a batch's reads: a few `IN (…)` queries at the start of its transaction instead
+//! of one query per object.
+
+use std::collections::HashSet;
+
+use clerk_sync_domain::{OrganizationId, StoredOrganization, UnixMillis, UserId};
+use diesel::prelude::*;
+
+use super::{CHUNK, Reads, UserColumns};
+use crate::schema::{organization_memberships as memberships_t, organizations, tombstones, users};
+use crate::{DbConnection, StoreError, memberships, users as user_repo};
+
+impl Reads {
+    /// Reads, in a few queries, whether each of `clerk_ids` is tombstoned.
+    pub(crate) fn preload_tombstones(
+        &mut self,
+        conn: &mut DbConnection,
+        clerk_ids: &[&str],
+    ) -> Result<(), StoreError> {
+        for chunk in clerk_ids.chunks(CHUNK) {
+            let found: HashSet<String> = tombstones::table
+                .filter(tombstones::clerk_id.eq_any(chunk))
+                .select(tombstones::clerk_id)
+                .load::<String>(conn)?
+                .into_iter()
+                .collect();
+            for id in chunk {
+                self.tombstoned
+                    .insert((*id).to_owned(), found.contains(*id));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the user rows with each of `clerk_ids`.
+    pub(crate) fn preload_users(
+        &mut self,
+        conn: &mut DbConnection,
+        clerk_ids: &[&str],
+    ) -> Result<(), StoreError> {
+        for chunk in clerk_ids.chunks(CHUNK) {
+            for id in chunk {
+                self.users.insert((*id).to_owned(), None);
+            }
+            let rows: Vec<UserColumns> = users::table
+                .filter(users::clerk_id.eq_any(chunk))
+                .select((users::id, users::clerk_id, users::clerk_updated_at))
+                .load(conn)?;
+            for row in rows {
+                let key = row.1.clone().unwrap_or_default();
+                self.users.insert(key, Some(user_repo::stored(row)?));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the user rows holding each of `emails`.
+    pub(crate) fn preload_emails(
+        &mut self,
+        conn: &mut DbConnection,
+        emails: &[&str],
+    ) -> Result<(), StoreError> {
+        for chunk in emails.chunks(CHUNK) {
+            for email in chunk {
+                self.emails.insert((*email).to_owned(), None);
+            }
+            let rows: Vec<(Option<String>, UserColumns)> = users::table
+                .filter(users::email.eq_any(chunk))
+                .select((
+                    users::email,
+                    (users::id, users::clerk_id, users::clerk_updated_at),
+                ))
+                .load(conn)?;
+            for (email, row) in rows {
+                self.emails
+                    .insert(email.unwrap_or_default(), Some(user_repo::stored(row)?));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the organization rows with each of `clerk_ids`.
+    pub(crate) fn preload_organizations(
+        &mut self,
+        conn: &mut DbConnection,
+        clerk_ids: &[&str],
+    ) -> Result<(), StoreError> {
+        for chunk in clerk_ids.chunks(CHUNK) {
+            for id in chunk {
+                self.organizations.insert((*id).to_owned(), None);
+            }
+            let rows: Vec<(i64, String, i64)> = organizations::table
+                .filter(organizations::clerk_id.eq_any(chunk))
+                .select((
+                    organizations::id,
+                    organizations::clerk_id,
+                    organizations::clerk_updated_at,
+                ))
+                .load(conn)?;
+            for (id, clerk_id, updated_at) in rows {
+                let stored = StoredOrganization {
+                    id: OrganizationId(id),
+                    clerk_updated_at: UnixMillis(updated_at),
+                };
+                self.organizations.insert(clerk_id, Some(stored));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the membership rows with each of `clerk_ids`.
+    pub(crate) fn preload_memberships(
+        &mut self,
+        conn: &mut DbConnection,
+        clerk_ids: &[&str],
+    ) -> Result<(), StoreError> {
+        for chunk in clerk_ids.chunks(CHUNK) {
+            for id in chunk {
+                self.memberships.insert((*id).to_owned(), None);
+            }
+            let rows: Vec<(i64, String, i64)> = memberships_t::table
+                .filter(memberships_t::clerk_id.eq_any(chunk))
+                .select((
+                    memberships_t::id,
+                    memberships_t::clerk_id,
+                    memberships_t::clerk_updated_at,
+                ))
+                .load(conn)?;
+            for row in rows {
+                let key = row.1.clone();
+                self.memberships
+                    .insert(key, Some(memberships::stored(row)?));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the membership rows holding each of `pairs`, for the pairs whose user and
+    /// organization were preloaded (a row created in this transaction is read when needed).
+    pub(crate) fn preload_pairs(
+        &mut self,
+        conn: &mut DbConnection,
+        members: &[(&str, &str)],
+    ) -> Result<(), StoreError> {
+        let pairs: Vec<(UserId, OrganizationId)> = members
+            .iter()
+            .filter_map(|(user, organization)| {
+                let user = self.users.get(*user)?.as_ref()?.id;
+                let organization = self.organizations.get(*organization)?.as_ref()?.id;
+                Some((user, organization))
+            })
+            .collect();
+        for chunk in pairs.chunks(CHUNK / 2) {
+            for pair in chunk {
+                self.pairs.insert(*pair, None);
+            }
+            // By user only: both lists together would make SQLite probe their cross product.
+            let user_ids: HashSet<i64> = chunk.iter().map(|(user, _)| user.0).collect();
+            let rows: Vec<(i64, String, i64, i64, i64)> = memberships_t::table
+                .filter(memberships_t::user_id.eq_any(user_ids))
+                .select((
+                    memberships_t::id,
+                    memberships_t::clerk_id,
+                    memberships_t::clerk_updated_at,
+                    memberships_t::user_id,
+                    memberships_t::organization_id,
+                ))
+                .load(conn)?;
+            for (id, clerk_id, updated_at, user, organization) in rows {
+                let pair = (UserId(user), OrganizationId(organization));
+                if let Some(slot) = self.pairs.get_mut(&pair) {
+                    *slot = Some(memberships::stored((id, clerk_id, updated_at))?);
+                }
+            }
+        }
+        Ok(())
+    }
+}
