@@ -2,11 +2,12 @@
 //! seconds otherwise (logs, CI), or nothing (tests).
 
 use std::collections::HashMap;
+use std::fmt;
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use super::Kind;
 
@@ -75,17 +76,20 @@ impl Progress {
 
     /// A kind's listing begins; `total` is Clerk's count, when known.
     pub(crate) fn start(&self, kind: Kind, total: Option<u64>) {
-        let bar = self.multi.add(ProgressBar::no_length());
-        bar.set_prefix(kind.label());
+        let bar = ProgressBar::hidden()
+            .with_style(style(total))
+            .with_prefix(kind.label());
+        if let Some(total) = total {
+            bar.set_length(total);
+        }
         let now = Instant::now();
-        let mut state = State {
-            bar,
+        let state = State {
+            bar: self.multi.add(bar),
             started: now,
             last_line: now,
             done: 0,
-            total: None,
+            total,
         };
-        state.set_total(total);
         if self.mode == Mode::Lines {
             let of = total.map_or_else(String::new, |t| format!(" ({t} in Clerk)"));
             println!("{}: listing{of}", kind.label());
@@ -123,7 +127,7 @@ impl Progress {
             state.bar.finish();
             let seconds = state.started.elapsed().as_secs_f64();
             format!(
-                "{}: {} listed and written in {seconds:.1} s ({:.0}/s)",
+                "{}: {} processed in {seconds:.1} s ({:.0}/s)",
                 kind.label(),
                 state.done,
                 rate(state.done, seconds)
@@ -153,17 +157,10 @@ impl Progress {
 impl State {
     fn set_total(&mut self, total: Option<u64>) {
         self.total = total;
-        let template = match total {
-            Some(total) => {
-                self.bar.set_length(total);
-                "{prefix:>13} [{bar:32}] {human_pos:>9}/{human_len:<9} {per_sec:>12}  ETA {eta}"
-            }
-            None => "{prefix:>13} {spinner} {human_pos:>9} {per_sec:>12}",
-        };
-        let style = ProgressStyle::with_template(template)
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
-        self.bar.set_style(style);
+        if let Some(total) = total {
+            self.bar.set_length(total);
+        }
+        self.bar.set_style(style(total));
     }
 
     fn line(&self, kind: Kind) -> String {
@@ -181,6 +178,21 @@ impl State {
             _ => format!("{}: {} ({per_second:.0}/s)", kind.label(), self.done),
         }
     }
+}
+
+/// A bar with the count, rate and ETA when the total is known; a spinner otherwise.
+fn style(total: Option<u64>) -> ProgressStyle {
+    let template = match total {
+        Some(_) => "{prefix:>13} [{bar:32}] {human_pos:>9}/{human_len:<9} {rate:>9}  ETA {eta}",
+        None => "{prefix:>13} {spinner} {human_pos:>9} {rate:>9}",
+    };
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key("rate", |state: &ProgressState, w: &mut dyn fmt::Write| {
+            // Ignoring a formatter error: the worst case is a blank rate on the bar.
+            let _ = write!(w, "{:.0}/s", state.per_sec());
+        })
+        .progress_chars("=> ")
 }
 
 fn rate(count: u64, seconds: f64) -> f64 {
