@@ -4,6 +4,8 @@ pub mod auth;
 mod db;
 mod error;
 pub mod handlers;
+pub mod metrics;
+pub mod request_log;
 mod state;
 
 use actix_web::{HttpResponse, web};
@@ -31,6 +33,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
                         .route(web::get().to(me::list_my_organizations)),
                 ),
         )
+        .service(resource("/metrics").route(web::get().to(metrics::get_metrics)))
         .default_service(web::to(not_found));
 }
 
