@@ -9,5 +9,6 @@
 mod common;
 
 mod auth;
+mod ops;
 mod server;
 mod webhooks;
