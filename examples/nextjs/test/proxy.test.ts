@@ -92,6 +92,7 @@ test("the built Next.js app in front of clerk-sync", async (t) => {
     await t.test("clerk-sync's own 401 comes through unchanged (Clerk's middleware leaves /api/v1 alone)", async () => {
       const response = await fetch(`${app.baseUrl}/api/v1/auth/me/`, { redirect: "manual" });
       assert.equal(response.status, 401);
+      assert.equal(response.headers.get("x-clerk-auth-status"), null, "Clerk's middleware did not run");
       assert.match(response.headers.get("www-authenticate") ?? "", /^Bearer/);
       assert.match((await response.json()).detail, /credentials|token/i);
     });
