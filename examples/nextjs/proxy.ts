@@ -1,12 +1,10 @@
-// Clerk's middleware (Next.js 16 calls the middleware file proxy.ts). Only /dashboard needs a
-// session; every other page is public.
-import { clerkMiddleware, createRouteMatcher } from "@clerk/nextjs/server";
+// Clerk's middleware (Next.js 16 calls the middleware file proxy.ts): it makes the session known
+// to every page, and `auth.protect()` in app/dashboard/page.tsx turns signed-out visitors away.
+// (@clerk/nextjs 7 deprecates path matching here, createRouteMatcher: each protected page checks
+// for itself.)
+import { clerkMiddleware } from "@clerk/nextjs/server";
 
-const isProtectedRoute = createRouteMatcher(["/dashboard(.*)"]);
-
-export default clerkMiddleware(async (auth, req) => {
-  if (isProtectedRoute(req)) await auth.protect();
-});
+export default clerkMiddleware();
 
 export const config = {
   matcher: [

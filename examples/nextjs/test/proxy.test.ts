@@ -113,13 +113,11 @@ test("the built Next.js app in front of clerk-sync", async (t) => {
     });
 
     await t.test("a signed-out visitor is sent from /dashboard to /sign-in", async () => {
-      for (const page of ["/dashboard", "/dashboard/settings"]) {
-        const response = await fetch(`${app.baseUrl}${page}`, { headers: signedOut, redirect: "manual" });
-        assert.equal(response.status, 307, `${page}: status ${response.status}\n${app.log}`);
-        const location = new URL(response.headers.get("location") ?? "", app.baseUrl);
-        assert.equal(location.pathname, "/sign-in");
-        assert.equal(new URL(location.searchParams.get("redirect_url") ?? "").pathname, page);
-      }
+      const response = await fetch(`${app.baseUrl}/dashboard`, { headers: signedOut, redirect: "manual" });
+      assert.equal(response.status, 307, `status ${response.status}\n${app.log}`);
+      const location = new URL(response.headers.get("location") ?? "", app.baseUrl);
+      assert.equal(location.pathname, "/sign-in");
+      assert.equal(new URL(location.searchParams.get("redirect_url") ?? "", app.baseUrl).pathname, "/dashboard");
     });
   } finally {
     await next?.stop();
