@@ -1,10 +1,16 @@
 // Clerk's middleware (Next.js 16 calls the middleware file proxy.ts): it makes the session known
-// to every page, and `auth.protect()` in app/dashboard/page.tsx turns signed-out visitors away.
-// (@clerk/nextjs 7 deprecates path matching here, createRouteMatcher: each protected page checks
-// for itself.)
+// to every page and turns signed-out visitors of /dashboard(.*) away to the sign-in page.
+// app/dashboard/page.tsx checks again with `auth.protect()`, as @clerk/nextjs 7 recommends (it
+// deprecates createRouteMatcher, so the path is matched here with a plain test).
 import { clerkMiddleware } from "@clerk/nextjs/server";
 
-export default clerkMiddleware();
+const isDashboard = (pathname: string) => pathname === "/dashboard" || pathname.startsWith("/dashboard/");
+
+export default clerkMiddleware(async (auth, request) => {
+  if (isDashboard(request.nextUrl.pathname)) {
+    await auth.protect();
+  }
+});
 
 export const config = {
   matcher: [
