@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod claims;
 mod email;
 mod error;
 mod event;
@@ -11,6 +12,10 @@ mod role;
 mod time;
 mod user;
 
+pub use claims::{
+    ActiveOrganization, AuthContext, OrganizationClaim, SessionStatus, SessionTokenClaims,
+    feature_permissions,
+};
 pub use email::EmailAddress;
 pub use error::DomainError;
 pub use event::{ClerkEvent, EventEnvelope};
