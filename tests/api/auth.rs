@@ -61,7 +61,7 @@ server_tests! {
         assert_eq!(me["clerk_id"], USER);
         assert_eq!(
             me.as_object().map(|o| { let mut k: Vec<_> = o.keys().cloned().collect(); k.sort(); k }),
-            Some(vec!["clerk_id", "email", "first_name", "id", "image_url", "is_staff", "last_name"].into_iter().map(String::from).collect())
+            Some(vec!["active_organization", "clerk_id", "email", "first_name", "id", "image_url", "is_staff", "last_name"].into_iter().map(String::from).collect())
         );
         let cookie = server.client.get(server.url("/api/v1/auth/me")).header("cookie", format!("other=1; __session={token}"));
         let (status, _, me) = me_with(&server, cookie).await;
@@ -99,7 +99,7 @@ server_tests! {
             ("not yet valid", Some(sign(&json!({"sub": USER, "exp": now + 600, "nbf": now + 300}))), "Could not validate credentials: token is not valid yet (nbf)"),
             ("no exp", Some(sign(&json!({"sub": USER, "iat": now}))), "Could not validate credentials: the token has no expiry (exp)"),
             ("no sub", Some(sign(&json!({"exp": now + 60}))), "Could not validate credentials: the token names no user (sub)"),
-            ("sub not a user id", Some(sign(&json!({"sub": "org_1", "exp": now + 60}))), "Could not validate credentials: `sub` is not a Clerk user id"),
+            ("sub not a user id", Some(sign(&json!({"sub": "org_1", "exp": now + 60}))), "Could not validate credentials: invalid `sub` claim: expected a Clerk user id"),
             ("garbage", Some("not.a.jwt".to_owned()), "Could not validate credentials: malformed token"),
         ];
         for (case, token, detail) in cases {

@@ -28,7 +28,7 @@ pub use membership::{
     StoredMembership, decide_membership_deletion, decide_membership_upsert,
 };
 pub use organization::{
-    Affiliation, Organization, OrganizationContext, OrganizationDecision, OrganizationDeletion,
+    Affiliation, Member, Organization, OrganizationContext, OrganizationDecision, OrganizationDeletion,
     OrganizationSnapshot, StoredOrganization, decide_organization_deletion,
     decide_organization_upsert,
 };

@@ -1,8 +1,11 @@
 //! Settings: `config/default.toml` (built in), then environment variables; typed and
 //! validated once, at start, with errors that name the setting.
 
+mod auth;
+
 use std::time::Duration;
 
+pub use auth::AuthSettings;
 use clerk_sync_http::auth::TokenVerifier;
 use clerk_sync_persistence::{
     DatabaseUrl, PoolOptions, SqliteOptions, SqliteSynchronous, StoreError,
@@ -99,14 +102,6 @@ pub struct DatabaseSettings {
 pub struct WebhookSettings {
     /// Accepted clock difference for `svix-timestamp`, in seconds.
     pub tolerance_seconds: u64,
-}
-
-/// `[auth]`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthSettings {
-    /// Clock difference tolerated on `exp` and `nbf`, in seconds.
-    pub leeway_seconds: u64,
 }
 
 /// `[log]`.
@@ -210,11 +205,13 @@ impl Settings {
                 _ => return Err(invalid("LOG_FORMAT", "expected `text` or `json`")),
             };
         }
+        let mut auth = file.auth;
+        auth.apply_env(&env)?;
         let settings = Self {
             server,
             database: parse_database(database)?,
             webhooks: file.webhooks,
-            auth: file.auth,
+            auth,
             log,
             secrets: Secrets {
                 webhook_secret: env("CLERK_WEBHOOK_SIGNING_SECRET")
@@ -231,19 +228,14 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The session token verifier, when a key is configured.
+    /// The session token verifier: the PEM key when set, else the JWKS endpoint, else none.
+    /// Each call builds a new one, with its own key cache.
     ///
     /// # Errors
-    /// [`ConfigError`] naming `CLERK_JWT_PUBLIC_KEY` when the key is not a PEM RSA key.
+    /// [`ConfigError`] naming `CLERK_JWT_PUBLIC_KEY` or `CLERK_JWKS_URL` when unusable.
     pub fn token_verifier(&self) -> Result<Option<TokenVerifier>, ConfigError> {
-        self.secrets
-            .jwt_public_key
-            .as_deref()
-            .map(|pem| {
-                TokenVerifier::from_pem(pem, Duration::from_secs(self.auth.leeway_seconds))
-                    .map_err(|err| invalid("CLERK_JWT_PUBLIC_KEY", err.to_string()))
-            })
-            .transpose()
+        self.auth
+            .token_verifier(self.secrets.jwt_public_key.as_deref())
     }
 }
 

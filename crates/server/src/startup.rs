@@ -14,6 +14,26 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 
+/// Says once, at start, where session token keys come from.
+fn log_token_keys(settings: &Settings) {
+    let jwks_url = settings.auth.jwks_url.as_deref();
+    match (settings.secrets.jwt_public_key.is_some(), jwks_url) {
+        (true, Some(_)) => tracing::info!(
+            "session tokens are verified with CLERK_JWT_PUBLIC_KEY; CLERK_JWKS_URL is not used"
+        ),
+        (true, None) => {}
+        (false, Some(url)) => {
+            if url.starts_with("http://") {
+                tracing::warn!(url, "CLERK_JWKS_URL is plain http: use https outside tests");
+            }
+            tracing::info!(url, "session tokens are verified with the keys of CLERK_JWKS_URL");
+        }
+        (false, None) => tracing::warn!(
+            "neither CLERK_JWT_PUBLIC_KEY nor CLERK_JWKS_URL is set: authenticated endpoints answer 503"
+        ),
+    }
+}
+
 /// A server bound to its port, not yet running.
 pub struct Application {
     port: u16,
@@ -53,9 +73,7 @@ impl Application {
                 "CLERK_WEBHOOK_SIGNING_SECRET is not set: the webhook endpoint answers 503"
             );
         }
-        if state.tokens.is_none() {
-            tracing::warn!("CLERK_JWT_PUBLIC_KEY is not set: authenticated endpoints answer 503");
-        }
+        log_token_keys(settings);
         let state = state.into_data();
         let mut server = HttpServer::new(move || {
             App::new()
