@@ -9,5 +9,7 @@
 mod common;
 
 mod auth;
+mod jwks;
+mod jwks_server;
 mod server;
 mod webhooks;
