@@ -22,7 +22,11 @@ async fn app(jwks: &JwksServer, settings: &[(&str, &str)]) -> TestServer {
         ("CLERK_JWKS_URL", jwks.url.as_str()),
     ];
     vars.extend_from_slice(settings);
-    TestServer::start(TestDatabase::sqlite().expect("a SQLite test database"), &vars).await
+    TestServer::start(
+        TestDatabase::sqlite().expect("a SQLite test database"),
+        &vars,
+    )
+    .await
 }
 
 /// `Ok` when the token is accepted, else the 401's detail.
@@ -43,7 +47,11 @@ fn token(key: (&str, &str)) -> String {
 async fn keys_load_on_first_use_then_come_from_the_cache() {
     let jwks = JwksServer::start(&[TEST_KEY]).await;
     let server = app(&jwks, &[]).await;
-    assert_eq!(jwks.fetches(), 0, "nothing is fetched before a token needs a key");
+    assert_eq!(
+        jwks.fetches(),
+        0,
+        "nothing is fetched before a token needs a key"
+    );
     for _ in 0..5 {
         assert_eq!(verdict(&server, &token(TEST_KEY)).await, Ok(()));
     }
@@ -59,7 +67,11 @@ async fn a_rotated_key_is_fetched_and_accepted() {
     assert_eq!(verdict(&server, &token(ROTATED_KEY)).await, Ok(()));
     assert_eq!(jwks.fetches(), 2, "one refetch for the new kid");
     jwks.serve(&[ROTATED_KEY]);
-    assert_eq!(verdict(&server, &token(TEST_KEY)).await, Ok(()), "until its TTL, the cache holds the old key");
+    assert_eq!(
+        verdict(&server, &token(TEST_KEY)).await,
+        Ok(()),
+        "until its TTL, the cache holds the old key"
+    );
 }
 
 #[actix_web::test]
@@ -71,7 +83,11 @@ async fn unknown_kids_cause_at_most_one_refetch_per_interval() {
         let forged = sign_kid(&claims("user_jwks"), TEST_KEY.1, &format!("ins_flood_{i}"));
         assert_eq!(verdict(&server, &forged).await, Err(UNKNOWN_KID.to_owned()));
     }
-    assert_eq!(jwks.fetches(), 2, "the first load, then one refetch for the whole flood");
+    assert_eq!(
+        jwks.fetches(),
+        2,
+        "the first load, then one refetch for the whole flood"
+    );
     jwks.serve(&[TEST_KEY, ROTATED_KEY]);
     assert_eq!(
         verdict(&server, &token(ROTATED_KEY)).await,
@@ -108,9 +124,17 @@ async fn a_warm_cache_outlives_an_endpoint_that_is_down() {
     jwks.fail(true);
     actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
     for _ in 0..5 {
-        assert_eq!(verdict(&server, &token(TEST_KEY)).await, Ok(()), "the cached key keeps working");
+        assert_eq!(
+            verdict(&server, &token(TEST_KEY)).await,
+            Ok(()),
+            "the cached key keeps working"
+        );
     }
-    assert_eq!(jwks.fetches(), 2, "one failed refresh, then a pause before the next try");
+    assert_eq!(
+        jwks.fetches(),
+        2,
+        "one failed refresh, then a pause before the next try"
+    );
     assert_eq!(
         verdict(&server, &token(ROTATED_KEY)).await,
         Err(UNKNOWN_KID.to_owned()),
@@ -123,12 +147,22 @@ async fn a_cold_cache_with_the_endpoint_down_is_401_not_500() {
     let jwks = JwksServer::start(&[TEST_KEY]).await;
     jwks.fail(true);
     let server = app(&jwks, &[("CLERK_JWKS_REFETCH_INTERVAL_SECONDS", "1")]).await;
-    assert_eq!(verdict(&server, &token(TEST_KEY)).await, Err(UNAVAILABLE.to_owned()));
-    assert_eq!(verdict(&server, &token(TEST_KEY)).await, Err(UNAVAILABLE.to_owned()));
+    assert_eq!(
+        verdict(&server, &token(TEST_KEY)).await,
+        Err(UNAVAILABLE.to_owned())
+    );
+    assert_eq!(
+        verdict(&server, &token(TEST_KEY)).await,
+        Err(UNAVAILABLE.to_owned())
+    );
     assert_eq!(jwks.fetches(), 1, "no retry before the pause is over");
     jwks.fail(false);
     actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(verdict(&server, &token(TEST_KEY)).await, Ok(()), "the endpoint is used again once back");
+    assert_eq!(
+        verdict(&server, &token(TEST_KEY)).await,
+        Ok(()),
+        "the endpoint is used again once back"
+    );
 }
 
 #[actix_web::test]
@@ -140,7 +174,11 @@ async fn with_jwks_the_kid_must_name_the_key_that_signed() {
         verdict(&server, &wrong_key).await,
         Err("Could not validate credentials: invalid signature".to_owned())
     );
-    let attacker = sign_kid(&claims("user_jwks"), "tests/fixtures/keys/other", TEST_KEY.0);
+    let attacker = sign_kid(
+        &claims("user_jwks"),
+        "tests/fixtures/keys/other",
+        TEST_KEY.0,
+    );
     assert_eq!(
         verdict(&server, &attacker).await,
         Err("Could not validate credentials: invalid signature".to_owned())
@@ -157,7 +195,11 @@ async fn the_pem_key_is_preferred_and_needs_no_network() {
     let pem = fixture("tests/fixtures/keys/test_public.pem");
     let server = app(&jwks, &[("CLERK_JWT_PUBLIC_KEY", pem.as_str())]).await;
     assert_eq!(verdict(&server, &token(TEST_KEY)).await, Ok(()));
-    assert_eq!(verdict(&server, &sign(&claims("user_jwks"))).await, Ok(()), "no kid needed");
+    assert_eq!(
+        verdict(&server, &sign(&claims("user_jwks"))).await,
+        Ok(()),
+        "no kid needed"
+    );
     assert!(verdict(&server, &token(ROTATED_KEY)).await.is_err());
     assert_eq!(jwks.fetches(), 0);
 }

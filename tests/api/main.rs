@@ -8,6 +8,7 @@
 
 mod common;
 
+mod attacks;
 mod auth;
 mod jwks;
 mod jwks_server;

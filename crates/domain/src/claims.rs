@@ -121,7 +121,11 @@ impl AuthContext {
         let user_id = ClerkUserId::parse(sub).map_err(|_| invalid("sub", "a Clerk user id"))?;
         let active_organization = match claims.v {
             None | Some(1) => organization_v1(claims)?,
-            Some(2) => claims.o.as_ref().map(|o| organization_v2(o, claims)).transpose()?,
+            Some(2) => claims
+                .o
+                .as_ref()
+                .map(|o| organization_v2(o, claims))
+                .transpose()?,
             Some(_) => return Err(invalid("v", "session token version 1 or 2")),
         };
         let status = match claims.sts.as_deref() {
@@ -160,10 +164,9 @@ fn organization_v2(
     o: &OrganizationClaim,
     claims: &SessionTokenClaims,
 ) -> Result<ActiveOrganization, DomainError> {
-    let id = o
-        .id
-        .as_deref()
-        .ok_or_else(|| invalid("o.id", "the active organization's id"))?;
+    let id =
+        o.id.as_deref()
+            .ok_or_else(|| invalid("o.id", "the active organization's id"))?;
     let id = ClerkOrgId::parse(id).map_err(|_| invalid("o.id", "a Clerk organization id"))?;
     let role = o
         .rol

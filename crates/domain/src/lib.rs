@@ -28,8 +28,8 @@ pub use membership::{
     StoredMembership, decide_membership_deletion, decide_membership_upsert,
 };
 pub use organization::{
-    Affiliation, Member, Organization, OrganizationContext, OrganizationDecision, OrganizationDeletion,
-    OrganizationSnapshot, StoredOrganization, decide_organization_deletion,
+    Affiliation, Member, Organization, OrganizationContext, OrganizationDecision,
+    OrganizationDeletion, OrganizationSnapshot, StoredOrganization, decide_organization_deletion,
     decide_organization_upsert,
 };
 pub use outcome::{Outcome, UnknownOutcome};

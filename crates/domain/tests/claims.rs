@@ -6,12 +6,11 @@ use clerk_sync_domain::{
 use serde_json::{Value, json};
 
 fn context(claims: Value) -> Result<AuthContext, DomainError> {
-    let claims: SessionTokenClaims = serde_json::from_value(claims).map_err(|err| {
-        DomainError::MalformedEvent {
+    let claims: SessionTokenClaims =
+        serde_json::from_value(claims).map_err(|err| DomainError::MalformedEvent {
             event_type: None,
             reason: err.to_string(),
-        }
-    })?;
+        })?;
     AuthContext::from_claims(&claims)
 }
 
@@ -49,7 +48,10 @@ fn v2() -> Value {
 fn version_1_reads_the_flat_organization_claims() {
     let ctx = context(v1()).expect("a valid v1 token");
     assert_eq!(ctx.user_id.as_str(), "user_2VpUG6M2aNvZUuqG2SgEAZ5kNKE");
-    assert_eq!(ctx.session_id.as_deref(), Some("sess_2VpUJSJ8lEkvZ8dXsJXJVJpaJ2h"));
+    assert_eq!(
+        ctx.session_id.as_deref(),
+        Some("sess_2VpUJSJ8lEkvZ8dXsJXJVJpaJ2h")
+    );
     assert_eq!(ctx.status, SessionStatus::Active);
     let org = ctx.active_organization.expect("an active organization");
     assert_eq!(org.id.as_str(), "org_2Tti8BTY5E6lxc3WqMO5R0U0ILB");
@@ -87,7 +89,10 @@ fn no_organization_claims_means_no_active_organization() {
     for claim in ["org_id", "org_role", "org_slug", "org_permissions"] {
         v1_personal.as_object_mut().map(|o| o.remove(claim));
     }
-    assert_eq!(context(v1_personal).map(|c| c.active_organization), Ok(None));
+    assert_eq!(
+        context(v1_personal).map(|c| c.active_organization),
+        Ok(None)
+    );
 }
 
 #[test]
@@ -105,13 +110,17 @@ fn custom_and_legacy_roles_read_as_clerk_spells_them_today() {
     let mut v2_custom = v2();
     v2_custom["o"]["rol"] = json!("billing_manager");
     assert_eq!(
-        organization(v2_custom).map(|o| o.role.to_string()).as_deref(),
+        organization(v2_custom)
+            .map(|o| o.role.to_string())
+            .as_deref(),
         Some("org:billing_manager")
     );
     let mut v1_legacy = v1();
     v1_legacy["org_role"] = json!("basic_member");
     assert_eq!(
-        organization(v1_legacy).map(|o| o.role.to_string()).as_deref(),
+        organization(v1_legacy)
+            .map(|o| o.role.to_string())
+            .as_deref(),
         Some("org:member")
     );
 }
@@ -120,7 +129,10 @@ fn custom_and_legacy_roles_read_as_clerk_spells_them_today() {
 fn the_session_status_is_read() {
     let mut pending = v2();
     pending["sts"] = json!("pending");
-    assert_eq!(context(pending).map(|c| c.status), Ok(SessionStatus::Pending));
+    assert_eq!(
+        context(pending).map(|c| c.status),
+        Ok(SessionStatus::Pending)
+    );
     let mut future = v2();
     future["sts"] = json!("someday");
     assert_eq!(
@@ -174,6 +186,9 @@ fn claims_that_do_not_mean_what_clerks_mean_are_refused_by_name() {
 fn errors_never_echo_the_claim_value() {
     let mut claims = v2();
     claims["sub"] = json!("ada@example.com");
-    let err = context(claims).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = context(claims)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert_eq!(err, "invalid `sub` claim: expected a Clerk user id");
 }

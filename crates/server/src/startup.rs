@@ -26,7 +26,10 @@ fn log_token_keys(settings: &Settings) {
             if url.starts_with("http://") {
                 tracing::warn!(url, "CLERK_JWKS_URL is plain http: use https outside tests");
             }
-            tracing::info!(url, "session tokens are verified with the keys of CLERK_JWKS_URL");
+            tracing::info!(
+                url,
+                "session tokens are verified with the keys of CLERK_JWKS_URL"
+            );
         }
         (false, None) => tracing::warn!(
             "neither CLERK_JWT_PUBLIC_KEY nor CLERK_JWKS_URL is set: authenticated endpoints answer 503"

@@ -55,9 +55,7 @@ impl KeySource {
         match self {
             Self::Pem(key) => Ok(Arc::clone(key)),
             Self::Jwks(cache) => {
-                let kid = kid.ok_or(TokenError::Invalid(
-                    "the token names no signing key (kid)",
-                ))?;
+                let kid = kid.ok_or(TokenError::Invalid("the token names no signing key (kid)"))?;
                 cache.key(kid).await
             }
         }

@@ -171,10 +171,9 @@ impl TokenVerifier {
         }
         let header = read_header(token)?;
         let key = self.keys.key(header.kid.as_deref()).await?;
-        let claims =
-            jsonwebtoken::decode::<SessionTokenClaims>(token, &key, &self.validation)
-                .map_err(|err| rejection(err.kind()))?
-                .claims;
+        let claims = jsonwebtoken::decode::<SessionTokenClaims>(token, &key, &self.validation)
+            .map_err(|err| rejection(err.kind()))?
+            .claims;
         self.check(&claims)
     }
 
