@@ -12,5 +12,6 @@ mod attacks;
 mod auth;
 mod jwks;
 mod jwks_server;
+mod organizations;
 mod server;
 mod webhooks;
