@@ -155,3 +155,134 @@ impl AuthSettings {
         Ok(Some(TokenVerifier::new(keys, self.policy())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use clerk_sync_http::auth::KeySource;
+
+    use crate::config::{ConfigError, Settings};
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::load(&|name| vars.get(name).cloned())
+    }
+
+    const JWKS: &str = "https://clerk.example.com/.well-known/jwks.json";
+
+    #[test]
+    fn defaults_check_no_issuer_or_party_and_refuse_pending_sessions() {
+        let auth = load(&[]).expect("loads").auth;
+        let policy = auth.policy();
+        assert_eq!(policy.leeway.as_secs(), 5);
+        assert_eq!((policy.issuer, policy.authorized_parties), (None, None));
+        assert!(!policy.accept_pending);
+        assert_eq!(
+            (
+                auth.jwks_cache_ttl_seconds,
+                auth.jwks_refetch_interval_seconds
+            ),
+            (3600, 300)
+        );
+        assert!(auth.token_verifier(None).expect("valid").is_none());
+    }
+
+    #[test]
+    fn the_environment_sets_every_auth_setting() {
+        let auth = load(&[
+            ("CLERK_JWKS_URL", JWKS),
+            ("CLERK_JWKS_CACHE_TTL_SECONDS", "60"),
+            ("CLERK_JWKS_REFETCH_INTERVAL_SECONDS", "10"),
+            ("CLERK_JWKS_TIMEOUT_SECONDS", "2"),
+            ("CLERK_JWT_LEEWAY_SECONDS", "1"),
+            ("CLERK_ISSUER", "https://clerk.example.com/"),
+            (
+                "CLERK_AUTHORIZED_PARTIES",
+                " https://app.example.com/ ,http://localhost:3000,",
+            ),
+            ("CLERK_ACCEPT_PENDING_SESSIONS", "true"),
+        ])
+        .expect("loads")
+        .auth;
+        let policy = auth.policy();
+        assert_eq!(policy.issuer.as_deref(), Some("https://clerk.example.com"));
+        assert_eq!(
+            policy.authorized_parties,
+            Some(vec![
+                "https://app.example.com".to_owned(),
+                "http://localhost:3000".to_owned()
+            ])
+        );
+        assert!(policy.accept_pending);
+        assert_eq!(policy.leeway.as_secs(), 1);
+        let verifier = auth.token_verifier(None).expect("valid").expect("set");
+        let KeySource::Jwks(cache) = verifier.keys() else {
+            panic!("JWKS expected");
+        };
+        let shown = format!("{cache:?}");
+        assert!(
+            shown.contains("ttl: 60s") && shown.contains("refetch_interval: 10s"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn the_pem_key_is_preferred_over_the_jwks_url() {
+        let pem = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/keys/test_public.pem"
+        ))
+        .expect("the test key");
+        let settings =
+            load(&[("CLERK_JWKS_URL", JWKS), ("CLERK_JWT_PUBLIC_KEY", &pem)]).expect("loads");
+        let verifier = settings.token_verifier().expect("valid").expect("set");
+        assert!(matches!(verifier.keys(), KeySource::Pem(_)));
+    }
+
+    #[test]
+    fn unusable_values_name_their_variable() {
+        let cases = [
+            (
+                "CLERK_JWKS_URL",
+                "clerk.example.com/jwks",
+                "CLERK_JWKS_URL: expected an http(s) URL",
+            ),
+            (
+                "CLERK_JWKS_URL",
+                "ftp://clerk.example.com/jwks",
+                "CLERK_JWKS_URL: expected an http(s) URL",
+            ),
+            (
+                "CLERK_JWKS_CACHE_TTL_SECONDS",
+                "an hour",
+                "CLERK_JWKS_CACHE_TTL_SECONDS: expected a whole number",
+            ),
+            (
+                "CLERK_JWKS_TIMEOUT_SECONDS",
+                "0",
+                "CLERK_JWKS_TIMEOUT_SECONDS: must be at least 1",
+            ),
+            (
+                "CLERK_AUTHORIZED_PARTIES",
+                ", ,",
+                "CLERK_AUTHORIZED_PARTIES: expected comma-separated origins",
+            ),
+            (
+                "CLERK_ACCEPT_PENDING_SESSIONS",
+                "maybe",
+                "CLERK_ACCEPT_PENDING_SESSIONS: expected `true` or `false`",
+            ),
+        ];
+        for (name, value, expected) in cases {
+            let err = load(&[(name, value)])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.starts_with(expected), "{name}={value}: {err}");
+        }
+    }
+}
