@@ -8,6 +8,7 @@ use actix_web::middleware::{NormalizePath, TrailingSlash};
 use actix_web::{App, HttpServer};
 use anyhow::Context;
 use clerk_sync_http::AppState;
+use clerk_sync_http::auth::{KeySource, TokenVerifier};
 use clerk_sync_persistence::Database;
 use clerk_sync_svix::Verifier;
 use tracing_actix_web::TracingLogger;
@@ -15,15 +16,15 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Settings;
 
 /// Says once, at start, where session token keys come from.
-fn log_token_keys(settings: &Settings) {
-    let jwks_url = settings.auth.jwks_url.as_deref();
-    match (settings.secrets.jwt_public_key.is_some(), jwks_url) {
-        (true, Some(_)) => tracing::info!(
-            "session tokens are verified with CLERK_JWT_PUBLIC_KEY; CLERK_JWKS_URL is not used"
-        ),
-        (true, None) => {}
-        (false, Some(url)) => {
-            if url.starts_with("http://") {
+fn log_token_keys(settings: &Settings, tokens: Option<&TokenVerifier>) {
+    let jwks = match tokens.map(TokenVerifier::keys) {
+        Some(KeySource::Jwks(cache)) => Some(cache.options()),
+        _ => None,
+    };
+    match (tokens.is_some(), jwks) {
+        (true, Some(options)) => {
+            let url = options.shown_url();
+            if options.url.scheme() == "http" {
                 tracing::warn!(url, "CLERK_JWKS_URL is plain http: use https outside tests");
             }
             tracing::info!(
@@ -31,7 +32,11 @@ fn log_token_keys(settings: &Settings) {
                 "session tokens are verified with the keys of CLERK_JWKS_URL"
             );
         }
-        (false, None) => tracing::warn!(
+        (true, None) if settings.auth.jwks_url.is_some() => tracing::info!(
+            "session tokens are verified with CLERK_JWT_PUBLIC_KEY; CLERK_JWKS_URL is not used"
+        ),
+        (true, None) => {}
+        (false, _) => tracing::warn!(
             "neither CLERK_JWT_PUBLIC_KEY nor CLERK_JWKS_URL is set: authenticated endpoints answer 503"
         ),
     }
@@ -76,7 +81,7 @@ impl Application {
                 "CLERK_WEBHOOK_SIGNING_SECRET is not set: the webhook endpoint answers 503"
             );
         }
-        log_token_keys(settings);
+        log_token_keys(settings, state.tokens.as_ref());
         let state = state.into_data();
         let mut server = HttpServer::new(move || {
             App::new()

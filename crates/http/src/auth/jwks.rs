@@ -37,6 +37,20 @@ pub struct JwksOptions {
     pub timeout: Duration,
 }
 
+impl JwksOptions {
+    /// The endpoint as logs may show it: without user info or query, which could hold
+    /// credentials.
+    pub fn shown_url(&self) -> String {
+        let mut url = self.url.clone();
+        // Only fails for URLs that cannot have user info; those have none to hide.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        url.set_query(None);
+        url.set_fragment(None);
+        url.to_string()
+    }
+}
+
 /// How long to wait after a failed fetch before trying again: the refetch interval, at most
 /// 30 s, so that an endpoint that is down is not hammered and one that is back is soon used.
 pub fn retry_delay(options: &JwksOptions) -> Duration {
@@ -88,6 +102,11 @@ const UNAVAILABLE: TokenError =
     TokenError::Invalid("the signing keys (JWKS) could not be fetched; try again shortly");
 
 impl JwksCache {
+    /// The endpoint and its cache settings.
+    pub fn options(&self) -> &JwksOptions {
+        &self.options
+    }
+
     /// A cache for the endpoint; nothing is fetched until a token needs a key.
     ///
     /// # Errors
@@ -201,7 +220,8 @@ impl JwksCache {
         match result {
             Ok(by_kid) => {
                 if keys.failing_since.take().is_some() {
-                    tracing::info!(url = %self.options.url, "the JWKS endpoint answers again");
+                    let url = self.options.shown_url();
+                    tracing::info!(url, "the JWKS endpoint answers again");
                 }
                 tracing::debug!(keys = by_kid.len(), "JWKS fetched");
                 keys.by_kid = by_kid;
@@ -210,7 +230,7 @@ impl JwksCache {
             Err(problem) => {
                 if keys.failing_since.is_none() {
                     tracing::warn!(
-                        url = %self.options.url,
+                        url = self.options.shown_url(),
                         %problem,
                         cached_keys = keys.by_kid.len(),
                         "cannot fetch the JWKS; keys already fetched keep working"
@@ -312,6 +332,18 @@ mod tests {
         let mut kids: Vec<&str> = keys.keys().map(String::as_str).collect();
         kids.sort_unstable();
         assert_eq!(kids, ["ins_a", "ins_b"]);
+    }
+
+    #[test]
+    fn logs_show_the_url_without_credentials() {
+        let options = JwksOptions {
+            url: reqwest::Url::parse("https://user:secret@clerk.example.com/jwks?token=secret#x")
+                .expect("a URL"),
+            ttl: Duration::from_secs(1),
+            refetch_interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+        };
+        assert_eq!(options.shown_url(), "https://clerk.example.com/jwks");
     }
 
     #[test]
