@@ -8,7 +8,11 @@
 
 mod common;
 
+mod attacks;
 mod auth;
+mod jwks;
+mod jwks_server;
 mod ops;
+mod organizations;
 mod server;
 mod webhooks;

@@ -27,6 +27,8 @@ server_tests! {
         server.deliver_json("msg_m1", &event_fixture("user.created")).await;
         server.deliver_json("msg_m1", &event_fixture("user.created")).await;
         server.get_as("/api/v1/auth/me/", &token_for("user_2VpUG6M2aNvZUuqG2SgEAZ5kNKE")).await;
+        server.client.get(server.url("/api/v1/auth/me/")).send().await.expect("answers");
+        server.get_as("/api/v1/auth/me/", &sign_with(&claims("user_x"), "tests/fixtures/keys/other_private.pem")).await;
         let response = server.client.get(server.url("/metrics")).send().await.expect("answers");
         assert_eq!(response.status().as_u16(), 200);
         assert!(response.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/plain")));
@@ -36,8 +38,11 @@ server_tests! {
             r#"clerk_sync_webhook_deliveries_total{event_type="user.created",outcome="duplicate"} 1"#,
             r#"clerk_sync_http_requests_total{method="POST",route="/api/v1/auth/clerk_webhook",status="200"} 2"#,
             r#"clerk_sync_http_requests_total{method="GET",route="/api/v1/auth/me",status="200"} 1"#,
-            r#"clerk_sync_http_request_duration_seconds_count{method="GET",route="/api/v1/auth/me"} 1"#,
+            r#"clerk_sync_http_request_duration_seconds_count{method="GET",route="/api/v1/auth/me"} 3"#,
+            r#"clerk_sync_http_requests_total{method="GET",route="/api/v1/auth/me",status="401"} 2"#,
             r#"clerk_sync_db_pool_connections{state="max"} 8"#,
+            r#"clerk_sync_token_rejections_total{reason="missing"} 1"#,
+            r#"clerk_sync_token_rejections_total{reason="invalid_signature"} 1"#,
         ] {
             assert!(text.contains(expected), "missing {expected}\n{text}");
         }

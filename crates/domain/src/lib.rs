@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod claims;
 mod email;
 mod error;
 mod event;
@@ -11,6 +12,10 @@ mod role;
 mod time;
 mod user;
 
+pub use claims::{
+    ActiveOrganization, AuthContext, OrganizationClaim, SessionStatus, SessionTokenClaims,
+    feature_permissions,
+};
 pub use email::EmailAddress;
 pub use error::DomainError;
 pub use event::{ClerkEvent, EventEnvelope};
@@ -23,8 +28,8 @@ pub use membership::{
     StoredMembership, decide_membership_deletion, decide_membership_upsert,
 };
 pub use organization::{
-    Affiliation, Organization, OrganizationContext, OrganizationDecision, OrganizationDeletion,
-    OrganizationSnapshot, StoredOrganization, decide_organization_deletion,
+    Affiliation, Member, Organization, OrganizationContext, OrganizationDecision,
+    OrganizationDeletion, OrganizationSnapshot, StoredOrganization, decide_organization_deletion,
     decide_organization_upsert,
 };
 pub use outcome::{Outcome, UnknownOutcome};

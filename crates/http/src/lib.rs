@@ -17,7 +17,7 @@ pub use state::{AppState, DEFAULT_MAX_BODY_BYTES};
 /// Mounts every route. The server wraps the app in `NormalizePath::trim()`, so each route
 /// answers with and without a trailing slash.
 pub fn routes(config: &mut web::ServiceConfig) {
-    use handlers::{health, me, webhooks};
+    use handlers::{health, me, organizations, webhooks};
     config
         .service(
             web::scope("/api/v1")
@@ -31,6 +31,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .service(
                     resource("/auth/me/organizations")
                         .route(web::get().to(me::list_my_organizations)),
+                )
+                .service(
+                    resource("/organizations/{org_id}/members")
+                        .route(web::get().to(organizations::list_organization_members)),
                 ),
         )
         .service(resource("/metrics").route(web::get().to(metrics::get_metrics)))

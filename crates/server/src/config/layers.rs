@@ -127,6 +127,9 @@ fn article(type_name: &str) -> &'static str {
     }
 }
 
+/// Settings that are unset by default, so `config/default.toml` only shows them commented out.
+const OPTIONAL_KEYS: &[&str] = &["auth.jwks_url", "auth.issuer", "auth.authorized_parties"];
+
 /// Refuses keys the defaults do not have and values of another type than the default's: a typo must not be silently ignored.
 fn check_known_keys(
     overlay: &Table,
@@ -141,6 +144,7 @@ fn check_known_keys(
             format!("{prefix}.{key}")
         };
         match (known.get(key), value) {
+            (None, _) if OPTIONAL_KEYS.contains(&path.as_str()) => {}
             (None, _) => {
                 return Err(ConfigError::File {
                     file: file.to_owned(),

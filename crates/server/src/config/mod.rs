@@ -2,11 +2,13 @@
 //! `CLERK_SYNC_ENV`, then environment variables; typed and validated once, at start, with
 //! errors that name the setting.
 
+mod auth;
 mod layers;
 
 use std::path::Path;
 use std::time::Duration;
 
+pub use auth::AuthSettings;
 use clerk_sync_http::auth::TokenVerifier;
 use clerk_sync_persistence::{
     DatabaseUrl, PoolOptions, SqliteOptions, SqliteSynchronous, StoreError,
@@ -118,14 +120,6 @@ pub struct WebhookSettings {
     pub tolerance_seconds: u64,
     /// Days the webhook log keeps an entry; 0 keeps them forever.
     pub retention_days: u64,
-}
-
-/// `[auth]`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthSettings {
-    /// Clock difference tolerated on `exp` and `nbf`, in seconds.
-    pub leeway_seconds: u64,
 }
 
 /// `[log]`.
@@ -240,11 +234,17 @@ impl Settings {
                 toml::Value::String(database.url.redacted()),
             );
         }
+        let mut auth = file.auth;
+        auth.apply_env(&env)?;
+        // The auth settings take their environment overrides after the merge: show the result.
+        if let Ok(auth_table) = toml::Value::try_from(&auth) {
+            effective.insert("auth".to_owned(), auth_table);
+        }
         let settings = Self {
             server,
             database,
             webhooks: file.webhooks,
-            auth: file.auth,
+            auth,
             log,
             effective,
             sources: merged.sources,
@@ -263,19 +263,14 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The session token verifier, when a key is configured.
+    /// The session token verifier: the PEM key when set, else the JWKS endpoint, else none.
+    /// Each call builds a new one, with its own key cache.
     ///
     /// # Errors
-    /// [`ConfigError`] naming `CLERK_JWT_PUBLIC_KEY` when the key is not a PEM RSA key.
+    /// [`ConfigError`] naming `CLERK_JWT_PUBLIC_KEY` or `CLERK_JWKS_URL` when unusable.
     pub fn token_verifier(&self) -> Result<Option<TokenVerifier>, ConfigError> {
-        self.secrets
-            .jwt_public_key
-            .as_deref()
-            .map(|pem| {
-                TokenVerifier::from_pem(pem, Duration::from_secs(self.auth.leeway_seconds))
-                    .map_err(|err| invalid("CLERK_JWT_PUBLIC_KEY", err.to_string()))
-            })
-            .transpose()
+        self.auth
+            .token_verifier(self.secrets.jwt_public_key.as_deref())
     }
 }
 
