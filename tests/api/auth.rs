@@ -61,7 +61,7 @@ server_tests! {
         assert_eq!(me["clerk_id"], USER);
         assert_eq!(
             me.as_object().map(|o| { let mut k: Vec<_> = o.keys().cloned().collect(); k.sort(); k }),
-            Some(vec!["clerk_id", "email", "first_name", "id", "image_url", "is_staff", "last_name"].into_iter().map(String::from).collect())
+            Some(vec!["active_organization", "clerk_id", "email", "first_name", "id", "image_url", "is_staff", "last_name"].into_iter().map(String::from).collect())
         );
         let cookie = server.client.get(server.url("/api/v1/auth/me")).header("cookie", format!("other=1; __session={token}"));
         let (status, _, me) = me_with(&server, cookie).await;
@@ -99,7 +99,7 @@ server_tests! {
             ("not yet valid", Some(sign(&json!({"sub": USER, "exp": now + 600, "nbf": now + 300}))), "Could not validate credentials: token is not valid yet (nbf)"),
             ("no exp", Some(sign(&json!({"sub": USER, "iat": now}))), "Could not validate credentials: the token has no expiry (exp)"),
             ("no sub", Some(sign(&json!({"exp": now + 60}))), "Could not validate credentials: the token names no user (sub)"),
-            ("sub not a user id", Some(sign(&json!({"sub": "org_1", "exp": now + 60}))), "Could not validate credentials: `sub` is not a Clerk user id"),
+            ("sub not a user id", Some(sign(&json!({"sub": "org_1", "exp": now + 60}))), "Could not validate credentials: invalid `sub` claim: expected a Clerk user id"),
             ("garbage", Some("not.a.jwt".to_owned()), "Could not validate credentials: malformed token"),
         ];
         for (case, token, detail) in cases {
@@ -128,5 +128,46 @@ server_tests! {
             (json!("org_2Tti8BTY5E6lxc3WqMO5R0U0ILB"), json!("Analytical Engines"), json!("analytical-engines"), json!("org:member"))
         );
         assert!(org["id"].is_i64());
+    }
+
+    me_reports_the_active_organization_of_a_v1_token(server) {
+        synced(&server).await;
+        let mut v1 = claims(USER);
+        v1["org_id"] = json!("org_2Tti8BTY5E6lxc3WqMO5R0U0ILB");
+        v1["org_role"] = json!("org:admin");
+        v1["org_slug"] = json!("analytical-engines");
+        v1["org_permissions"] = json!(["org:invoices:create"]);
+        let (status, me) = server.get_as("/api/v1/auth/me/", &sign(&v1)).await;
+        assert_eq!(status, 200);
+        assert_eq!(me["clerk_id"], USER, "the synced user is still reported");
+        assert_eq!(me["active_organization"], json!({
+            "id": "org_2Tti8BTY5E6lxc3WqMO5R0U0ILB", "slug": "analytical-engines",
+            "role": "org:admin", "permissions": ["org:invoices:create"]
+        }));
+    }
+
+    me_reports_the_active_organization_of_a_v2_token(server) {
+        synced(&server).await;
+        let mut v2 = claims(USER);
+        v2["v"] = json!(2);
+        v2["sts"] = json!("active");
+        v2["fea"] = json!("o:dashboard,u:assistant,o:teams");
+        v2["o"] = json!({"id": "org_2Tti8BTY5E6lxc3WqMO5R0U0ILB", "rol": "admin",
+                         "slg": "analytical-engines", "per": "manage,read", "fpm": "3,2"});
+        let (status, me) = server.get_as("/api/v1/auth/me/", &sign(&v2)).await;
+        assert_eq!(status, 200);
+        assert_eq!(me["active_organization"], json!({
+            "id": "org_2Tti8BTY5E6lxc3WqMO5R0U0ILB", "slug": "analytical-engines", "role": "org:admin",
+            "permissions": ["org:dashboard:manage", "org:dashboard:read", "org:teams:read"]
+        }));
+    }
+
+    me_reports_no_active_organization_as_null(server) {
+        synced(&server).await;
+        let mut v2 = claims(USER);
+        v2["v"] = json!(2);
+        let (status, me) = server.get_as("/api/v1/auth/me/", &sign(&v2)).await;
+        assert_eq!((status, me["active_organization"].clone()), (200, Value::Null));
+        assert!(me.as_object().is_some_and(|o| o.contains_key("active_organization")));
     }
 }

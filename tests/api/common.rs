@@ -181,6 +181,15 @@ pub fn sign_with(claims: &Value, private_key: &str) -> String {
     jsonwebtoken::encode(&Header::new(Algorithm::RS256), claims, &key).expect("signs")
 }
 
+/// Signs claims with `{key}_private.pem`, naming `kid` in the header (as Clerk does).
+pub fn sign_kid(claims: &Value, key: &str, kid: &str) -> String {
+    let private = EncodingKey::from_rsa_pem(fixture(&format!("{key}_private.pem")).as_bytes())
+        .expect("test key");
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(&header, claims, &private).expect("signs")
+}
+
 pub fn token_for(sub: &str) -> String {
     sign(&claims(sub))
 }

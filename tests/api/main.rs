@@ -8,7 +8,12 @@
 
 mod common;
 
+mod attacks;
 mod auth;
+mod jwks;
+mod jwks_server;
+mod ops;
+mod organizations;
 mod resync;
 mod server;
 mod webhooks;

@@ -49,7 +49,7 @@ async fn missing_secrets_make_only_their_endpoints_answer_503() {
     assert_eq!(status, 503);
     assert_eq!(
         body,
-        json!({"detail": "Session token verification is not configured: set CLERK_JWT_PUBLIC_KEY"})
+        json!({"detail": "Session token verification is not configured: set CLERK_JWT_PUBLIC_KEY or CLERK_JWKS_URL"})
     );
     let (status, _) = server.get_as("/api/v1/health", "").await;
     assert_eq!(status, 200, "everything else works");

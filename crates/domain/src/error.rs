@@ -20,6 +20,14 @@ pub enum DomainError {
     /// An empty or malformed role key.
     #[error("invalid role: expected a role key such as `org:admin`")]
     InvalidRole,
+    /// A session token claim that does not mean what Clerk's claims mean.
+    #[error("invalid `{claim}` claim: expected {expected}")]
+    InvalidClaim {
+        /// The claim, as the token names it (`sub`, `o.fpm`, …).
+        claim: &'static str,
+        /// What it should hold.
+        expected: &'static str,
+    },
     /// An event body that is not the JSON Clerk sends, with the reason and where it occurred.
     #[error("malformed {} event: {reason}", event_type.as_deref().unwrap_or("webhook"))]
     MalformedEvent {

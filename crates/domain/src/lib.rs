@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod claims;
 mod email;
 mod error;
 mod event;
@@ -12,6 +13,10 @@ mod role;
 mod time;
 mod user;
 
+pub use claims::{
+    ActiveOrganization, AuthContext, OrganizationClaim, SessionStatus, SessionTokenClaims,
+    feature_permissions,
+};
 pub use email::EmailAddress;
 pub use error::DomainError;
 pub use event::{ClerkEvent, EventEnvelope};
@@ -25,8 +30,8 @@ pub use membership::{
 };
 pub use object::{parse_membership, parse_organization, parse_user};
 pub use organization::{
-    Affiliation, Organization, OrganizationContext, OrganizationDecision, OrganizationDeletion,
-    OrganizationSnapshot, StoredOrganization, decide_organization_deletion,
+    Affiliation, Member, Organization, OrganizationContext, OrganizationDecision,
+    OrganizationDeletion, OrganizationSnapshot, StoredOrganization, decide_organization_deletion,
     decide_organization_upsert,
 };
 pub use outcome::{Outcome, UnknownOutcome};

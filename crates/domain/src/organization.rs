@@ -5,7 +5,7 @@
 //! object every membership event carries, so a membership that arrives first still finds its
 //! organization, and the newest version wins whichever event brought it.
 
-use crate::{ClerkOrgId, OrganizationId, Role, UnixMillis};
+use crate::{ClerkOrgId, OrganizationId, Role, UnixMillis, User};
 
 /// An organization of the mirror.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +27,15 @@ pub struct Organization {
 pub struct Affiliation {
     /// The organization.
     pub organization: Organization,
+    /// The user's role.
+    pub role: Role,
+}
+
+/// A member of an organization, with the member's role in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// The user.
+    pub user: User,
     /// The user's role.
     pub role: Role,
 }

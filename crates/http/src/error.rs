@@ -22,6 +22,9 @@ pub enum ApiError {
     /// No valid session token; the text says why.
     #[error("{0}")]
     Unauthorized(String),
+    /// The caller is known but may not do this; the text says what is missing.
+    #[error("{0}")]
+    Forbidden(String),
     /// The thing asked for does not exist; the text names it.
     #[error("{0}")]
     NotFound(&'static str),
@@ -67,6 +70,7 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest(_) | Self::InvalidSignature => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotConfigured { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -138,6 +142,11 @@ mod tests {
                 r#"{"detail":"Token has expired"}"#,
             ),
             (
+                ApiError::Forbidden("You are not a member of this organization".into()),
+                403,
+                r#"{"detail":"You are not a member of this organization"}"#,
+            ),
+            (
                 ApiError::NotFound("User not found"),
                 404,
                 r#"{"detail":"User not found"}"#,
@@ -179,6 +188,7 @@ mod tests {
             Some("Bearer")
         );
         assert_eq!(render(&ApiError::NotFound("x")).2, None);
+        assert_eq!(render(&ApiError::Forbidden("x".into())).2, None);
     }
 
     #[test]

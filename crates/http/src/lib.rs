@@ -4,6 +4,8 @@ pub mod auth;
 mod db;
 mod error;
 pub mod handlers;
+pub mod metrics;
+pub mod request_log;
 mod state;
 
 use actix_web::{HttpResponse, web};
@@ -15,7 +17,7 @@ pub use state::{AppState, DEFAULT_MAX_BODY_BYTES};
 /// Mounts every route. The server wraps the app in `NormalizePath::trim()`, so each route
 /// answers with and without a trailing slash.
 pub fn routes(config: &mut web::ServiceConfig) {
-    use handlers::{health, me, webhooks};
+    use handlers::{health, me, organizations, webhooks};
     config
         .service(
             web::scope("/api/v1")
@@ -29,8 +31,13 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .service(
                     resource("/auth/me/organizations")
                         .route(web::get().to(me::list_my_organizations)),
+                )
+                .service(
+                    resource("/organizations/{org_id}/members")
+                        .route(web::get().to(organizations::list_organization_members)),
                 ),
         )
+        .service(resource("/metrics").route(web::get().to(metrics::get_metrics)))
         .default_service(web::to(not_found));
 }
 

@@ -8,6 +8,7 @@ use clerk_sync_svix::Verifier;
 
 use crate::ApiError;
 use crate::auth::TokenVerifier;
+use crate::metrics::Metrics;
 
 /// The largest webhook body accepted unless configured otherwise: Clerk's events are a few
 /// kilobytes; a megabyte leaves room for large metadata.
@@ -24,6 +25,8 @@ pub struct AppState {
     pub tokens: Option<TokenVerifier>,
     /// The largest webhook body accepted.
     pub max_body_bytes: usize,
+    /// The server's metrics.
+    pub metrics: Metrics,
 }
 
 impl AppState {

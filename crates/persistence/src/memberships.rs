@@ -2,13 +2,14 @@
 
 use chrono::NaiveDateTime;
 use clerk_sync_domain::{
-    Affiliation, ClerkMembershipId, MembershipId, MembershipSnapshot, Organization, OrganizationId,
-    Role, StoredMembership, UnixMillis, UserId,
+    Affiliation, ClerkMembershipId, ClerkUserId, Member, MembershipId, MembershipSnapshot,
+    Organization, OrganizationId, Role, StoredMembership, UnixMillis, User, UserId,
 };
 use diesel::prelude::*;
 
 use crate::organizations::OrganizationRow;
-use crate::schema::{organization_memberships as memberships, organizations};
+use crate::schema::{organization_memberships as memberships, organizations, users};
+use crate::users::UserRow;
 use crate::{DbConnection, StoreError};
 
 pub(crate) fn stored(row: (i64, String, i64)) -> Result<StoredMembership, StoreError> {
@@ -154,4 +155,48 @@ pub fn affiliations_of(
             })
         })
         .collect()
+}
+
+/// The members of an organization, with each one's role, in the order they joined the mirror
+/// (by local user id: names may be missing, and the two backends sort missing values apart).
+///
+/// # Errors
+/// [`StoreError`] when the query fails or a row does not fit the model.
+pub fn members_of(
+    conn: &mut DbConnection,
+    organization: OrganizationId,
+) -> Result<Vec<Member>, StoreError> {
+    let rows: Vec<(UserRow, String)> = memberships::table
+        .inner_join(users::table)
+        .filter(memberships::organization_id.eq(organization.0))
+        .order(users::id.asc())
+        .select((UserRow::as_select(), memberships::role))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(user, role)| {
+            Ok(Member {
+                user: User::try_from(user)?,
+                role: Role::parse(&role)?,
+            })
+        })
+        .collect()
+}
+
+/// The role the user with a Clerk id has in an organization; `None` when not a member.
+///
+/// # Errors
+/// [`StoreError`] when the query fails or the stored role does not fit the model.
+pub fn role_of(
+    conn: &mut DbConnection,
+    user: &ClerkUserId,
+    organization: OrganizationId,
+) -> Result<Option<Role>, StoreError> {
+    let role: Option<String> = memberships::table
+        .inner_join(users::table)
+        .filter(users::clerk_id.eq(user.as_str()))
+        .filter(memberships::organization_id.eq(organization.0))
+        .select(memberships::role)
+        .first(conn)
+        .optional()?;
+    Ok(role.as_deref().map(Role::parse).transpose()?)
 }

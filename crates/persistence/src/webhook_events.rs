@@ -134,3 +134,17 @@ pub fn find(conn: &mut DbConnection, svix_id: &str) -> Result<Option<WebhookEven
         .first(conn)
         .optional()?)
 }
+
+/// Deletes the log entries first received before `cutoff`, returning how many went.
+///
+/// # Errors
+/// [`StoreError`] when the delete fails.
+pub fn purge_received_before(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    Ok(
+        diesel::delete(webhook_events::table.filter(webhook_events::received_at.lt(cutoff)))
+            .execute(conn)?,
+    )
+}

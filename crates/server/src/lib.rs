@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod commands;
 pub mod config;
 pub mod resync;
 pub mod startup;

@@ -1,16 +1,21 @@
 //! The `clerk-sync` command.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use clerk_sync_persistence::Database;
+use clerk_sync_server::commands::dev::{self, send::SendRequest, token::TokenRequest};
+use clerk_sync_server::commands::duration::parse_duration;
+use clerk_sync_server::commands::{check_config, events, healthcheck};
 use clerk_sync_server::{Application, Settings, telemetry};
 
 /// clerk-sync: a local mirror of your Clerk users, organizations and memberships, fed by
 /// Clerk's webhooks, and Clerk session authentication for your API.
 ///
-/// Settings come from config/default.toml (built in), then the environment and a `.env` file.
+/// Settings come from config/default.toml (built in), an overlay chosen by CLERK_SYNC_ENV,
+/// then the environment and a `.env` file; `clerk-sync check-config` shows the result.
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
@@ -19,6 +24,10 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing buys nothing"
+)]
 enum Command {
     /// Run the HTTP server (the default).
     Serve,
@@ -26,6 +35,83 @@ enum Command {
     Migrate,
     /// Import or repair the mirror from Clerk's Backend API (CLERK_SECRET_KEY).
     Resync(clerk_sync_server::resync::ResyncArgs),
+    /// Print the effective configuration (secrets redacted) and exit; fails on invalid settings.
+    CheckConfig,
+    /// The webhook log.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Exit 0 when the server on this host (PORT) answers its health check; for containers.
+    Healthcheck,
+    /// Local development without a Clerk account: secrets, tokens and events.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Delete log entries first received longer ago than --older-than (at least 3 days).
+    Purge {
+        /// e.g. 30d, 72h.
+        #[arg(long, value_parser = parse_duration)]
+        older_than: std::time::Duration,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevCommand {
+    /// Write a development webhook signing secret and RSA key pair into ./.env.
+    Init {
+        /// Replace the values .env already has.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a session token for a user, signed with the development key.
+    Token {
+        /// The user (`sub`), e.g. user_2VpUG6M2aNvZUuqG2SgEAZ5kNKE.
+        #[arg(long)]
+        user: String,
+        /// The active organization, e.g. org_2Tti8BTY5E6lxc3WqMO5R0U0ILB.
+        #[arg(long)]
+        org: Option<String>,
+        /// The role in that organization (default org:member).
+        #[arg(long)]
+        role: Option<String>,
+        /// How long the token is valid, e.g. 10m, 1h.
+        #[arg(long, default_value = "1h", value_parser = parse_duration)]
+        expires_in: std::time::Duration,
+    },
+    /// Sign a realistic Clerk event and post it to a running server.
+    Send(SendArgs),
+}
+
+#[derive(Args)]
+struct SendArgs {
+    /// e.g. user.created, organization.created, organizationMembership.created, user.deleted.
+    event_type: String,
+    /// The user id (generated when left out).
+    #[arg(long)]
+    user: Option<String>,
+    /// The user's primary email (generated for user events when left out).
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long)]
+    first_name: Option<String>,
+    #[arg(long)]
+    last_name: Option<String>,
+    /// The organization id (generated when left out).
+    #[arg(long)]
+    org: Option<String>,
+    #[arg(long)]
+    org_name: Option<String>,
+    /// The membership id (generated when left out).
+    #[arg(long)]
+    membership: Option<String>,
+    /// The membership's role (default org:member).
+    #[arg(long)]
+    role: Option<String>,
+    /// The webhook URL (default: this configuration's HOST and PORT).
+    #[arg(long)]
+    url: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -36,6 +122,10 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Dev(DevCommand::Init { force }) = command {
+        return report(dev_init(force));
+    }
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(err) => {
@@ -44,11 +134,28 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(&settings.log);
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    report(match command {
         Command::Serve => serve(&settings),
         Command::Migrate => run_migrations(&settings),
         Command::Resync(args) => clerk_sync_server::resync::run_cli(&settings, &args),
-    };
+        Command::CheckConfig => {
+            print!("{}", check_config::render(&settings));
+            Ok(())
+        }
+        Command::Events(EventsCommand::Purge { older_than }) => purge_events(&settings, older_than),
+        Command::Healthcheck => healthcheck::run(settings.server.port),
+        Command::Dev(DevCommand::Init { .. }) => Ok(()),
+        Command::Dev(DevCommand::Token {
+            user,
+            org,
+            role,
+            expires_in,
+        }) => dev_token(&user, org.as_deref(), role.as_deref(), expires_in),
+        Command::Dev(DevCommand::Send(args)) => dev_send(&settings, args),
+    })
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -68,10 +175,104 @@ fn serve(settings: &Settings) -> anyhow::Result<()> {
     })
 }
 
-fn run_migrations(settings: &Settings) -> anyhow::Result<()> {
+fn open(settings: &Settings) -> anyhow::Result<Database> {
     let url = &settings.database.url;
     Database::connect(url, &settings.database.pool)
-        .with_context(|| format!("cannot migrate the database at {}", url.redacted()))?;
-    println!("migrations applied to {}", url.redacted());
+        .with_context(|| format!("cannot open the database at {}", url.redacted()))
+}
+
+fn run_migrations(settings: &Settings) -> anyhow::Result<()> {
+    open(settings)?;
+    println!("migrations applied to {}", settings.database.url.redacted());
     Ok(())
+}
+
+fn purge_events(settings: &Settings, older_than: std::time::Duration) -> anyhow::Result<()> {
+    let purged = events::purge(&open(settings)?, older_than)?;
+    println!("purged {purged} webhook log entries");
+    Ok(())
+}
+
+fn dev_init(force: bool) -> anyhow::Result<()> {
+    let written = dev::init::run(Path::new(".env"), force)?;
+    println!(
+        "wrote {} to .env (development only: never use these values in production)",
+        written.join(", ")
+    );
+    Ok(())
+}
+
+fn dev_token(
+    user: &str,
+    org: Option<&str>,
+    role: Option<&str>,
+    expires_in: std::time::Duration,
+) -> anyhow::Result<()> {
+    let key = std::env::var(dev::PRIVATE_KEY_VARIABLE).with_context(|| {
+        format!(
+            "{} is not set: run `clerk-sync dev init` first",
+            dev::PRIVATE_KEY_VARIABLE
+        )
+    })?;
+    let token = dev::token::mint(
+        &key,
+        &TokenRequest {
+            user,
+            organization: org,
+            role,
+            expires_in,
+        },
+    )?;
+    println!("{token}");
+    Ok(())
+}
+
+fn dev_send(settings: &Settings, args: SendArgs) -> anyhow::Result<()> {
+    let secret = settings
+        .secrets
+        .webhook_secret
+        .as_ref()
+        .context("CLERK_WEBHOOK_SIGNING_SECRET is not set: run `clerk-sync dev init` first")?;
+    let url = args.url.unwrap_or_else(|| {
+        let host = match settings.server.host.as_str() {
+            "0.0.0.0" | "::" => "127.0.0.1",
+            host => host,
+        };
+        format!(
+            "http://{host}:{}/api/v1/auth/clerk_webhook/",
+            settings.server.port
+        )
+    });
+    let request = SendRequest {
+        event_type: args.event_type,
+        user: args.user,
+        email: args.email,
+        first_name: args.first_name,
+        last_name: args.last_name,
+        organization: args.org,
+        organization_name: args.org_name,
+        membership: args.membership,
+        role: args.role,
+    };
+    let event_type = request.event_type.clone();
+    let sent = actix_web::rt::System::new().block_on(dev::send::run(secret, &url, request))?;
+    let subject = &sent.subject;
+    println!("sent {event_type} as {} to {url}", sent.message_id);
+    println!(
+        "  user {}  email {}",
+        subject.user,
+        subject.email.as_deref().unwrap_or("(none)")
+    );
+    if event_type.starts_with("organization") {
+        println!(
+            "  organization {}  membership {}  role {}",
+            subject.organization, subject.membership, subject.role
+        );
+    }
+    println!("answer: {} {}", sent.status, sent.body);
+    if (200..300).contains(&sent.status) {
+        Ok(())
+    } else {
+        anyhow::bail!("the server refused the event")
+    }
 }

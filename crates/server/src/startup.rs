@@ -3,16 +3,45 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
+use crate::commands::events::spawn_daily_purge;
+use crate::config::Settings;
 use actix_web::dev::Server;
-use actix_web::middleware::{NormalizePath, TrailingSlash};
+use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
 use actix_web::{App, HttpServer};
 use anyhow::Context;
 use clerk_sync_http::AppState;
+use clerk_sync_http::auth::{KeySource, TokenVerifier};
+use clerk_sync_http::metrics::Metrics;
+use clerk_sync_http::request_log::request_context;
 use clerk_sync_persistence::Database;
 use clerk_sync_svix::Verifier;
-use tracing_actix_web::TracingLogger;
 
-use crate::config::Settings;
+/// Says once, at start, where session token keys come from.
+fn log_token_keys(settings: &Settings, tokens: Option<&TokenVerifier>) {
+    let jwks = match tokens.map(TokenVerifier::keys) {
+        Some(KeySource::Jwks(cache)) => Some(cache.options()),
+        _ => None,
+    };
+    match (tokens.is_some(), jwks) {
+        (true, Some(options)) => {
+            let url = options.shown_url();
+            if options.url.scheme() == "http" {
+                tracing::warn!(url, "CLERK_JWKS_URL is plain http: use https outside tests");
+            }
+            tracing::info!(
+                url,
+                "session tokens are verified with the keys of CLERK_JWKS_URL"
+            );
+        }
+        (true, None) if settings.auth.jwks_url.is_some() => tracing::info!(
+            "session tokens are verified with CLERK_JWT_PUBLIC_KEY; CLERK_JWKS_URL is not used"
+        ),
+        (true, None) => {}
+        (false, _) => tracing::warn!(
+            "neither CLERK_JWT_PUBLIC_KEY nor CLERK_JWKS_URL is set: authenticated endpoints answer 503"
+        ),
+    }
+}
 
 /// A server bound to its port, not yet running.
 pub struct Application {
@@ -47,32 +76,37 @@ impl Application {
             }),
             tokens: settings.token_verifier()?,
             max_body_bytes: settings.server.max_body_bytes,
+            metrics: Metrics::new().context("cannot register the metrics")?,
         };
         if state.webhooks.is_none() {
             tracing::warn!(
                 "CLERK_WEBHOOK_SIGNING_SECRET is not set: the webhook endpoint answers 503"
             );
         }
-        if state.tokens.is_none() {
-            tracing::warn!("CLERK_JWT_PUBLIC_KEY is not set: authenticated endpoints answer 503");
-        }
+        log_token_keys(settings, state.tokens.as_ref());
+        let purge_database = state.database.clone();
         let state = state.into_data();
+        let server_settings = &settings.server;
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
-                .wrap(TracingLogger::default())
+                .wrap(from_fn(request_context))
                 .app_data(state.clone())
                 .configure(clerk_sync_http::routes)
         })
+        .shutdown_timeout(server_settings.shutdown_grace_seconds)
+        .keep_alive(Duration::from_secs(server_settings.keep_alive_seconds))
+        .client_request_timeout(Duration::from_secs(
+            server_settings.client_request_timeout_seconds,
+        ))
         .listen(listener)?;
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
         tracing::info!(%address, port, database = %url.redacted(), "clerk-sync is listening");
-        Ok(Self {
-            port,
-            server: server.run(),
-        })
+        let server = server.run();
+        spawn_daily_purge(purge_database, settings.webhooks.retention_days);
+        Ok(Self { port, server })
     }
 
     /// The port the server listens on (useful when configured as 0).

@@ -1,45 +1,76 @@
 //! The [`Session`] extractor: a handler that takes one runs only for verified callers.
 
-use std::future::{Ready, ready};
-
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpRequest, web};
+use clerk_sync_domain::{ActiveOrganization, AuthContext, ClerkUserId};
+use futures_util::future::LocalBoxFuture;
 
-use super::{SessionClaims, TokenError};
+use super::TokenError;
 use crate::{ApiError, AppState};
 
 /// The name of Clerk's same-site session cookie.
 const SESSION_COOKIE: &str = "__session";
 
-/// A verified Clerk session.
+/// A verified Clerk session: who the token speaks for.
 #[derive(Clone, Debug)]
-pub struct Session(pub SessionClaims);
+pub struct Session(AuthContext);
 
 impl Session {
+    /// A session for an already verified context (for tests and other extractors).
+    pub fn new(context: AuthContext) -> Self {
+        Self(context)
+    }
+
     /// The signed-in user's Clerk id.
-    pub fn user_id(&self) -> &clerk_sync_domain::ClerkUserId {
+    pub fn user_id(&self) -> &ClerkUserId {
         &self.0.user_id
+    }
+
+    /// The session's id (`sid`), when the token names it.
+    pub fn session_id(&self) -> Option<&str> {
+        self.0.session_id.as_deref()
+    }
+
+    /// The organization the session has active, with the caller's role and permissions, as
+    /// the token states them.
+    pub fn active_organization(&self) -> Option<&ActiveOrganization> {
+        self.0.active_organization.as_ref()
+    }
+
+    /// Everything the token says.
+    pub fn context(&self) -> &AuthContext {
+        &self.0
     }
 }
 
 impl FromRequest for Session {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(request))
+        // Read what is needed now; verification may wait for a key fetch, never blocking the
+        // worker.
+        let state = request.app_data::<web::Data<AppState>>().cloned();
+        let token = token_of(request);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| {
+                ApiError::Internal("AppState is not registered with the app".into())
+            })?;
+            let verifier = state.tokens.as_ref().ok_or(ApiError::NotConfigured {
+                what: "Session token verification",
+                variable: "CLERK_JWT_PUBLIC_KEY or CLERK_JWKS_URL",
+            })?;
+            let verified = match token {
+                Some(token) => verifier.verify(&token).await,
+                None => Err(TokenError::Missing),
+            };
+            verified.map(Session).map_err(|err| {
+                state.metrics.observe_token_rejection(&err.reason());
+                ApiError::from(err)
+            })
+        })
     }
-}
-
-fn authenticate(request: &HttpRequest) -> Result<Session, ApiError> {
-    let state = AppState::of(request)?;
-    let verifier = state.tokens.as_ref().ok_or(ApiError::NotConfigured {
-        what: "Session token verification",
-        variable: "CLERK_JWT_PUBLIC_KEY",
-    })?;
-    let token = token_of(request).ok_or(TokenError::Missing)?;
-    Ok(Session(verifier.verify(&token)?))
 }
 
 /// The bearer token, else the `__session` cookie.

@@ -1,8 +1,15 @@
 //! Authentication: Clerk session tokens, from the `Authorization: Bearer` header or Clerk's
-//! `__session` cookie, verified into a [`Session`] extractor.
+//! `__session` cookie, verified with a PEM key or a JWKS endpoint into a [`Session`]
+//! extractor; and [`require_membership`], the guard of organization-scoped routes.
 
 mod extractor;
+mod guard;
+mod jwks;
+mod keys;
 mod token;
 
 pub use extractor::Session;
-pub use token::{InvalidKey, SessionClaims, TokenError, TokenVerifier};
+pub use guard::{OrganizationAccess, OrganizationMember, require_membership};
+pub use jwks::{JwksCache, JwksOptions, retry_delay};
+pub use keys::{InvalidKey, KeySource};
+pub use token::{MAX_TOKEN_BYTES, TokenError, TokenPolicy, TokenVerifier};

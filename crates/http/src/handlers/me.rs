@@ -1,7 +1,7 @@
 //! The caller's own user and organizations.
 
 use actix_web::web;
-use clerk_sync_domain::{Affiliation, User};
+use clerk_sync_domain::{ActiveOrganization, Affiliation, User};
 use clerk_sync_persistence::{memberships, users};
 use serde::Serialize;
 
@@ -26,6 +26,32 @@ pub struct MeResponse {
     pub image_url: Option<String>,
     /// May use the admin pages.
     pub is_staff: bool,
+    /// The organization the session has active, as the token states it; `null` when none.
+    pub active_organization: Option<ActiveOrganizationResponse>,
+}
+
+/// The session's active organization, as `GET /api/v1/auth/me/` reports it.
+#[derive(Debug, Serialize)]
+pub struct ActiveOrganizationResponse {
+    /// Clerk organization id.
+    pub id: String,
+    /// URL slug.
+    pub slug: Option<String>,
+    /// The caller's role in it (`org:admin`, `org:member`, or a custom role).
+    pub role: String,
+    /// The caller's permissions in it, `org:<feature>:<permission>`.
+    pub permissions: Vec<String>,
+}
+
+impl From<&ActiveOrganization> for ActiveOrganizationResponse {
+    fn from(org: &ActiveOrganization) -> Self {
+        Self {
+            id: org.id.to_string(),
+            slug: org.slug.clone(),
+            role: org.role.to_string(),
+            permissions: org.permissions.clone(),
+        }
+    }
 }
 
 impl From<User> for MeResponse {
@@ -38,6 +64,7 @@ impl From<User> for MeResponse {
             last_name: user.last_name,
             image_url: user.image_url,
             is_staff: user.is_staff,
+            active_organization: None,
         }
     }
 }
@@ -72,7 +99,8 @@ impl From<Affiliation> for MyOrganization {
 
 const USER_NOT_FOUND: ApiError = ApiError::NotFound("User not found");
 
-/// `GET /api/v1/auth/me/`: the synced user behind the session token.
+/// `GET /api/v1/auth/me/`: the synced user behind the session token, and the organization
+/// the session has active.
 ///
 /// # Errors
 /// 401 without a valid token; 404 when the user is not synced (yet).
@@ -85,8 +113,11 @@ pub async fn get_me(
         users::find_by_clerk_id(conn, &clerk_id)
     })
     .await?;
-    user.map(|user| web::Json(user.into()))
-        .ok_or(USER_NOT_FOUND)
+    let mut me = MeResponse::from(user.ok_or(USER_NOT_FOUND)?);
+    me.active_organization = session
+        .active_organization()
+        .map(ActiveOrganizationResponse::from);
+    Ok(web::Json(me))
 }
 
 /// `GET /api/v1/auth/me/organizations/`: the caller's organizations with their role in each.

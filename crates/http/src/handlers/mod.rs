@@ -2,4 +2,5 @@
 
 pub mod health;
 pub mod me;
+pub mod organizations;
 pub mod webhooks;

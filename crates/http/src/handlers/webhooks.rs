@@ -53,6 +53,9 @@ pub async fn receive_clerk_webhook(
             })
             .await?;
             tracing::info!(%event_type, %outcome, "webhook processed");
+            state
+                .metrics
+                .observe_delivery(&event_type, outcome.as_str());
             Ok(HttpResponse::Ok().json(json!({"status": "ok", "outcome": outcome.as_str()})))
         }
         Err(err) => {
@@ -79,6 +82,9 @@ pub async fn receive_clerk_webhook(
             })
             .await?;
             tracing::warn!(event_type = %logged_type, %outcome, "webhook rejected: verified body could not be applied");
+            state
+                .metrics
+                .observe_delivery(&logged_type, outcome.as_str());
             match outcome {
                 Outcome::Duplicate => {
                     Ok(HttpResponse::Ok()

@@ -1,8 +1,14 @@
-//! Settings: `config/default.toml` (built in), then environment variables; typed and
-//! validated once, at start, with errors that name the setting.
+//! Settings: `config/default.toml` (built in), then an overlay file chosen by
+//! `CLERK_SYNC_ENV`, then environment variables; typed and validated once, at start, with
+//! errors that name the setting.
 
+mod auth;
+mod layers;
+
+use std::path::Path;
 use std::time::Duration;
 
+pub use auth::AuthSettings;
 use clerk_sync_http::auth::TokenVerifier;
 use clerk_sync_persistence::{
     DatabaseUrl, PoolOptions, SqliteOptions, SqliteSynchronous, StoreError,
@@ -12,8 +18,11 @@ use serde::Deserialize;
 
 use crate::resync::{MAX_PAGE_SIZE, SecretKey};
 
+/// The folder overlay files are read from, relative to the working directory.
+pub const CONFIG_DIR: &str = "config";
+
 /// The built-in defaults, documented setting by setting.
-pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+pub const DEFAULT_TOML: &str = include_str!("../../../../config/default.toml");
 
 /// Why the settings cannot be used. The text names the setting and says what is wrong; it
 /// never includes a secret's value.
@@ -61,6 +70,10 @@ pub struct Settings {
     pub resync: ResyncSettings,
     /// Secrets, from the environment only.
     pub secrets: Secrets,
+    /// The merged settings as TOML, for `check-config` (no secrets in it).
+    pub effective: toml::Table,
+    /// Where the settings came from, in order.
+    pub sources: Vec<String>,
 }
 
 /// `[server]`.
@@ -75,6 +88,12 @@ pub struct ServerSettings {
     pub workers: usize,
     /// The largest webhook body accepted.
     pub max_body_bytes: usize,
+    /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
+    pub shutdown_grace_seconds: u64,
+    /// How long an idle keep-alive connection stays open.
+    pub keep_alive_seconds: u64,
+    /// How long a client has to send a request's headers.
+    pub client_request_timeout_seconds: u64,
 }
 
 /// `[database]` as written in the file.
@@ -103,14 +122,8 @@ pub struct DatabaseSettings {
 pub struct WebhookSettings {
     /// Accepted clock difference for `svix-timestamp`, in seconds.
     pub tolerance_seconds: u64,
-}
-
-/// `[auth]`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthSettings {
-    /// Clock difference tolerated on `exp` and `nbf`, in seconds.
-    pub leeway_seconds: u64,
+    /// Days the webhook log keeps an entry; 0 keeps them forever.
+    pub retention_days: u64,
 }
 
 /// `[log]`.
@@ -158,6 +171,20 @@ pub struct Secrets {
     pub clerk_secret_key: Option<SecretKey>,
 }
 
+impl Secrets {
+    /// Each secret's variable and whether it is set, for reports that must not show values.
+    pub fn presence(&self) -> Vec<(&'static str, bool)> {
+        vec![
+            (
+                "CLERK_WEBHOOK_SIGNING_SECRET",
+                self.webhook_secret.is_some(),
+            ),
+            ("CLERK_JWT_PUBLIC_KEY", self.jwt_public_key.is_some()),
+            ("CLERK_SECRET_KEY", self.clerk_secret_key.is_some()),
+        ]
+    }
+}
+
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let shown = |set: bool| if set { "<redacted>" } else { "<not set>" };
@@ -194,55 +221,57 @@ impl Settings {
     /// # Errors
     /// [`ConfigError`] naming the first unusable setting.
     pub fn load(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let file: FileSettings = toml::from_str(DEFAULT_TOML).map_err(|err| ConfigError::File {
-            file: "config/default.toml".to_owned(),
-            problem: err.to_string(),
-        })?;
+        Self::load_from(env, Path::new(CONFIG_DIR))
+    }
+
+    /// As [`Settings::load`], with overlay files read from `config_dir`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first unusable setting.
+    pub fn load_from(
+        env: &dyn Fn(&str) -> Option<String>,
+        config_dir: &Path,
+    ) -> Result<Self, ConfigError> {
         let env = |name: &str| {
             env(name)
                 .map(|value| value.trim().to_owned())
                 .filter(|value| !value.is_empty())
         };
-        let mut server = file.server;
-        if let Some(host) = env("HOST") {
-            server.host = host;
+        let merged = layers::merge(&env, config_dir)?;
+        let file: FileSettings =
+            merged
+                .table
+                .clone()
+                .try_into()
+                .map_err(|err: toml::de::Error| ConfigError::File {
+                    file: merged.sources.join(" + "),
+                    problem: err.message().to_owned(),
+                })?;
+        let log = file.log;
+        let server = file.server;
+        let database = parse_database(file.database)?;
+        let mut effective = merged.table;
+        if let Some(toml::Value::Table(section)) = effective.get_mut("database") {
+            section.insert(
+                "url".to_owned(),
+                toml::Value::String(database.url.redacted()),
+            );
         }
-        if let Some(port) = env("PORT") {
-            server.port = port
-                .parse()
-                .map_err(|_| invalid("PORT", "expected a port number from 0 to 65535"))?;
-        }
-        let mut database = file.database;
-        if let Some(url) = env("DATABASE_URL") {
-            database.url = url;
-        }
-        if let Some(size) = env("DATABASE_POOL_SIZE") {
-            database.pool_size = size
-                .parse()
-                .map_err(|_| invalid("DATABASE_POOL_SIZE", "expected a whole number"))?;
-        }
-        let mut log = file.log;
-        if let Some(level) = env("RUST_LOG") {
-            log.level = level;
-        }
-        if let Some(format) = env("LOG_FORMAT") {
-            log.format = match format.as_str() {
-                "text" => LogFormat::Text,
-                "json" => LogFormat::Json,
-                _ => return Err(invalid("LOG_FORMAT", "expected `text` or `json`")),
-            };
-        }
-        let mut resync = file.resync;
-        if let Some(url) = env("CLERK_API_URL") {
-            resync.api_url = url;
+        let mut auth = file.auth;
+        auth.apply_env(&env)?;
+        // The auth settings take their environment overrides after the merge: show the result.
+        if let Ok(auth_table) = toml::Value::try_from(&auth) {
+            effective.insert("auth".to_owned(), auth_table);
         }
         let settings = Self {
             server,
-            database: parse_database(database)?,
+            database,
             webhooks: file.webhooks,
-            auth: file.auth,
+            auth,
             log,
-            resync: check_resync(resync)?,
+            resync: check_resync(file.resync)?,
+            effective,
+            sources: merged.sources,
             secrets: Secrets {
                 webhook_secret: env("CLERK_WEBHOOK_SIGNING_SECRET")
                     .map(|secret| {
@@ -263,19 +292,14 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The session token verifier, when a key is configured.
+    /// The session token verifier: the PEM key when set, else the JWKS endpoint, else none.
+    /// Each call builds a new one, with its own key cache.
     ///
     /// # Errors
-    /// [`ConfigError`] naming `CLERK_JWT_PUBLIC_KEY` when the key is not a PEM RSA key.
+    /// [`ConfigError`] naming `CLERK_JWT_PUBLIC_KEY` or `CLERK_JWKS_URL` when unusable.
     pub fn token_verifier(&self) -> Result<Option<TokenVerifier>, ConfigError> {
-        self.secrets
-            .jwt_public_key
-            .as_deref()
-            .map(|pem| {
-                TokenVerifier::from_pem(pem, Duration::from_secs(self.auth.leeway_seconds))
-                    .map_err(|err| invalid("CLERK_JWT_PUBLIC_KEY", err.to_string()))
-            })
-            .transpose()
+        self.auth
+            .token_verifier(self.secrets.jwt_public_key.as_deref())
     }
 }
 
@@ -428,6 +452,95 @@ mod tests {
                 "{name}: the value must not be echoed: {err}"
             );
         }
+    }
+
+    fn overlay(name: &str, text: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("clerk-sync-config-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join(format!("{name}.toml")), text).expect("overlay");
+        dir
+    }
+
+    fn load_with(dir: &Path, vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::load_from(&|name| vars.get(name).cloned(), dir)
+    }
+
+    #[test]
+    fn an_overlay_overrides_the_defaults_and_the_environment_overrides_both() {
+        let dir = overlay(
+            "staging",
+            "[server]\nport = 9100\nhost = \"0.0.0.0\"\n[log]\nformat = \"json\"\n",
+        );
+        let settings =
+            load_with(&dir, &[("CLERK_SYNC_ENV", "staging"), ("PORT", "9200")]).expect("loads");
+        assert_eq!(
+            (settings.server.host.as_str(), settings.server.port),
+            ("0.0.0.0", 9200)
+        );
+        assert_eq!(settings.log.format, LogFormat::Json);
+        assert_eq!(
+            settings.server.workers, 0,
+            "what the overlay does not set keeps its default"
+        );
+        assert_eq!(settings.sources.len(), 3, "{:?}", settings.sources);
+    }
+
+    #[test]
+    fn overlay_mistakes_name_the_file_and_the_setting() {
+        let dir = overlay("typo", "[server]\nprot = 1\n");
+        let err = load_with(&dir, &[("CLERK_SYNC_ENV", "typo")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.ends_with("typo.toml: unknown setting `server.prot`"),
+            "{err}"
+        );
+        let dir = overlay("wrongtype", "[server]\nport = \"eighty\"\n");
+        let err = load_with(&dir, &[("CLERK_SYNC_ENV", "wrongtype")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("wrongtype.toml") && err.contains("port"),
+            "{err}"
+        );
+        let err = load_with(&dir, &[("CLERK_SYNC_ENV", "missing")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("CLERK_SYNC_ENV: cannot read the overlay"),
+            "{err}"
+        );
+        let err = load_with(&dir, &[("CLERK_SYNC_ENV", "../etc/passwd")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("CLERK_SYNC_ENV: expected a name"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_production_overlay_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let settings = load_with(&dir, &[("CLERK_SYNC_ENV", "production")])
+            .expect("config/production.toml is valid");
+        assert_eq!(settings.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn the_effective_table_redacts_the_database_password() {
+        let settings = load(&[("DATABASE_URL", "postgres://app:hunter2@db/clerk")]).expect("loads");
+        let shown = toml::to_string(&settings.effective).unwrap_or_default();
+        assert!(
+            shown.contains("postgres://app:***@db/clerk") && !shown.contains("hunter2"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -1,0 +1,144 @@
+//! Prometheus metrics, served at `GET /metrics` in the text format.
+//!
+//! One registry per server (no global state): requests by route and status, latency
+//! histograms, webhook deliveries by event type and outcome, token rejections by reason, and
+//! the database pool, read at scrape time.
+
+use actix_web::{HttpResponse, web};
+use clerk_sync_persistence::PoolState;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use crate::{ApiError, AppState};
+
+/// Latency buckets, in seconds: sub-millisecond to the sender's 15 s patience.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0,
+];
+
+/// The server's metrics.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    deliveries: IntCounterVec,
+    token_rejections: IntCounterVec,
+    pool: IntGaugeVec,
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    ///
+    /// # Errors
+    /// When a metric cannot be registered (a programming error: duplicate names).
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("clerk_sync".to_owned()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests answered, by route pattern, method and status.",
+            ),
+            &["route", "method", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time to answer HTTP requests, by route pattern and method.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["route", "method"],
+        )?;
+        let deliveries = IntCounterVec::new(
+            Opts::new(
+                "webhook_deliveries_total",
+                "Verified webhook deliveries, by event type and outcome.",
+            ),
+            &["event_type", "outcome"],
+        )?;
+        let token_rejections = IntCounterVec::new(
+            Opts::new(
+                "token_rejections_total",
+                "Session tokens refused, by reason.",
+            ),
+            &["reason"],
+        )?;
+        let pool = IntGaugeVec::new(
+            Opts::new(
+                "db_pool_connections",
+                "Database pool connections: in use, idle, and the maximum.",
+            ),
+            &["state"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(deliveries.clone()))?;
+        registry.register(Box::new(token_rejections.clone()))?;
+        registry.register(Box::new(pool.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            deliveries,
+            token_rejections,
+            pool,
+        })
+    }
+
+    /// Counts an answered request.
+    pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        self.requests
+            .with_label_values(&[route, method, &status.to_string()])
+            .inc();
+        self.latency
+            .with_label_values(&[route, method])
+            .observe(seconds);
+    }
+
+    /// Counts a verified webhook delivery.
+    pub fn observe_delivery(&self, event_type: &str, outcome: &str) {
+        self.deliveries
+            .with_label_values(&[event_type, outcome])
+            .inc();
+    }
+
+    /// Counts a refused session token.
+    pub fn observe_token_rejection(&self, reason: &str) {
+        self.token_rejections.with_label_values(&[reason]).inc();
+    }
+
+    /// Renders every metric, with the pool's current state.
+    ///
+    /// # Errors
+    /// When the encoder fails (it writes to memory, so only on malformed metrics).
+    pub fn render(&self, pool: PoolState) -> Result<String, prometheus::Error> {
+        let in_use = pool.connections.saturating_sub(pool.idle);
+        self.pool
+            .with_label_values(&["in_use"])
+            .set(i64::from(in_use));
+        self.pool
+            .with_label_values(&["idle"])
+            .set(i64::from(pool.idle));
+        self.pool
+            .with_label_values(&["max"])
+            .set(i64::from(pool.max_size));
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        String::from_utf8(buffer).map_err(|err| prometheus::Error::Msg(err.to_string()))
+    }
+}
+
+/// `GET /metrics`: every metric in Prometheus' text format.
+///
+/// # Errors
+/// 500 when the metrics cannot be encoded.
+pub async fn get_metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let text = state
+        .metrics
+        .render(state.database.state())
+        .map_err(|err| ApiError::Internal(Box::new(err)))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
+}
