@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod admin;
 pub mod auth;
 mod db;
 mod error;
@@ -31,6 +32,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
                         .route(web::get().to(me::list_my_organizations)),
                 ),
         )
+        .service(admin::scope())
         .default_service(web::to(not_found));
 }
 
