@@ -1,5 +1,7 @@
 //! The `clerk-sync` command.
 
+mod staff;
+
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -24,6 +26,16 @@ enum Command {
     Serve,
     /// Apply pending database migrations, then exit.
     Migrate,
+    /// Make the user with this email staff (and active): they may open the admin pages.
+    PromoteStaff {
+        /// The user's primary email address, as synced from Clerk.
+        email: String,
+    },
+    /// Take staff away from the user with this email.
+    DemoteStaff {
+        /// The user's primary email address, as synced from Clerk.
+        email: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -45,6 +57,8 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&settings),
         Command::Migrate => run_migrations(&settings),
+        Command::PromoteStaff { email } => staff::set_staff(&settings, &email, true),
+        Command::DemoteStaff { email } => staff::set_staff(&settings, &email, false),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
