@@ -55,7 +55,7 @@ struct ErrorPage<'a> {
 const SIGN_IN_STEPS: [&str; 3] = [
     "Sign in to your application with Clerk in this browser: Clerk's __session cookie then identifies you here, when these pages are served on the same site as your application.",
     "Or send the session token yourself, as Authorization: Bearer <token> (from await getToken() in Clerk's SDKs).",
-    "Your user must be staff in this mirror: an operator grants it with `clerk-sync promote-staff EMAIL`.",
+    "Your user must be staff in this mirror: an operator grants it with: clerk-sync promote-staff EMAIL",
 ];
 
 impl AdminError {
@@ -72,7 +72,9 @@ impl AdminError {
 
     fn message(&self) -> String {
         match self {
-            Self::SignIn(reason) => format!("These pages need a Clerk session. {reason}."),
+            Self::SignIn(reason) => {
+                format!("These pages need a Clerk session. {}.", reason.replace('`', ""))
+            }
             Self::NotStaff => "You are signed in, but your user is not an active staff user of this mirror.".to_owned(),
             Self::NotSynced => "You are signed in, but your Clerk user has not been synced to this mirror yet (its user.created webhook has not arrived).".to_owned(),
             Self::Csrf => "The form was not sent from this admin page, or it has expired. Reload the page and submit it again.".to_owned(),
@@ -86,7 +88,7 @@ impl AdminError {
         match self {
             Self::SignIn(_) => SIGN_IN_STEPS.to_vec(),
             Self::NotStaff | Self::NotSynced => vec![
-                "Ask an operator to run `clerk-sync promote-staff YOUR-EMAIL`, or another staff user to tick \"Staff\" on your user's page.",
+                "Ask an operator to run clerk-sync promote-staff YOUR-EMAIL, or another staff user to tick \"Staff\" on your user's page.",
             ],
             _ => Vec::new(),
         }
