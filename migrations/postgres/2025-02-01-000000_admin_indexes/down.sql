@@ -1,7 +1,6 @@
 DROP INDEX webhook_events_outcome_idx;
 DROP INDEX webhook_events_event_type_idx;
 DROP INDEX organization_memberships_role_idx;
-DROP INDEX organizations_name_idx;
 DROP INDEX organizations_clerk_id_search_idx;
 DROP INDEX organizations_name_search_idx;
 DROP INDEX users_staff_idx;

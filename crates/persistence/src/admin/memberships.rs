@@ -9,6 +9,8 @@ use diesel::expression::UncheckedBind;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
+use super::organizations::NAME;
+use super::users::EMAIL;
 use super::{Db, Direction, Page, PageRequest, backend_of, prefix_pattern};
 use crate::schema::{organization_memberships as memberships, organizations, users};
 use crate::{Backend, DbConnection, StoreError};
@@ -77,12 +79,55 @@ type SearchPredicate = SqlLiteral<
     >,
 >;
 
+/// Matching users or organizations beyond this many are searched with sub-queries instead of
+/// lists of ids.
+const SEARCH_LIST_LIMIT: usize = 1_000;
+
+/// A search, resolved against the users and organizations it names.
+enum Search {
+    /// No search.
+    All,
+    /// Memberships of these users or of these organizations (the usual case: the planners
+    /// estimate lists well and read the `user_id` and `organization_id` indexes).
+    Ids(Vec<i64>, Vec<i64>),
+    /// Too many matches for lists: sub-queries with this pattern.
+    Broad(String),
+}
+
+fn resolve(conn: &mut DbConnection, text: Option<&str>) -> Result<Search, StoreError> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(Search::All);
+    };
+    let backend = backend_of(conn);
+    let pattern = prefix_pattern(text);
+    let limit = i64::try_from(SEARCH_LIST_LIMIT + 1).unwrap_or(i64::MAX);
+    let user_ids: Vec<i64> = users::table
+        .filter(EMAIL.starts_with(backend, &pattern))
+        .select(users::id)
+        .limit(limit)
+        .load(conn)?;
+    let organization_ids: Vec<i64> = organizations::table
+        .filter(NAME.starts_with(backend, &pattern))
+        .select(organizations::id)
+        .limit(limit)
+        .load(conn)?;
+    if user_ids.len() > SEARCH_LIST_LIMIT || organization_ids.len() > SEARCH_LIST_LIMIT {
+        Ok(Search::Broad(pattern))
+    } else {
+        Ok(Search::Ids(user_ids, organization_ids))
+    }
+}
+
 /// Memberships whose user's email or organization's name starts with the pattern, as two
-/// indexed sub-queries (an OR across the joined tables could use neither index).
-fn search(backend: Backend, pattern: &str) -> SearchPredicate {
+/// indexed sub-queries.
+fn broad_search(backend: Backend, pattern: &str) -> SearchPredicate {
     let (email, name, escape) = match backend {
         Backend::Sqlite => ("s_u.email", "s_o.name", " ESCAPE '\\'"),
-        Backend::Postgres => ("s_u.email", "lower(s_o.name)", ""),
+        Backend::Postgres => (
+            "s_u.email COLLATE \"C\"",
+            "lower(s_o.name) COLLATE \"C\"",
+            "",
+        ),
     };
     sql::<Bool>(&format!(
         "(organization_memberships.user_id IN (SELECT s_u.id FROM users s_u WHERE {email} LIKE "
@@ -95,30 +140,50 @@ fn search(backend: Backend, pattern: &str) -> SearchPredicate {
     .sql(&format!("{escape}))"))
 }
 
+/// Applies a filter's conditions, which are all on the membership's own columns, to a query
+/// of memberships alone (counts) or joined with users and organizations (pages).
+macro_rules! filter_memberships {
+    ($query:expr, $backend:expr, $filter:expr, $search:expr) => {{
+        let mut query = $query;
+        match $search {
+            Search::All => {}
+            Search::Ids(user_ids, organization_ids) => {
+                query = query.filter(
+                    memberships::user_id
+                        .eq_any(user_ids.clone())
+                        .or(memberships::organization_id.eq_any(organization_ids.clone())),
+                );
+            }
+            Search::Broad(pattern) => query = query.filter(broad_search($backend, pattern)),
+        }
+        if let Some(role) = $filter.role.as_deref().filter(|r| !r.is_empty()) {
+            query = query.filter(memberships::role.eq(role.to_owned()));
+        }
+        if let Some(user) = $filter.user {
+            query = query.filter(memberships::user_id.eq(user.0));
+        }
+        if let Some(organization) = $filter.organization {
+            query = query.filter(memberships::organization_id.eq(organization.0));
+        }
+        query
+    }};
+}
+
 type Joined = diesel::dsl::IntoBoxed<
     'static,
-    diesel::dsl::InnerJoin<diesel::dsl::InnerJoin<memberships::table, users::table>, organizations::table>,
+    diesel::dsl::InnerJoin<
+        diesel::dsl::InnerJoin<memberships::table, users::table>,
+        organizations::table,
+    >,
     Db,
 >;
 
-fn filtered(conn: &DbConnection, filter: &MembershipFilter) -> Joined {
-    let mut query = memberships::table
+fn joined(backend: Backend, filter: &MembershipFilter, search: &Search) -> Joined {
+    let query = memberships::table
         .inner_join(users::table)
         .inner_join(organizations::table)
         .into_boxed();
-    if let Some(text) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
-        query = query.filter(search(backend_of(conn), &prefix_pattern(text)));
-    }
-    if let Some(role) = filter.role.as_deref().filter(|r| !r.is_empty()) {
-        query = query.filter(memberships::role.eq(role.to_owned()));
-    }
-    if let Some(user) = filter.user {
-        query = query.filter(memberships::user_id.eq(user.0));
-    }
-    if let Some(organization) = filter.organization {
-        query = query.filter(memberships::organization_id.eq(organization.0));
-    }
-    query
+    filter_memberships!(query, backend, filter, search)
 }
 
 /// A page of memberships matching `filter`, in `sort` order (ties broken by local id).
@@ -132,9 +197,19 @@ pub fn list(
     direction: Direction,
     page: PageRequest,
 ) -> Result<Page<MembershipListRow>, StoreError> {
-    let total: i64 = filtered(conn, filter).count().get_result(conn)?;
+    let backend = backend_of(conn);
+    let search = resolve(conn, filter.search.as_deref())?;
+    // Every condition is on the membership itself: counting needs no join.
+    let total: i64 = filter_memberships!(
+        memberships::table.into_boxed::<Db>(),
+        backend,
+        filter,
+        &search
+    )
+    .count()
+    .get_result(conn)?;
     let page = page.clamped(total);
-    let query = filtered(conn, filter);
+    let query = joined(backend, filter, &search);
     let query = match (sort, direction) {
         (MembershipSort::Joined, Direction::Asc) => query.order(memberships::id.asc()),
         (MembershipSort::Joined, Direction::Desc) => query.order(memberships::id.desc()),
@@ -183,17 +258,29 @@ pub fn list(
     })
 }
 
-/// The role keys in use, in order (at most 100), for the role filter.
+/// The role keys in use, in order (at most 100), for the role filter. Read as a "loose
+/// index scan": one seek in the role index per distinct role, instead of reading every
+/// membership as `SELECT DISTINCT` does on both backends.
 ///
 /// # Errors
 /// [`StoreError`] when the query fails.
 pub fn roles(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
-    Ok(memberships::table
-        .select(memberships::role)
-        .distinct()
-        .order(memberships::role.asc())
-        .limit(100)
-        .load(conn)?)
+    #[derive(QueryableByName)]
+    struct RoleRow {
+        #[diesel(sql_type = Text)]
+        role: String,
+    }
+    let rows: Vec<RoleRow> = diesel::sql_query(
+        "WITH RECURSIVE roles(role) AS ( \
+             SELECT MIN(role) FROM organization_memberships \
+             UNION ALL \
+             SELECT (SELECT MIN(m.role) FROM organization_memberships m WHERE m.role > roles.role) \
+             FROM roles WHERE roles.role IS NOT NULL \
+         ) \
+         SELECT role FROM roles WHERE role IS NOT NULL LIMIT 100",
+    )
+    .load(conn)?;
+    Ok(rows.into_iter().map(|row| row.role).collect())
 }
 
 /// How many memberships there are.

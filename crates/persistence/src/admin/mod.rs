@@ -15,7 +15,7 @@ use diesel::Connection;
 use diesel::dsl::{AsExprOf, sql};
 use diesel::expression::SqlLiteral;
 use diesel::expression::UncheckedBind;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{Bool, Nullable, Text};
 
 use crate::{Backend, DbConnection};
 
@@ -115,7 +115,7 @@ pub(crate) fn backend_of(conn: &DbConnection) -> Backend {
 
 /// `text` as a LIKE pattern that matches values starting with it: wildcards in the text are
 /// escaped (with `\`), and ASCII letters are lower-cased (the PostgreSQL side compares
-/// lower-cased columns; SQLite's LIKE ignores ASCII case).
+/// lower-cased text; SQLite's LIKE ignores ASCII case).
 pub(crate) fn prefix_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 1);
     for c in text.trim().chars() {
@@ -128,28 +128,65 @@ pub(crate) fn prefix_pattern(text: &str) -> String {
     pattern
 }
 
-/// A predicate that matches rows whose `column` starts with `pattern` (from
-/// [`prefix_pattern`]), written so each backend answers it from the `*_search_idx` indexes:
-/// `column LIKE ? ESCAPE '\'` over a NOCASE index on SQLite, `lower(column) LIKE $1` over a
-/// `text_pattern_ops` index on PostgreSQL (whose default LIKE escape is `\`). A column given
-/// with `lowered = true` holds lower-cased text already and is compared as is.
+/// A searchable text column, and how each backend compares and orders it so that one index
+/// serves both the prefix search and the order (the `*_search_idx` indexes):
 ///
-/// `column` is SQL text and must be a fixed, qualified column name; the user's text is only
-/// ever the bound parameter.
-pub(crate) fn starts_with(
-    backend: Backend,
-    column: &'static str,
-    lowered: bool,
-    pattern: &str,
-) -> SqlLiteral<Bool, UncheckedBind<SqlLiteral<Bool>, AsExprOf<String, Text>>> {
-    let (left, escape) = match backend {
-        Backend::Sqlite => (format!("{column} LIKE "), " ESCAPE '\\'"),
-        Backend::Postgres if lowered => (format!("{column} LIKE "), ""),
-        Backend::Postgres => (format!("lower({column}) LIKE "), ""),
-    };
-    sql::<Bool>(&left)
-        .bind::<Text, _>(pattern.to_owned())
-        .sql(escape)
+/// - SQLite: `column COLLATE NOCASE`. Its LIKE ignores ASCII case and uses an index only
+///   when the index has the NOCASE collation; ordering by the same collation lets that index
+///   deliver rows in order, so a page stops after its rows.
+/// - PostgreSQL: `column COLLATE "C"` (or `lower(column) COLLATE "C"`). A LIKE prefix uses a
+///   B-tree only under the C collation, whatever the database's collation; ordering by the
+///   same expression again reads the index in order. Without this, the planner scans the
+///   whole table in the order of another index, filtering, because it cannot know that the
+///   rows a prefix matches are next to each other in that order.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TextKey {
+    /// The qualified column, e.g. `users.email`: fixed SQL text, never user input.
+    pub column: &'static str,
+    /// Whether PostgreSQL compares `lower(column)` (mixed-case text); false for columns that
+    /// hold lower-cased text already (emails).
+    pub lower: bool,
+}
+
+impl TextKey {
+    fn sql(self, backend: Backend) -> String {
+        match backend {
+            Backend::Sqlite => format!("{} COLLATE NOCASE", self.column),
+            Backend::Postgres if self.lower => format!("lower({}) COLLATE \"C\"", self.column),
+            Backend::Postgres => format!("{} COLLATE \"C\"", self.column),
+        }
+    }
+
+    /// The expression to order by.
+    pub fn order(self, backend: Backend) -> SqlLiteral<Nullable<Text>> {
+        sql::<Nullable<Text>>(&self.sql(backend))
+    }
+
+    /// A predicate: the column starts with `pattern` (from [`prefix_pattern`]).
+    pub fn starts_with(
+        self,
+        backend: Backend,
+        pattern: &str,
+    ) -> SqlLiteral<Bool, UncheckedBind<SqlLiteral<Bool>, AsExprOf<String, Text>>> {
+        // PostgreSQL's default LIKE escape is `\`; SQLite has none unless told.
+        let escape = match backend {
+            Backend::Sqlite => " ESCAPE '\\'",
+            Backend::Postgres => "",
+        };
+        sql::<Bool>(&format!("{} LIKE ", self.sql(backend)))
+            .bind::<Text, _>(pattern.to_owned())
+            .sql(escape)
+    }
+}
+
+/// A filter on a boolean column that is rarely true (staff): written so that SQLite, which
+/// has no statistics unless `ANALYZE` runs, still reads the small partial index instead of
+/// scanning the table in the order of the page.
+pub(crate) fn rarely_true(backend: Backend, column: &'static str) -> SqlLiteral<Bool> {
+    match backend {
+        Backend::Sqlite => sql::<Bool>(&format!("likelihood({column}, 0.001)")),
+        Backend::Postgres => sql::<Bool>(column),
+    }
 }
 
 #[cfg(test)]
@@ -164,13 +201,24 @@ mod tests {
 
     #[test]
     fn pages_stay_in_range() {
-        assert_eq!(PageRequest::new(0, 0), PageRequest { page: 1, per_page: 1 });
+        assert_eq!(
+            PageRequest::new(0, 0),
+            PageRequest {
+                page: 1,
+                per_page: 1
+            }
+        );
         assert_eq!(PageRequest::new(3, 10_000).per_page, MAX_PER_PAGE);
         let request = PageRequest::new(9, 50);
         assert_eq!(request.clamped(120).page, 3);
         assert_eq!(request.clamped(0).page, 1);
         assert_eq!(request.clamped(120).offset(), 100);
-        let page: Page<()> = Page { items: vec![], total: 101, page: 1, per_page: 50 };
+        let page: Page<()> = Page {
+            items: vec![],
+            total: 101,
+            page: 1,
+            per_page: 50,
+        };
         assert_eq!(page.pages(), 3);
     }
 }

@@ -6,7 +6,8 @@ use clerk_sync_domain::OrganizationId;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
-use super::{Db, Direction, Page, PageRequest, backend_of, prefix_pattern, starts_with};
+use super::users::names_clerk_id;
+use super::{Db, Direction, Page, PageRequest, TextKey, backend_of, prefix_pattern};
 use crate::organizations::OrganizationRow;
 use crate::schema::{organization_memberships as memberships, organizations};
 use crate::{DbConnection, StoreError};
@@ -23,27 +24,33 @@ pub enum OrganizationSort {
     Joined,
 }
 
+pub(crate) const NAME: TextKey = TextKey {
+    column: "organizations.name",
+    lower: true,
+};
+const CLERK_ID: TextKey = TextKey {
+    column: "organizations.clerk_id",
+    lower: true,
+};
+
 fn filtered(conn: &DbConnection, search: Option<&str>) -> organizations::BoxedQuery<'static, Db> {
-    let backend = backend_of(conn);
     let query = organizations::table.into_boxed();
     match search.filter(|s| !s.trim().is_empty()) {
         Some(search) => {
-            let pattern = prefix_pattern(search);
-            query.filter(
-                starts_with(backend, "organizations.name", false, &pattern).or(starts_with(
-                    backend,
-                    "organizations.clerk_id",
-                    false,
-                    &pattern,
-                )),
-            )
+            let key = if names_clerk_id(search, "org_") {
+                CLERK_ID
+            } else {
+                NAME
+            };
+            query.filter(key.starts_with(backend_of(conn), &prefix_pattern(search)))
         }
         None => query,
     }
 }
 
-/// A page of organizations whose name or Clerk id starts with `search` (case-insensitive),
-/// in `sort` order (ties broken by local id).
+/// A page of organizations whose Clerk id (when `search` starts with `org_`) or else name
+/// starts with `search` (case-insensitive), in `sort` order (ties broken by local id; names
+/// and Clerk ids compare case-insensitively).
 ///
 /// # Errors
 /// [`StoreError`] when a query fails.
@@ -65,9 +72,7 @@ pub fn list(
             query.order((organizations::name.desc(), organizations::id.desc()))
         }
         (OrganizationSort::ClerkId, Direction::Asc) => query.order(organizations::clerk_id.asc()),
-        (OrganizationSort::ClerkId, Direction::Desc) => {
-            query.order(organizations::clerk_id.desc())
-        }
+        (OrganizationSort::ClerkId, Direction::Desc) => query.order(organizations::clerk_id.desc()),
         (OrganizationSort::Joined, Direction::Asc) => query.order(organizations::id.asc()),
         (OrganizationSort::Joined, Direction::Desc) => query.order(organizations::id.desc()),
     };

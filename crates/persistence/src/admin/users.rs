@@ -5,7 +5,7 @@ use clerk_sync_domain::{EmailAddress, UserId};
 use diesel::dsl::not;
 use diesel::prelude::*;
 
-use super::{Db, Direction, Page, PageRequest, backend_of, prefix_pattern, starts_with};
+use super::{Db, Direction, Page, PageRequest, TextKey, backend_of, prefix_pattern, rarely_true};
 use crate::schema::users;
 use crate::users::UserRow;
 use crate::{DbConnection, StoreError};
@@ -17,7 +17,8 @@ pub const STAFF_LOCK: &str = "admin:staff";
 /// Which users a listing shows.
 #[derive(Clone, Debug, Default)]
 pub struct UserFilter {
-    /// Start of the email or the Clerk id (case-insensitive).
+    /// Start of the Clerk id when it starts with `user_`, else start of the email
+    /// (case-insensitive).
     pub search: Option<String>,
     /// Only staff (`true`) or only non-staff (`false`).
     pub staff: Option<bool>,
@@ -41,23 +42,37 @@ pub enum UserSort {
     Joined,
 }
 
+pub(crate) const EMAIL: TextKey = TextKey {
+    column: "users.email",
+    lower: false,
+};
+const CLERK_ID: TextKey = TextKey {
+    column: "users.clerk_id",
+    lower: true,
+};
+
+/// Whether a search text is (the start of) a Clerk id rather than of an email: each search
+/// reads one column, so one index answers it in the page's order.
+pub(crate) fn names_clerk_id(search: &str, prefix: &str) -> bool {
+    search
+        .trim()
+        .get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+}
+
 fn filtered(conn: &DbConnection, filter: &UserFilter) -> users::BoxedQuery<'static, Db> {
     let backend = backend_of(conn);
     let mut query = users::table.into_boxed();
     if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
-        let pattern = prefix_pattern(search);
-        query = query.filter(
-            starts_with(backend, "users.email", true, &pattern).or(starts_with(
-                backend,
-                "users.clerk_id",
-                false,
-                &pattern,
-            )),
-        );
+        let key = if names_clerk_id(search, "user_") {
+            CLERK_ID
+        } else {
+            EMAIL
+        };
+        query = query.filter(key.starts_with(backend, &prefix_pattern(search)));
     }
-    // The bare boolean column (not `= $1`) lets the planners use the partial staff index.
     query = match filter.staff {
-        Some(true) => query.filter(users::is_staff),
+        Some(true) => query.filter(rarely_true(backend, "users.is_staff")),
         Some(false) => query.filter(not(users::is_staff)),
         None => query,
     };
@@ -81,11 +96,14 @@ pub fn list(
 ) -> Result<Page<UserRow>, StoreError> {
     let total: i64 = filtered(conn, filter).count().get_result(conn)?;
     let page = page.clamped(total);
+    let backend = backend_of(conn);
     let query = filtered(conn, filter);
     let query = match (sort, direction) {
-        (UserSort::Email, Direction::Asc) => query.order((users::email.asc(), users::id.asc())),
+        (UserSort::Email, Direction::Asc) => {
+            query.order((EMAIL.order(backend).asc(), users::id.asc()))
+        }
         (UserSort::Email, Direction::Desc) => {
-            query.order((users::email.desc(), users::id.desc()))
+            query.order((EMAIL.order(backend).desc(), users::id.desc()))
         }
         (UserSort::FirstName, Direction::Asc) => {
             query.order((users::first_name.asc(), users::id.asc()))
@@ -100,10 +118,10 @@ pub fn list(
             query.order((users::last_name.desc(), users::id.desc()))
         }
         (UserSort::ClerkId, Direction::Asc) => {
-            query.order((users::clerk_id.asc(), users::id.asc()))
+            query.order((CLERK_ID.order(backend).asc(), users::id.asc()))
         }
         (UserSort::ClerkId, Direction::Desc) => {
-            query.order((users::clerk_id.desc(), users::id.desc()))
+            query.order((CLERK_ID.order(backend).desc(), users::id.desc()))
         }
         (UserSort::Joined, Direction::Asc) => query.order(users::id.asc()),
         (UserSort::Joined, Direction::Desc) => query.order(users::id.desc()),

@@ -43,7 +43,12 @@ pub struct WebhookEventListRow {
 
 fn filtered(filter: &WebhookEventFilter) -> webhook_events::BoxedQuery<'static, Db> {
     let mut query = webhook_events::table.into_boxed();
-    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         query = query.filter(
             webhook_events::svix_id
                 .eq(search.to_owned())
