@@ -65,8 +65,7 @@ async fn a_staff_user_finds_a_user_opens_an_organization_and_grants_staff_in_chr
         .type_into("form.search input[name=q]", "carol")
         .await;
     browser.click("form.search button[type=submit]").await;
-    let results = browser.source().await;
-    assert!(browser.current_url().await.contains("/admin/users?q=carol"));
+    let results = browser.wait_for("/admin/users?q=carol").await;
     assert!(
         results.contains("carol@acme.test") && !results.contains("dave@acme.test"),
         "{results}"
@@ -74,14 +73,16 @@ async fn a_staff_user_finds_a_user_opens_an_organization_and_grants_staff_in_chr
     browser.screenshot(&shots.join("03-user-search.png")).await;
 
     browser.click("nav a[href='/admin/organizations']").await;
+    browser.wait_for("<h1>Organizations</h1>").await;
     browser
         .type_into("form.filters input[name=q]", "acme")
         .await;
     browser.click("form.filters button[type=submit]").await;
+    browser.wait_for("/admin/organizations?q=acme").await;
     browser
         .click("table tbody a[href^='/admin/organizations/']")
         .await;
-    let organization = browser.source().await;
+    let organization = browser.wait_for("Members").await;
     assert!(
         organization.contains("Acme Corp") && organization.contains("org:billing"),
         "{organization}"
@@ -89,7 +90,7 @@ async fn a_staff_user_finds_a_user_opens_an_organization_and_grants_staff_in_chr
     browser.screenshot(&shots.join("04-organization.png")).await;
 
     browser.click_link("carol@acme.test").await;
-    let user = browser.source().await;
+    let user = browser.wait_for("Local settings").await;
     assert!(
         user.contains("Carol Chen") && user.contains("synced from Clerk"),
         "{user}"
@@ -98,8 +99,7 @@ async fn a_staff_user_finds_a_user_opens_an_organization_and_grants_staff_in_chr
     browser.click("input[name=is_staff]").await;
     browser.screenshot(&shots.join("05-user-edit.png")).await;
     browser.click("form[method=post] button[type=submit]").await;
-    let saved = browser.source().await;
-    assert!(saved.contains("Saved."), "{saved}");
+    browser.wait_for("Saved.").await;
     assert!(
         carol_is_staff(&server),
         "the form toggled is_staff in the database"
@@ -120,7 +120,7 @@ async fn a_staff_user_finds_a_user_opens_an_organization_and_grants_staff_in_chr
     browser
         .click("table tbody a[href^='/admin/webhook-events/']")
         .await;
-    assert!(browser.source().await.contains("rejected"));
+    assert!(browser.wait_for("Payload").await.contains("rejected"));
     browser
         .screenshot(&shots.join("09-webhook-event.png"))
         .await;

@@ -117,12 +117,21 @@ impl Browser {
         let id = response["value"]["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no browser session: {response}"));
-        Self {
+        let browser = Self {
             http,
             session: format!("{base}/session/{id}"),
             driver,
             profile,
-        }
+        };
+        // Element lookups wait for the element (a page may still be loading on a busy machine).
+        browser
+            .command(
+                reqwest::Method::POST,
+                "/timeouts",
+                Some(json!({"implicit": 10_000})),
+            )
+            .await;
+        browser
     }
 
     async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -220,6 +229,20 @@ impl Browser {
             .as_str()
             .unwrap_or_default()
             .to_owned()
+    }
+
+    /// Waits until the page (its address or its HTML) contains `needle`, and returns the
+    /// HTML: a click that navigates may return before the next page is there.
+    pub async fn wait_for(&self, needle: &str) -> String {
+        let mut source = String::new();
+        for _ in 0..100 {
+            source = self.source().await;
+            if source.contains(needle) || self.current_url().await.contains(needle) {
+                return source;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the page never showed {needle:?}: {source}");
     }
 
     pub async fn current_url(&self) -> String {
