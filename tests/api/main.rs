@@ -8,6 +8,7 @@
 
 mod common;
 
+mod admin;
 mod attacks;
 mod auth;
 mod jwks;

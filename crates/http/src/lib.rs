@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod admin;
 pub mod auth;
 mod db;
 mod error;
@@ -38,6 +39,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 ),
         )
         .service(resource("/metrics").route(web::get().to(metrics::get_metrics)))
+        .service(admin::scope())
         .default_service(web::to(not_found));
 }
 

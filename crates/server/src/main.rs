@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use clerk_sync_persistence::Database;
 use clerk_sync_server::commands::dev::{self, send::SendRequest, token::TokenRequest};
 use clerk_sync_server::commands::duration::parse_duration;
-use clerk_sync_server::commands::{check_config, events, healthcheck};
+use clerk_sync_server::commands::{check_config, events, healthcheck, staff};
 use clerk_sync_server::{Application, Settings, telemetry};
 
 /// clerk-sync: a local mirror of your Clerk users, organizations and memberships, fed by
@@ -35,6 +35,16 @@ enum Command {
     Migrate,
     /// Import or repair the mirror from Clerk's Backend API (CLERK_SECRET_KEY).
     Resync(clerk_sync_server::resync::ResyncArgs),
+    /// Make the user with this email staff (and active): they may open the admin pages.
+    PromoteStaff {
+        /// The user's primary email address, as synced from Clerk.
+        email: String,
+    },
+    /// Take staff away from the user with this email.
+    DemoteStaff {
+        /// The user's primary email address, as synced from Clerk.
+        email: String,
+    },
     /// Print the effective configuration (secrets redacted) and exit; fails on invalid settings.
     CheckConfig,
     /// The webhook log.
@@ -138,6 +148,8 @@ fn main() -> ExitCode {
         Command::Serve => serve(&settings),
         Command::Migrate => run_migrations(&settings),
         Command::Resync(args) => clerk_sync_server::resync::run_cli(&settings, &args),
+        Command::PromoteStaff { email } => staff::set_staff(&settings, &email, true),
+        Command::DemoteStaff { email } => staff::set_staff(&settings, &email, false),
         Command::CheckConfig => {
             print!("{}", check_config::render(&settings));
             Ok(())

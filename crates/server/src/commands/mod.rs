@@ -5,3 +5,4 @@ pub mod dev;
 pub mod duration;
 pub mod events;
 pub mod healthcheck;
+pub mod staff;

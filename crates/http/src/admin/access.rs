@@ -1,0 +1,66 @@
+//! Who may open the admin pages: a verified Clerk session of an active staff user.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use clerk_sync_domain::User;
+use clerk_sync_persistence::users;
+use futures_util::future::LocalBoxFuture;
+
+use super::AdminError;
+use crate::auth::Session;
+use crate::db::run_db;
+use crate::{ApiError, AppState};
+
+/// The signed-in staff user. A handler that takes one runs only when the request carries a
+/// valid Clerk session token (the `__session` cookie, or `Authorization: Bearer`) of a user
+/// that is synced, staff and active; otherwise the answer is the 401 page (no or refused
+/// token, with how to sign in) or the 403 page.
+#[derive(Clone, Debug)]
+pub struct Staff {
+    /// The staff user, as the mirror holds it.
+    pub user: User,
+}
+
+impl Staff {
+    /// How pages name the signed-in user: the email, else the Clerk id.
+    pub fn label(&self) -> String {
+        self.user
+            .email
+            .as_ref()
+            .map(ToString::to_string)
+            .or_else(|| self.user.clerk_id.as_ref().map(ToString::to_string))
+            .unwrap_or_default()
+    }
+}
+
+impl FromRequest for Staff {
+    type Error = AdminError;
+    type Future = LocalBoxFuture<'static, Result<Self, AdminError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let session = Session::from_request(request, payload);
+        let state = request.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let session = session.await?;
+            let state = state.ok_or_else(|| {
+                ApiError::Internal("AppState is not registered with the app".into())
+            })?;
+            let clerk_id = session.user_id().clone();
+            let user = run_db(&state.database, move |conn| {
+                users::find_by_clerk_id(conn, &clerk_id)
+            })
+            .await?;
+            match user {
+                Some(user) if user.is_staff && user.is_active => Ok(Self { user }),
+                Some(user) => {
+                    tracing::info!(
+                        user_id = user.id.0,
+                        "admin refused: not an active staff user"
+                    );
+                    Err(AdminError::NotStaff)
+                }
+                None => Err(AdminError::NotSynced),
+            }
+        })
+    }
+}

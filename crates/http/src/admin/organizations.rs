@@ -1,0 +1,185 @@
+//! `/admin/organizations`: the organization list, and an organization with its members.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use clerk_sync_domain::OrganizationId;
+use clerk_sync_persistence::admin::memberships::{MembershipFilter, MembershipSort};
+use clerk_sync_persistence::admin::organizations::OrganizationSort;
+use clerk_sync_persistence::admin::{self, Direction, PageRequest};
+
+use super::list::{Column, Pager, Params, columns};
+use super::memberships::MembershipView;
+use super::page::{Layout, Section, clerk_time, count, html, timestamp};
+use super::{AdminError, Staff};
+use crate::AppState;
+use crate::db::run_db;
+
+const PATH: &str = "/admin/organizations";
+/// Members shown on an organization's page; the rest are a link away.
+const INLINE_MEMBERS: u32 = 100;
+
+struct OrganizationListRow {
+    href: String,
+    name: String,
+    clerk_id: String,
+    slug: String,
+    members: String,
+    members_href: String,
+    joined: String,
+}
+
+#[derive(Template)]
+#[template(path = "organizations.html")]
+struct OrganizationsPage {
+    layout: Layout,
+    q: String,
+    sort: String,
+    dir: String,
+    filtered: bool,
+    columns: Vec<Column>,
+    rows: Vec<OrganizationListRow>,
+    pager: Pager,
+}
+
+/// `GET /admin/organizations`: organizations, searched by the start of their name or Clerk
+/// id (`q`), sorted by `sort` (`name`, `clerk_id`, `joined`) in `dir` order, 50 a `page`,
+/// with their member counts.
+///
+/// # Errors
+/// The 401/403 pages without staff access; 503 when the database is down.
+pub async fn list_organizations(
+    staff: Staff,
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    let params = Params::of(&request);
+    let (sorting, sort) = params.sort(
+        ("name", OrganizationSort::Name),
+        &[
+            ("clerk_id", OrganizationSort::ClerkId),
+            ("joined", OrganizationSort::Joined),
+        ],
+        Direction::Asc,
+    );
+    let search = params.get("q").map(str::to_owned);
+    let (page_request, direction, query) = (params.page(), sorting.direction(), search.clone());
+    let (page, counts) = run_db(&state.database, move |conn| {
+        let page =
+            admin::organizations::list(conn, query.as_deref(), sort, direction, page_request)?;
+        let ids: Vec<OrganizationId> = page.items.iter().map(|o| OrganizationId(o.id)).collect();
+        let counts = admin::organizations::member_counts(conn, &ids)?;
+        Ok((page, counts))
+    })
+    .await?;
+    let columns = columns(
+        &params,
+        PATH,
+        sorting,
+        &[
+            ("Name", "name"),
+            ("Clerk id", "clerk_id"),
+            ("Slug", ""),
+            ("Members", ""),
+            ("Joined", "joined"),
+        ],
+    );
+    let pager = Pager::new(&params, PATH, &page);
+    let rows = page
+        .items
+        .into_iter()
+        .map(|org| OrganizationListRow {
+            href: format!("{PATH}/{}", org.id),
+            members: count(counts.get(&OrganizationId(org.id)).copied().unwrap_or(0)),
+            members_href: format!("/admin/memberships?organization={}", org.id),
+            name: org.name,
+            clerk_id: org.clerk_id,
+            slug: org.slug.unwrap_or_default(),
+            joined: timestamp(org.created_at),
+        })
+        .collect();
+    let view = OrganizationsPage {
+        layout: Layout::new("Organizations", Section::Organizations, &staff),
+        q: params.text("q"),
+        sort: params.text("sort"),
+        dir: params.text("dir"),
+        filtered: search.is_some(),
+        columns,
+        rows,
+        pager,
+    };
+    Ok(html(StatusCode::OK, &view))
+}
+
+#[derive(Template)]
+#[template(path = "organization.html")]
+struct OrganizationPage {
+    layout: Layout,
+    clerk_fields: Vec<(&'static str, String)>,
+    members: Vec<MembershipView>,
+    members_total: String,
+    members_shown: usize,
+    members_more: bool,
+    members_href: String,
+}
+
+/// `GET /admin/organizations/{id}`: an organization's Clerk fields and its members inline
+/// (the first 100 by email, with a link to all of them).
+///
+/// # Errors
+/// The 401/403 pages without staff access; 404 for an unknown id; 503 when the database is
+/// down.
+pub async fn get_organization(
+    staff: Staff,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    const MISSING: AdminError = AdminError::NotFound("No organization has this id");
+    let id = path
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(MISSING)?;
+    let found = run_db(&state.database, move |conn| {
+        let Some(org) = admin::organizations::find(conn, OrganizationId(id))? else {
+            return Ok(None);
+        };
+        let filter = MembershipFilter {
+            organization: Some(OrganizationId(id)),
+            ..MembershipFilter::default()
+        };
+        let members = admin::memberships::list(
+            conn,
+            &filter,
+            MembershipSort::User,
+            Direction::Asc,
+            PageRequest::new(1, INLINE_MEMBERS),
+        )?;
+        Ok(Some((org, members)))
+    })
+    .await?;
+    let (org, members) = found.ok_or(MISSING)?;
+    let members_shown = members.items.len();
+    let view = OrganizationPage {
+        layout: Layout::new(org.name.clone(), Section::Organizations, &staff),
+        members_total: count(members.total),
+        members_more: members.total > i64::try_from(members_shown).unwrap_or(0),
+        members_shown,
+        members_href: format!("/admin/memberships?organization={id}&sort=user&dir=asc"),
+        members: members
+            .items
+            .into_iter()
+            .map(MembershipView::from)
+            .collect(),
+        clerk_fields: vec![
+            ("Clerk id", org.clerk_id),
+            ("Name", org.name),
+            ("Slug", org.slug.unwrap_or_default()),
+            ("Image URL", org.image_url.unwrap_or_default()),
+            ("Clerk version", clerk_time(Some(org.clerk_updated_at))),
+            ("First synced", timestamp(org.created_at)),
+            ("Last changed", timestamp(org.updated_at)),
+        ],
+    };
+    Ok(html(StatusCode::OK, &view))
+}

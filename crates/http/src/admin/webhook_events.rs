@@ -1,0 +1,229 @@
+//! `/admin/webhook-events`: the webhook log, and one delivery with its payload.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use clerk_sync_domain::Outcome;
+use clerk_sync_persistence::admin::webhook_events::{WebhookEventFilter, WebhookEventListRow};
+use clerk_sync_persistence::admin::{self, Direction};
+
+use super::list::{Column, Pager, Params, columns};
+use super::memberships::options;
+use super::page::{Layout, Section, html, timestamp};
+use super::{AdminError, Staff};
+use crate::AppState;
+use crate::db::run_db;
+
+const PATH: &str = "/admin/webhook-events";
+
+/// The event types the mirror applies, offered as suggestions in the type filter (any other
+/// type can be typed in: the log records every type it receives).
+const EVENT_TYPES: [&str; 9] = [
+    "user.created",
+    "user.updated",
+    "user.deleted",
+    "organization.created",
+    "organization.updated",
+    "organization.deleted",
+    "organizationMembership.created",
+    "organizationMembership.updated",
+    "organizationMembership.deleted",
+];
+
+struct EventListRow {
+    href: String,
+    received_at: String,
+    event_type: String,
+    clerk_object_id: String,
+    outcome: String,
+    attempts: i32,
+    svix_id: String,
+}
+
+impl From<WebhookEventListRow> for EventListRow {
+    fn from(row: WebhookEventListRow) -> Self {
+        Self {
+            href: format!("{PATH}/{}", row.id),
+            received_at: timestamp(row.received_at),
+            event_type: row.event_type,
+            clerk_object_id: row.clerk_object_id.unwrap_or_default(),
+            outcome: row.outcome,
+            attempts: row.attempts,
+            svix_id: row.svix_id,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "webhook_events.html")]
+struct EventsPage {
+    layout: Layout,
+    q: String,
+    event_type: String,
+    event_types: [&'static str; 9],
+    outcome: String,
+    outcomes: Vec<(String, bool)>,
+    dir: String,
+    filtered: bool,
+    columns: Vec<Column>,
+    rows: Vec<EventListRow>,
+    pager: Pager,
+}
+
+/// `GET /admin/webhook-events`: the webhook log, newest first (`dir=asc`: oldest first),
+/// filtered by `type` and `outcome`, or looked up by Svix message id or Clerk object id
+/// (`q`, exact), 50 a `page`.
+///
+/// # Errors
+/// The 401/403 pages without staff access; 503 when the database is down.
+pub async fn list_webhook_events(
+    staff: Staff,
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    let params = Params::of(&request);
+    let (sorting, ()) = params.sort(("received", ()), &[], Direction::Desc);
+    let filter = WebhookEventFilter {
+        search: params.get("q").map(str::to_owned),
+        event_type: params.get("type").map(str::to_owned),
+        outcome: params.get("outcome").map(str::to_owned),
+    };
+    let (page_request, direction, query) = (params.page(), sorting.direction(), filter.clone());
+    let page = run_db(&state.database, move |conn| {
+        admin::webhook_events::list(conn, &query, direction, page_request)
+    })
+    .await?;
+    let columns = columns(
+        &params,
+        PATH,
+        sorting,
+        &[
+            ("Received", "received"),
+            ("Type", ""),
+            ("Object", ""),
+            ("Outcome", ""),
+            ("Attempts", ""),
+            ("Svix message id", ""),
+        ],
+    );
+    let pager = Pager::new(&params, PATH, &page);
+    let view = EventsPage {
+        layout: Layout::new("Webhook events", Section::WebhookEvents, &staff),
+        q: params.text("q"),
+        event_type: params.text("type"),
+        event_types: EVENT_TYPES,
+        outcome: params.text("outcome"),
+        outcomes: options(
+            Outcome::ALL.iter().map(|o| o.as_str()).collect(),
+            filter.outcome.as_deref(),
+        ),
+        dir: params.text("dir"),
+        filtered: filter.search.is_some()
+            || filter.event_type.is_some()
+            || filter.outcome.is_some(),
+        columns,
+        rows: page.items.into_iter().map(EventListRow::from).collect(),
+        pager,
+    };
+    Ok(html(StatusCode::OK, &view))
+}
+
+#[derive(Template)]
+#[template(path = "webhook_event.html")]
+struct EventPage {
+    layout: Layout,
+    event_type: String,
+    outcome: String,
+    error: String,
+    clerk_object_id: String,
+    object_href: String,
+    fields: Vec<(&'static str, String)>,
+    payload: String,
+}
+
+/// The payload as pages show it: JSON pretty-printed, anything else as received.
+fn pretty(payload: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|json| serde_json::to_string_pretty(&json).ok())
+        .unwrap_or_else(|| payload.to_owned())
+}
+
+/// Where the object an event names can be found in the mirror (a search by its id).
+fn object_href(clerk_object_id: &str) -> String {
+    let list = if clerk_object_id.starts_with("user_") {
+        "/admin/users"
+    } else if clerk_object_id.starts_with("org_") {
+        "/admin/organizations"
+    } else {
+        return String::new();
+    };
+    let query = serde_urlencoded::to_string([("q", clerk_object_id)]).unwrap_or_default();
+    format!("{list}?{query}")
+}
+
+/// `GET /admin/webhook-events/{id}`: one delivery: its type, object, outcome, error,
+/// attempts and times, and its payload pretty-printed.
+///
+/// # Errors
+/// The 401/403 pages without staff access; 404 for an unknown id; 503 when the database is
+/// down.
+pub async fn get_webhook_event(
+    staff: Staff,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    const MISSING: AdminError = AdminError::NotFound("No webhook event has this id");
+    let id = path
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(MISSING)?;
+    let event = run_db(&state.database, move |conn| {
+        admin::webhook_events::find(conn, id)
+    })
+    .await?
+    .ok_or(MISSING)?;
+    let clerk_object_id = event.clerk_object_id.unwrap_or_default();
+    let view = EventPage {
+        layout: Layout::new(
+            format!("Webhook event {}", event.svix_id),
+            Section::WebhookEvents,
+            &staff,
+        ),
+        object_href: object_href(&clerk_object_id),
+        fields: vec![
+            ("Svix message id", event.svix_id),
+            ("Event type", event.event_type.clone()),
+            ("Clerk object id", clerk_object_id.clone()),
+            ("Outcome", event.outcome.clone()),
+            ("Deliveries seen", event.attempts.to_string()),
+            ("First received", timestamp(event.received_at)),
+            ("Last received", timestamp(event.last_received_at)),
+        ],
+        clerk_object_id,
+        event_type: event.event_type,
+        outcome: event.outcome,
+        error: event.error.unwrap_or_default(),
+        payload: event.payload.as_deref().map(pretty).unwrap_or_default(),
+    };
+    Ok(html(StatusCode::OK, &view))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_are_pretty_printed_when_they_are_json() {
+        assert_eq!(pretty(r#"{"a":[1]}"#), "{\n  \"a\": [\n    1\n  ]\n}");
+        assert_eq!(pretty("not json <b>"), "not json <b>");
+    }
+
+    #[test]
+    fn objects_link_to_a_search_for_them() {
+        assert_eq!(object_href("user_2Vp"), "/admin/users?q=user_2Vp");
+        assert_eq!(object_href("org_1"), "/admin/organizations?q=org_1");
+        assert_eq!(object_href("orgmem_1"), "");
+    }
+}

@@ -1,0 +1,10 @@
+DROP INDEX webhook_events_outcome_idx;
+DROP INDEX webhook_events_event_type_idx;
+DROP INDEX organization_memberships_role_idx;
+DROP INDEX organizations_clerk_id_search_idx;
+DROP INDEX organizations_name_search_idx;
+DROP INDEX users_staff_idx;
+DROP INDEX users_last_name_idx;
+DROP INDEX users_first_name_idx;
+DROP INDEX users_clerk_id_search_idx;
+DROP INDEX users_email_search_idx;
