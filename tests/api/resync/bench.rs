@@ -86,6 +86,7 @@ async fn import(db: &TestDatabase, fake: &FakeClerk, label: &str) -> Duration {
     let options = Options {
         kinds: Kind::ALL.to_vec(),
         prune: false,
+        allow_mass_prune: false,
         dry_run: false,
         page_size: 500,
     };

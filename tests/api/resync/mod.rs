@@ -24,6 +24,7 @@ pub fn options(kinds: &[Kind]) -> Options {
     Options {
         kinds: kinds.to_vec(),
         prune: false,
+        allow_mass_prune: false,
         dry_run: false,
         page_size: 4,
     }

@@ -82,6 +82,26 @@ fn pruning(dry_run: bool) -> Options {
 }
 
 server_tests! {
+    a_prune_of_most_of_the_mirror_needs_to_be_asked_for(server) {
+        let fake = FakeClerk::start().await;
+        for i in 0..12 {
+            let body = event("user.created", &user(&format!("user_m{i}"), None, "M", 10));
+            assert_eq!(server.deliver_json(&format!("msg_m{i}"), &body).await.0, 200);
+        }
+        // Clerk (as this key sees it) has other users only: another instance's key.
+        fake.with_store(|store| store.users = vec![user("user_other", None, "O", 10)]);
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        let mut options = pruning(false);
+        options.kinds = vec![Kind::Users];
+        let refused = try_run(&server, &fake, &options).await.err().map(|e| format!("{e:#}")).unwrap_or_default();
+        assert!(refused.contains("12 of the 12 held here are not in Clerk's listing") && refused.contains("--allow-mass-prune"), "{refused}");
+        assert!(!fake.requests().iter().any(|r| r.path.starts_with("/users/user_m")), "Clerk was not asked about any of them");
+        assert_eq!(clerk_ids(&server, "tombstones"), Vec::<String>::new());
+        options.allow_mass_prune = true;
+        let summary = run(&server, &fake, &options).await;
+        assert_eq!(summary.kind(Kind::Users).map(|k| k.pruned.len()), Some(12));
+    }
+
     prune_removes_and_tombstones_what_clerk_no_longer_has(server) {
         let fake = FakeClerk::start().await;
         lost_webhooks(&server, &fake).await;

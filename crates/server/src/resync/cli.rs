@@ -23,6 +23,10 @@ pub struct ResyncArgs {
     /// Also remove, and tombstone, what the mirror holds and Clerk no longer has.
     #[arg(long)]
     pub prune: bool,
+    /// Prune even when more than half of a kind would go (otherwise refused: that is what a
+    /// secret key of another Clerk instance looks like).
+    #[arg(long, requires = "prune")]
+    pub allow_mass_prune: bool,
     /// Report what would change; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -47,6 +51,7 @@ impl ResyncArgs {
         Options {
             kinds,
             prune: self.prune,
+            allow_mass_prune: self.allow_mass_prune,
             dry_run: self.dry_run,
             page_size: settings.resync.page_size,
         }

@@ -66,6 +66,12 @@ impl Kind {
     }
 }
 
+/// A prune that would remove more than half of a kind's rows, and more than this many, stops
+/// before asking Clerk about any of them unless `--allow-mass-prune` is given: it is what a
+/// secret key of another Clerk instance (a development key against the production mirror)
+/// looks like, and every one of its lookups would answer 404.
+pub const MASS_PRUNE: usize = 10;
+
 /// What a resync does.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -73,6 +79,8 @@ pub struct Options {
     pub kinds: Vec<Kind>,
     /// Also remove (and tombstone) what the mirror holds and Clerk no longer has.
     pub prune: bool,
+    /// Prune even when most of a kind would go (see [`MASS_PRUNE`]).
+    pub allow_mass_prune: bool,
     /// Write nothing; report what would change.
     pub dry_run: bool,
     /// Objects per request and per transaction (1 to [`MAX_PAGE_SIZE`]).
@@ -153,7 +161,7 @@ pub async fn resync(
         let mut failed = import.failed;
         let mut pruned = Vec::new();
         if options.prune {
-            let result = prune::prune(import, database, api, options.mode(), page_size, progress)
+            let result = prune::prune(import, database, api, options, page_size, progress)
                 .await
                 .with_context(|| format!("cannot prune {}", import.kind.label()))?;
             tally.merge(&result.applied);

@@ -8,7 +8,7 @@
 //! from its organization's members) removes anything. The removal itself checks again, under
 //! the object's lock, that no webhook wrote the row in the meantime.
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clerk_sync_domain::{ClerkMembershipId, ClerkOrgId, ClerkUserId};
 use clerk_sync_persistence::resync::{
     HeldMembership, Tally, held_memberships, held_organizations, held_users, prune_memberships,
@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 
 use super::client::{BackendApi, Fetched};
 use super::listing::parse;
-use super::{Imported, Kind, Progress};
+use super::{Imported, Kind, MASS_PRUNE, Options, Progress};
 
 /// What a prune did.
 pub(crate) struct Pruned {
@@ -55,12 +55,20 @@ pub(crate) async fn prune(
     import: &Imported,
     database: &Database,
     api: &BackendApi,
-    mode: WriteMode,
+    options: &Options,
     page_size: u32,
     progress: &Progress,
 ) -> anyhow::Result<Pruned> {
     let kind = import.kind;
-    let candidates = candidates(import, database).await?;
+    let mode = options.mode();
+    let (candidates, held) = candidates(import, database).await?;
+    if candidates.len() > MASS_PRUNE && candidates.len() * 2 > held && !options.allow_mass_prune {
+        bail!(
+            "{}: {} of the {held} held here are not in Clerk's listing, which looks like a secret key of another Clerk instance; check CLERK_SECRET_KEY, see the list with --dry-run, and pass --allow-mass-prune if it is right",
+            kind.label(),
+            candidates.len()
+        );
+    }
     if !candidates.is_empty() {
         progress.say(&format!(
             "{}: {} held here but not listed by Clerk; asking Clerk about each",
@@ -130,7 +138,10 @@ pub(crate) async fn prune(
 }
 
 /// The rows written before the listing began whose Clerk ids the listing did not return.
-async fn candidates(import: &Imported, database: &Database) -> anyhow::Result<Vec<Candidate>> {
+async fn candidates(
+    import: &Imported,
+    database: &Database,
+) -> anyhow::Result<(Vec<Candidate>, usize)> {
     let database = database.clone();
     let (kind, cutoff) = (import.kind, import.started);
     let held = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
@@ -144,7 +155,11 @@ async fn candidates(import: &Imported, database: &Database) -> anyhow::Result<Ve
     .await
     .context("the database reader stopped")??;
     let unseen = |id: &String| !import.seen.contains(id);
-    Ok(match held {
+    let total = match &held {
+        Held::Ids(ids) => ids.len(),
+        Held::Memberships(held) => held.len(),
+    };
+    let candidates = match held {
         Held::Ids(ids) => ids
             .into_iter()
             .filter(unseen)
@@ -171,7 +186,8 @@ async fn candidates(import: &Imported, database: &Database) -> anyhow::Result<Ve
                 },
             )
             .collect(),
-    })
+    };
+    Ok((candidates, total))
 }
 
 enum Held {
