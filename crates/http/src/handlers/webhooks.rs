@@ -13,16 +13,17 @@ use crate::error::ErrorDetail;
 use crate::{ApiError, AppState};
 
 /// The answer to a delivery that was taken care of; the sender will not retry it.
+// Fields in the order the answer always had (alphabetical), so its bytes do not change.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookAccepted {
-    /// Always `ok`.
-    #[schema(example = "ok")]
-    pub status: &'static str,
     /// What the delivery did: `applied`, `stale` (older than what the mirror holds),
     /// `tombstoned` (about a deleted object), `ignored` (an event type the mirror does not
     /// keep) or `duplicate` (already processed).
     #[schema(example = "applied")]
     pub outcome: &'static str,
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    pub status: &'static str,
 }
 
 impl WebhookAccepted {
