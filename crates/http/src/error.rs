@@ -60,8 +60,11 @@ impl From<StoreError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Detail<'a> {
+/// The body of every error answer (FastAPI's shape).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"detail": "User not found"}))]
+pub(crate) struct ErrorDetail<'a> {
+    /// What went wrong and, for a 4xx, what to do about it.
     detail: &'a str,
 }
 
@@ -95,7 +98,7 @@ impl ResponseError for ApiError {
         if matches!(self, Self::Unavailable(_)) {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
         }
-        response.json(Detail {
+        response.json(ErrorDetail {
             detail: &self.to_string(),
         })
     }

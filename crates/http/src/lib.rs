@@ -3,10 +3,13 @@
 pub mod admin;
 pub mod auth;
 mod db;
+pub mod docs;
 mod error;
 pub mod handlers;
 pub mod metrics;
+pub mod openapi;
 pub mod request_log;
+pub mod routing;
 mod state;
 
 use actix_web::{HttpResponse, web};
@@ -15,30 +18,25 @@ pub use db::run_db;
 pub use error::ApiError;
 pub use state::{AppState, DEFAULT_MAX_BODY_BYTES};
 
-/// Mounts every route. The server wraps the app in `NormalizePath::trim()`, so each route
-/// answers with and without a trailing slash.
+/// Mounts every route of [`routing::ROUTES`] and the admin pages. The server wraps the app in
+/// `NormalizePath::trim()`, so each route answers with and without a trailing slash.
 pub fn routes(config: &mut web::ServiceConfig) {
-    use handlers::{health, me, organizations, webhooks};
+    let mut paths: Vec<&str> = Vec::new();
+    for route in routing::ROUTES {
+        if !paths.contains(&route.mounted_path()) {
+            paths.push(route.mounted_path());
+        }
+    }
+    for path in paths {
+        let resource = routing::ROUTES
+            .iter()
+            .filter(|route| route.mounted_path() == path)
+            .fold(resource(path), |mounted, route| {
+                mounted.route(route.to_actix())
+            });
+        config.service(resource);
+    }
     config
-        .service(
-            web::scope("/api/v1")
-                .service(resource("/health").route(web::get().to(health::get_health)))
-                .service(resource("/ready").route(web::get().to(health::get_ready)))
-                .service(
-                    resource("/auth/clerk_webhook")
-                        .route(web::post().to(webhooks::receive_clerk_webhook)),
-                )
-                .service(resource("/auth/me").route(web::get().to(me::get_me)))
-                .service(
-                    resource("/auth/me/organizations")
-                        .route(web::get().to(me::list_my_organizations)),
-                )
-                .service(
-                    resource("/organizations/{org_id}/members")
-                        .route(web::get().to(organizations::list_organization_members)),
-                ),
-        )
-        .service(resource("/metrics").route(web::get().to(metrics::get_metrics)))
         .service(admin::scope())
         .default_service(web::to(not_found));
 }

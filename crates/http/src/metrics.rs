@@ -133,6 +133,15 @@ impl Metrics {
 ///
 /// # Errors
 /// 500 when the metrics cannot be encoded.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    description = "Requests by route pattern, method and status; latency histograms; webhook deliveries by event type and outcome; refused session tokens by reason; the database pool. Prometheus' text format 0.0.4.",
+    responses((status = 200, description = "Every metric", body = String,
+        content_type = "text/plain; version=0.0.4; charset=utf-8")),
+)]
 pub async fn get_metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let text = state
         .metrics

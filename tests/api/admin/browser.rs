@@ -1,6 +1,6 @@
 //! End to end in a real headless Chromium: sign in with a staff `__session` cookie, search a
 //! user, open an organization, toggle `is_staff`, with a screenshot of each page in
-//! `target/admin-screenshots/`.
+//! `target/admin-screenshots/`; and the API docs page (`/docs`) rendered by Swagger UI.
 
 use std::path::PathBuf;
 
@@ -123,6 +123,41 @@ async fn a_staff_user_finds_a_user_opens_an_organization_and_grants_staff_in_chr
     assert!(browser.wait_for("Payload").await.contains("rejected"));
     browser
         .screenshot(&shots.join("09-webhook-event.png"))
+        .await;
+    browser.quit().await;
+}
+
+/// `/docs` in Chromium: Swagger UI starts under the page's Content-Security-Policy, from the
+/// assets the server serves, and shows every documented operation.
+#[actix_web::test]
+async fn the_api_docs_render_every_operation_in_chromium() {
+    let Some((chromium, driver)) = find_browser() else {
+        assert!(
+            std::env::var("CLERK_SYNC_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "CLERK_SYNC_REQUIRE_BROWSER=1 but Chromium or chromedriver is missing (apt-get install chromium chromium-driver)"
+        );
+        announce_skip();
+        return;
+    };
+    let server = TestServer::sqlite().await;
+    let browser = Browser::start(&chromium, &driver).await;
+    browser.goto(&server.url("/docs")).await;
+    // Swagger UI renders each operation with its path in `data-path`.
+    browser
+        .find(".opblock-summary-path[data-path='/api/v1/auth/me/']")
+        .await;
+    let page = browser.wait_for("/api/v1/auth/clerk_webhook/").await;
+    for route in clerk_sync_http::routing::all().filter(|route| route.is_documented()) {
+        let method = format!("opblock-{}", route.method.as_str().to_lowercase());
+        assert!(
+            page.contains(&format!("data-path=\"{}\"", route.path)) && page.contains(&method),
+            "Swagger UI does not show {} {}",
+            route.method,
+            route.path
+        );
+    }
+    browser
+        .screenshot(&screenshot_dir().join("10-api-docs.png"))
         .await;
     browser.quit().await;
 }

@@ -18,35 +18,83 @@ mod page;
 mod users;
 mod webhook_events;
 
+use actix_web::http::Method;
 use actix_web::web;
 
 pub use access::Staff;
 pub use error::AdminError;
 
-/// The `/admin` scope, with every admin route.
+use crate::routing::{BROWSER_PAGE, Route};
+
+/// Where the admin pages live.
+const SCOPE: &str = "/admin";
+
+/// Every admin route, with its full path. None is in the OpenAPI document (see
+/// [`BROWSER_PAGE`]).
+pub static ROUTES: &[Route] = &[
+    Route::undocumented(Method::GET, "/admin", BROWSER_PAGE, || {
+        web::to(home::get_dashboard)
+    }),
+    Route::undocumented(Method::GET, "/admin/static/admin.css", BROWSER_PAGE, || {
+        web::to(assets::get_stylesheet)
+    }),
+    Route::undocumented(Method::GET, "/admin/users", BROWSER_PAGE, || {
+        web::to(users::list_users)
+    }),
+    Route::undocumented(Method::GET, "/admin/users/{id}", BROWSER_PAGE, || {
+        web::to(users::get_user)
+    }),
+    Route::undocumented(Method::POST, "/admin/users/{id}", BROWSER_PAGE, || {
+        web::to(users::update_user)
+    }),
+    Route::undocumented(Method::GET, "/admin/organizations", BROWSER_PAGE, || {
+        web::to(organizations::list_organizations)
+    }),
+    Route::undocumented(
+        Method::GET,
+        "/admin/organizations/{id}",
+        BROWSER_PAGE,
+        || web::to(organizations::get_organization),
+    ),
+    Route::undocumented(Method::GET, "/admin/memberships", BROWSER_PAGE, || {
+        web::to(memberships::list_memberships)
+    }),
+    Route::undocumented(Method::GET, "/admin/webhook-events", BROWSER_PAGE, || {
+        web::to(webhook_events::list_webhook_events)
+    }),
+    Route::undocumented(
+        Method::GET,
+        "/admin/webhook-events/{id}",
+        BROWSER_PAGE,
+        || web::to(webhook_events::get_webhook_event),
+    ),
+];
+
+/// The `/admin` scope, with every route of [`ROUTES`]; anything else under it answers the
+/// admin 404 page.
 pub fn scope() -> actix_web::Scope {
-    web::scope("/admin")
-        .route("", web::get().to(home::get_dashboard))
-        .route("/static/admin.css", web::get().to(assets::get_stylesheet))
-        .route("/users", web::get().to(users::list_users))
-        .route("/users/{id}", web::get().to(users::get_user))
-        .route("/users/{id}", web::post().to(users::update_user))
-        .route(
-            "/organizations",
-            web::get().to(organizations::list_organizations),
-        )
-        .route(
-            "/organizations/{id}",
-            web::get().to(organizations::get_organization),
-        )
-        .route("/memberships", web::get().to(memberships::list_memberships))
-        .route(
-            "/webhook-events",
-            web::get().to(webhook_events::list_webhook_events),
-        )
-        .route(
-            "/webhook-events/{id}",
-            web::get().to(webhook_events::get_webhook_event),
-        )
+    ROUTES
+        .iter()
+        .fold(web::scope(SCOPE), |scope, route| {
+            let path = route.mounted_path();
+            scope.route(path.strip_prefix(SCOPE).unwrap_or(path), route.to_actix())
+        })
         .default_service(web::to(error::not_found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_admin_route_is_under_the_scope() {
+        for route in ROUTES {
+            assert!(
+                route.path == SCOPE || route.path.starts_with("/admin/"),
+                "{} is mounted under {SCOPE} but does not start with it",
+                route.path
+            );
+            assert!(!route.is_documented(), "{} is an HTML page", route.path);
+        }
+    }
 }

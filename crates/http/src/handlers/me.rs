@@ -4,13 +4,15 @@ use actix_web::web;
 use clerk_sync_domain::{ActiveOrganization, Affiliation, User};
 use clerk_sync_persistence::{memberships, users};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::Session;
 use crate::db::run_db;
+use crate::error::ErrorDetail;
 use crate::{ApiError, AppState};
 
 /// The caller, as `GET /api/v1/auth/me/` answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MeResponse {
     /// Local id.
     pub id: i64,
@@ -31,7 +33,7 @@ pub struct MeResponse {
 }
 
 /// The session's active organization, as `GET /api/v1/auth/me/` reports it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ActiveOrganizationResponse {
     /// Clerk organization id.
     pub id: String,
@@ -70,7 +72,7 @@ impl From<User> for MeResponse {
 }
 
 /// One of the caller's organizations, as `GET /api/v1/auth/me/organizations/` answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MyOrganization {
     /// Local id.
     pub id: i64,
@@ -104,6 +106,21 @@ const USER_NOT_FOUND: ApiError = ApiError::NotFound("User not found");
 ///
 /// # Errors
 /// 401 without a valid token; 404 when the user is not synced (yet).
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/me/",
+    tag = "me",
+    summary = "The caller",
+    description = "The synced user behind the session token, and the organization the session has active (as the token states it).",
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The caller's user", body = MeResponse),
+        (status = 401, description = "No valid session token; the detail says why", body = ErrorDetail,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 404, description = "The user is not synced (yet): `User not found`", body = ErrorDetail),
+        (status = 503, description = "Session token verification is not configured, or the database is unavailable", body = ErrorDetail),
+    ),
+)]
 pub async fn get_me(
     session: Session,
     state: web::Data<AppState>,
@@ -124,6 +141,21 @@ pub async fn get_me(
 ///
 /// # Errors
 /// 401 without a valid token; 404 when the user is not synced (yet).
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/me/organizations/",
+    tag = "me",
+    summary = "The caller's organizations",
+    description = "The organizations the caller is a member of, as the mirror holds them, with the caller's role in each.",
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The caller's organizations", body = [MyOrganization]),
+        (status = 401, description = "No valid session token; the detail says why", body = ErrorDetail,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 404, description = "The user is not synced (yet): `User not found`", body = ErrorDetail),
+        (status = 503, description = "Session token verification is not configured, or the database is unavailable", body = ErrorDetail),
+    ),
+)]
 pub async fn list_my_organizations(
     session: Session,
     state: web::Data<AppState>,

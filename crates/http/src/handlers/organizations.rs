@@ -4,13 +4,15 @@ use actix_web::web;
 use clerk_sync_domain::Member;
 use clerk_sync_persistence::memberships;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::OrganizationMember;
 use crate::db::run_db;
+use crate::error::ErrorDetail;
 use crate::{ApiError, AppState};
 
 /// One member, as `GET /api/v1/organizations/{org_id}/members/` lists them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MemberResponse {
     /// Local user id.
     pub id: i64,
@@ -46,6 +48,23 @@ impl From<Member> for MemberResponse {
 /// # Errors
 /// 401 without a valid token; 403 when the caller is not a member; 404 for an organization
 /// the mirror does not hold.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations/{org_id}/members/",
+    tag = "organizations",
+    summary = "An organization's members",
+    description = "The members of an organization, with their roles, for callers who are members of it themselves (by the mirror's memberships, whatever organization the session has active).",
+    params(("org_id" = String, Path, description = "Clerk's organization id", example = "org_29w9UHiGbDUHI1LzBnMoJXH8tTo")),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The members", body = [MemberResponse]),
+        (status = 401, description = "No valid session token; the detail says why", body = ErrorDetail,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "The caller is not a member: `You are not a member of this organization`", body = ErrorDetail),
+        (status = 404, description = "The mirror holds no such organization: `Organization not found`", body = ErrorDetail),
+        (status = 503, description = "Session token verification is not configured, or the database is unavailable", body = ErrorDetail),
+    ),
+)]
 pub async fn list_organization_members(
     OrganizationMember(access): OrganizationMember,
     state: web::Data<AppState>,

@@ -5,10 +5,60 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use clerk_sync_domain::{DomainError, EventEnvelope, Outcome};
 use clerk_sync_persistence::{Delivery, process_delivery, record_rejection};
 use futures_util::StreamExt;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::db::run_db;
+use crate::error::ErrorDetail;
 use crate::{ApiError, AppState};
+
+/// The answer to a delivery that was taken care of; the sender will not retry it.
+// Fields in the order the answer always had (alphabetical), so its bytes do not change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookAccepted {
+    /// What the delivery did: `applied`, `stale` (older than what the mirror holds),
+    /// `tombstoned` (about a deleted object), `ignored` (an event type the mirror does not
+    /// keep) or `duplicate` (already processed).
+    #[schema(example = "applied")]
+    pub outcome: &'static str,
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+impl WebhookAccepted {
+    fn answer(outcome: Outcome) -> HttpResponse {
+        HttpResponse::Ok().json(Self {
+            status: "ok",
+            outcome: outcome.as_str(),
+        })
+    }
+}
+
+/// A Clerk webhook event, as Svix delivers it (the request body of the webhook endpoint).
+///
+/// Only `type` and `data` are read from the envelope; the fields of `data` that the mirror
+/// needs depend on the type (see Clerk's webhook reference). The domain crate parses the body;
+/// this type describes it for the OpenAPI document.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ClerkWebhookEvent {
+    /// The event type: `user.created`, `organizationMembership.deleted`, … Types the mirror
+    /// does not keep are acknowledged and recorded as `ignored`.
+    #[serde(rename = "type")]
+    #[schema(example = "user.created", min_length = 1, max_length = 128)]
+    pub event_type: String,
+    /// The Clerk object the event is about (a user, an organization or a membership).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    /// Always `event`.
+    #[schema(example = "event")]
+    pub object: Option<String>,
+    /// When the event occurred, in Unix milliseconds.
+    #[schema(example = 1_654_012_591_835_i64)]
+    pub timestamp: Option<i64>,
+    /// The Clerk instance that sent it.
+    pub instance_id: Option<String>,
+}
 
 /// Verifies the signature, then applies the event exactly once.
 ///
@@ -19,6 +69,26 @@ use crate::{ApiError, AppState};
 /// 400 for a bad signature or a stale timestamp (nothing written), 400 with the reason for a
 /// signed body that cannot be applied (logged as rejected, with its payload, for replay), 413
 /// for an oversized body, 503 when the secret is not configured or the database is down.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/clerk_webhook/",
+    tag = "webhooks",
+    summary = "Receive a Clerk event",
+    description = "Clerk's webhook endpoint (Svix-signed). Verifies the signature (the `svix-*` headers, or the same three as `webhook-*`), then applies the event exactly once: a repeated delivery is answered 200 `duplicate`, and 200 comes only after the change is committed. Any status but 2xx makes the sender retry.",
+    params(
+        ("svix-id" = Option<String>, Header, description = "The message id, the same on every retry (or `webhook-id`)", example = "msg_2Lp4UvnxHoB6sVbgNAzBnLAbjfa"),
+        ("svix-timestamp" = Option<String>, Header, description = "Unix seconds when it was signed; refused more than 5 minutes off (or `webhook-timestamp`)", example = "1654012591"),
+        ("svix-signature" = Option<String>, Header, description = "Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{id}.{timestamp}.{body}` (or `webhook-signature`)"),
+    ),
+    request_body(content = ClerkWebhookEvent, content_type = "application/json", description = "The event, exactly as Svix sent it (the signature covers the raw bytes)"),
+    responses(
+        (status = 200, description = "Processed (or already processed); the outcome says what it did", body = WebhookAccepted),
+        (status = 400, description = "`Invalid webhook signature` (bad or missing signature, or a stale timestamp: nothing written), or the reason a signed body cannot be applied (recorded as `rejected`, payload included, for replay)", body = ErrorDetail),
+        (status = 413, description = "The body is larger than the limit (1 MiB unless configured)", body = ErrorDetail),
+        (status = 503, description = "CLERK_WEBHOOK_SIGNING_SECRET is not set, or the database is unavailable: the sender retries", body = ErrorDetail,
+            headers(("Retry-After" = u32, description = "Seconds to wait, when the database is unavailable"))),
+    ),
+)]
 pub async fn receive_clerk_webhook(
     request: HttpRequest,
     payload: web::Payload,
@@ -56,7 +126,7 @@ pub async fn receive_clerk_webhook(
             state
                 .metrics
                 .observe_delivery(&event_type, outcome.as_str());
-            Ok(HttpResponse::Ok().json(json!({"status": "ok", "outcome": outcome.as_str()})))
+            Ok(WebhookAccepted::answer(outcome))
         }
         Err(err) => {
             let event_type = match &err {
@@ -86,10 +156,7 @@ pub async fn receive_clerk_webhook(
                 .metrics
                 .observe_delivery(&logged_type, outcome.as_str());
             match outcome {
-                Outcome::Duplicate => {
-                    Ok(HttpResponse::Ok()
-                        .json(json!({"status": "ok", "outcome": outcome.as_str()})))
-                }
+                Outcome::Duplicate => Ok(WebhookAccepted::answer(outcome)),
                 _ => Err(ApiError::BadRequest(reason)),
             }
         }

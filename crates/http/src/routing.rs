@@ -1,0 +1,151 @@
+//! Every route the server mounts, in one table: [`crate::routes`] mounts [`ROUTES`] (and
+//! [`crate::admin::scope`] mounts [`crate::admin::ROUTES`]), and the tests compare the tables
+//! with the OpenAPI document. A route is therefore either described by `/openapi.json` or listed
+//! here as deliberately left out of it, with the reason.
+
+use actix_web::http::Method;
+use actix_web::web;
+
+use crate::handlers::{health, me, organizations, webhooks};
+use crate::{docs, metrics, openapi};
+
+/// One mounted route.
+#[derive(Debug)]
+pub struct Route {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path as clients write it and `/openapi.json` lists it, with `{name}` parameters.
+    /// API routes carry the trailing slash of the Python recipe's routes; the server answers
+    /// with or without it (see [`Route::mounted_path`]).
+    pub path: &'static str,
+    /// Whether `/openapi.json` describes the route.
+    pub listing: Listing,
+    handler: fn() -> actix_web::Route,
+}
+
+/// Whether the OpenAPI document describes a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listing {
+    /// Described by `/openapi.json`.
+    Documented,
+    /// Left out of it on purpose; the text says why.
+    Undocumented(&'static str),
+}
+
+/// Why the browser pages are not in the document: they answer HTML for people (the admin pages
+/// need a staff session and, for changes, a CSRF token from a form), not a contract for API
+/// clients, and listing them would invite clients to depend on markup.
+pub const BROWSER_PAGE: &str = "an HTML page for people, not part of the API";
+
+impl Route {
+    /// A route that `/openapi.json` describes.
+    pub const fn documented(
+        method: Method,
+        path: &'static str,
+        handler: fn() -> actix_web::Route,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            listing: Listing::Documented,
+            handler,
+        }
+    }
+
+    /// A route left out of `/openapi.json`, for the reason given.
+    pub const fn undocumented(
+        method: Method,
+        path: &'static str,
+        why: &'static str,
+        handler: fn() -> actix_web::Route,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            listing: Listing::Undocumented(why),
+            handler,
+        }
+    }
+
+    /// The path the route is registered under: without a trailing slash, since the server
+    /// trims it from every request (`NormalizePath`) before routing.
+    pub fn mounted_path(&self) -> &'static str {
+        self.path.strip_suffix('/').unwrap_or(self.path)
+    }
+
+    /// The actix route: the handler, for this method only.
+    pub fn to_actix(&self) -> actix_web::Route {
+        (self.handler)().method(self.method.clone())
+    }
+
+    /// Whether `/openapi.json` describes the route.
+    pub fn is_documented(&self) -> bool {
+        self.listing == Listing::Documented
+    }
+}
+
+/// The routes outside `/admin`.
+pub static ROUTES: &[Route] = &[
+    Route::documented(Method::GET, "/api/v1/health", || {
+        web::to(health::get_health)
+    }),
+    Route::documented(Method::GET, "/api/v1/ready", || web::to(health::get_ready)),
+    Route::documented(Method::POST, "/api/v1/auth/clerk_webhook/", || {
+        web::to(webhooks::receive_clerk_webhook)
+    }),
+    Route::documented(Method::GET, "/api/v1/auth/me/", || web::to(me::get_me)),
+    Route::documented(Method::GET, "/api/v1/auth/me/organizations/", || {
+        web::to(me::list_my_organizations)
+    }),
+    Route::documented(
+        Method::GET,
+        "/api/v1/organizations/{org_id}/members/",
+        || web::to(organizations::list_organization_members),
+    ),
+    Route::documented(Method::GET, "/metrics", || web::to(metrics::get_metrics)),
+    Route::documented(Method::GET, "/openapi.json", || {
+        web::to(openapi::get_openapi)
+    }),
+    Route::undocumented(Method::GET, "/docs", BROWSER_PAGE, || {
+        web::to(docs::get_docs)
+    }),
+    Route::undocumented(Method::GET, "/docs/assets/{file}", BROWSER_PAGE, || {
+        web::to(docs::get_docs_asset)
+    }),
+];
+
+/// Every route the server mounts: [`ROUTES`], then the admin pages.
+pub fn all() -> impl Iterator<Item = &'static Route> {
+    ROUTES.iter().chain(crate::admin::ROUTES)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn no_route_is_mounted_twice() {
+        let mut seen = BTreeSet::new();
+        for route in all() {
+            assert!(
+                seen.insert((route.method.as_str(), route.mounted_path())),
+                "{} {} is in the route tables twice",
+                route.method,
+                route.path
+            );
+        }
+    }
+
+    #[test]
+    fn the_mounted_path_drops_only_a_trailing_slash() {
+        let route = ROUTES
+            .iter()
+            .find(|route| route.path == "/api/v1/auth/me/")
+            .expect("the /me route");
+        assert_eq!(route.mounted_path(), "/api/v1/auth/me");
+        let health = ROUTES.first().expect("a route");
+        assert_eq!(health.mounted_path(), "/api/v1/health");
+    }
+}
