@@ -92,7 +92,7 @@ fn case() -> impl Strategy<Value = Case> {
     ];
     (
         proptest::collection::vec(creations, 0..8),
-        proptest::collection::vec(op(), 1..90),
+        proptest::collection::vec(op(), 1..64),
         proptest::collection::vec(any::<u8>(), 61),
         proptest::collection::vec((any::<u8>(), any::<u8>()), 0..24),
     )

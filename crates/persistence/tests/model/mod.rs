@@ -13,7 +13,8 @@ use clerk_sync_persistence::schema::{organization_memberships, organizations, to
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-/// Most users, organizations and distinct emails a history has: few, so that they collide.
+/// Most users and organizations alive at once, and the distinct emails: few, so that they
+/// collide.
 pub const MAX_USERS: usize = 5;
 pub const MAX_ORGS: usize = 3;
 pub const EMAILS: u8 = 5;
@@ -21,8 +22,8 @@ pub const ROLES: [&str; 3] = ["org:admin", "org:member", "org:billing_manager"];
 /// Clerk's clock at the start of every history (milliseconds).
 pub const EPOCH: i64 = 1_737_000_000_000;
 
-/// One thing that happens in Clerk. Indices pick among the objects created so far (modulo
-/// their number); an operation that Clerk would not allow at that point is skipped.
+/// One thing that happens in Clerk. Indices pick among the live objects (modulo their number);
+/// an operation that Clerk would not allow at that point is skipped.
 #[derive(Clone, Debug)]
 pub enum Op {
     CreateUser {
@@ -185,14 +186,28 @@ impl Clerk {
         self.now
     }
 
+    /// The `n`-th live user (modulo their number).
     fn pick_user(&self, n: u8) -> Option<usize> {
-        let index = usize::from(n) % self.users.len().max(1);
-        self.users.get(index).filter(|u| u.live).map(|_| index)
+        let live: Vec<usize> = (0..self.users.len())
+            .filter(|&i| self.users[i].live)
+            .collect();
+        live.get(usize::from(n) % live.len().max(1)).copied()
     }
 
+    /// The `n`-th live organization (modulo their number).
     fn pick_org(&self, n: u8) -> Option<usize> {
-        let index = usize::from(n) % self.orgs.len().max(1);
-        self.orgs.get(index).filter(|o| o.live).map(|_| index)
+        let live: Vec<usize> = (0..self.orgs.len())
+            .filter(|&i| self.orgs[i].live)
+            .collect();
+        live.get(usize::from(n) % live.len().max(1)).copied()
+    }
+
+    fn live_users(&self) -> usize {
+        self.users.iter().filter(|u| u.live).count()
+    }
+
+    fn live_orgs(&self) -> usize {
+        self.orgs.iter().filter(|o| o.live).count()
     }
 
     /// Whether a live user other than `except` has the address (Clerk keeps them unique).
@@ -293,7 +308,7 @@ impl Clerk {
 
     fn apply(&mut self, op: &Op) {
         match *op {
-            Op::CreateUser { email, name } if self.users.len() < MAX_USERS => {
+            Op::CreateUser { email, name } if self.live_users() < MAX_USERS => {
                 let now = self.tick();
                 let mut user = ModelUser {
                     id: format!("user_{:02}", self.users.len()),
@@ -374,7 +389,7 @@ impl Clerk {
                     now,
                 );
             }
-            Op::CreateOrg { name } if self.orgs.len() < MAX_ORGS => {
+            Op::CreateOrg { name } if self.live_orgs() < MAX_ORGS => {
                 let now = self.tick();
                 self.orgs.push(ModelOrg {
                     id: format!("org_{:02}", self.orgs.len()),
