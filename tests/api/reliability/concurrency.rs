@@ -49,7 +49,7 @@ server_tests! {
 /// repetitions, some of them right beside the original so that both are in flight together.
 fn load(seed: u64) -> (Clerk, Vec<usize>) {
     let mut rng = Rng::new(seed);
-    let clerk = history(&mut rng, 220);
+    let clerk = history(&mut rng, 1000);
     let events = clerk.events.len();
     let mut order = schedule(&mut rng, events, events / 3);
     for _ in 0..events / 4 {
@@ -60,7 +60,7 @@ fn load(seed: u64) -> (Clerk, Vec<usize>) {
 }
 
 async fn two_processes_end_as_one(db: TestDatabase, reference_db: TestDatabase) {
-    let (clerk, order) = load(0x5eed_0002);
+    let (clerk, order) = load(seed(0x5eed_0002));
     let events = &clerk.events;
     let url = db.url_string();
     let first = ServerProcess::start("replica-a", &url).await;
@@ -86,7 +86,7 @@ async fn two_processes_end_as_one(db: TestDatabase, reference_db: TestDatabase) 
                 }
             }
         })
-        .buffer_unordered(16)
+        .buffer_unordered(32)
         .collect::<Vec<()>>()
         .await;
     let refused = refused.into_inner();

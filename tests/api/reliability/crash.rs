@@ -29,8 +29,8 @@ fn logged(db: &TestDatabase) -> BTreeMap<String, String> {
 }
 
 async fn kill_mid_load(db: TestDatabase) {
-    let mut rng = Rng::new(0x5eed_0004);
-    let clerk = history(&mut rng, 400);
+    let mut rng = Rng::new(seed(0x5eed_0004));
+    let clerk = history(&mut rng, 1000);
     let events = &clerk.events;
     let order = schedule(&mut rng, events.len(), events.len() / 4);
     let url = db.url_string();

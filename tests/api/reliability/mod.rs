@@ -21,12 +21,22 @@ use serde_json::Value;
 use crate::common::{SIGNING_SECRET, unix_now};
 use model::{Clerk, EMAILS, Mirror, Op};
 
+/// The seed of a test's history and schedule: `seed`, or `RELIABILITY_SEED` when set (to
+/// explore other histories, or to reproduce a failure that printed its seed).
+pub fn seed(seed: u64) -> u64 {
+    std::env::var("RELIABILITY_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(seed)
+}
+
 /// A small deterministic generator (xorshift64*): the same seed, the same history and schedule.
 pub struct Rng(u64);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Self(seed | 1)
+        // Spread the seed's bits (xorshift needs a non-zero state; near seeds must differ).
+        Self(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
     }
 
     pub fn next(&mut self) -> u64 {

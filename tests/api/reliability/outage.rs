@@ -1,5 +1,6 @@
 //! Outage: PostgreSQL becomes unreachable (a TCP proxy between the server and PostgreSQL cuts
-//! every connection and refuses new ones), then comes back. Meanwhile webhooks and
+//! every connection and refuses new ones, or holds every byte as a hung server does), then
+//! comes back. Meanwhile webhooks and
 //! `/api/v1/ready` answer 503 promptly (the pool's bounded wait, no hang); afterwards
 //! everything works again without a restart.
 //!
@@ -21,13 +22,16 @@ use futures_util::StreamExt;
 use super::*;
 use crate::common::*;
 
-/// Far above the pool's 3 s connection timeout: only a hang fails this, not a slow machine.
-const HANG: Duration = Duration::from_secs(10);
+/// Above the pool's 3 s connection timeout and the 8 s deadline of a request's database work,
+/// below the 15 s after which Svix gives up on an attempt: only a hang fails this.
+const HANG: Duration = Duration::from_secs(12);
 
-/// A TCP proxy that can cut its connections and refuse new ones, then let them through again.
+/// A TCP proxy that can cut its connections and refuse new ones, or stall them (hold every
+/// byte, as a hung server or a lost route does), then let them through again.
 struct Proxy {
     port: u16,
     up: Arc<AtomicBool>,
+    stalled: Arc<AtomicBool>,
     stopped: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
 }
@@ -39,11 +43,13 @@ impl Proxy {
         let proxy = Self {
             port,
             up: Arc::new(AtomicBool::new(true)),
+            stalled: Arc::new(AtomicBool::new(false)),
             stopped: Arc::new(AtomicBool::new(false)),
             open: Arc::new(Mutex::new(Vec::new())),
         };
-        let (up, stopped, open) = (
+        let (up, stalled, stopped, open) = (
             Arc::clone(&proxy.up),
+            Arc::clone(&proxy.stalled),
             Arc::clone(&proxy.stopped),
             Arc::clone(&proxy.open),
         );
@@ -57,15 +63,19 @@ impl Proxy {
                     drop(client);
                     continue;
                 }
-                let Ok(server) = TcpStream::connect(target) else {
-                    continue;
-                };
-                let mut open = open.lock().expect("the connection list");
-                for stream in [&client, &server] {
-                    open.extend(stream.try_clone());
-                }
-                pipe(&client, &server);
-                pipe(&server, &client);
+                let (stalled, open) = (Arc::clone(&stalled), Arc::clone(&open));
+                std::thread::spawn(move || {
+                    wait_while(&stalled);
+                    let Ok(server) = TcpStream::connect(target) else {
+                        return;
+                    };
+                    let mut open = open.lock().expect("the connection list");
+                    for stream in [&client, &server] {
+                        open.extend(stream.try_clone());
+                    }
+                    pipe(&client, &server, &stalled);
+                    pipe(&server, &client, &stalled);
+                });
             }
         });
         proxy
@@ -82,18 +92,36 @@ impl Proxy {
     fn restore(&self) {
         self.up.store(true, Ordering::SeqCst);
     }
+
+    /// Holds every byte of every connection, and every new connection, until `resume`.
+    fn stall(&self) {
+        self.stalled.store(true, Ordering::SeqCst);
+    }
+
+    fn resume(&self) {
+        self.stalled.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
         self.stopped.store(true, Ordering::SeqCst);
+        self.resume();
         self.cut();
         let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
 
-/// Copies `from` to `to` on a thread of its own until either side closes.
-fn pipe(from: &TcpStream, to: &TcpStream) {
+fn wait_while(stalled: &AtomicBool) {
+    while stalled.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Copies `from` to `to` on a thread of its own until either side closes; while `stalled`,
+/// what is read is held back.
+fn pipe(from: &TcpStream, to: &TcpStream, stalled: &Arc<AtomicBool>) {
+    let stalled = Arc::clone(stalled);
     let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) else {
         return;
     };
@@ -103,6 +131,7 @@ fn pipe(from: &TcpStream, to: &TcpStream) {
             match from.read(&mut buffer) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    wait_while(&stalled);
                     if to.write_all(&buffer[..n]).is_err() {
                         break;
                     }
@@ -283,5 +312,62 @@ async fn a_database_outage_answers_503_promptly_and_recovers_without_a_restart()
     assert_eq!(server.count("users"), 15);
     eprintln!(
         "outage: a delivery cut off mid-transaction 503 in {midway_took:?} (500 ms of it waiting for the cut), webhook 503 in {webhook_took:?}, /ready 503 in {ready_took:?}, 12 parallel webhooks 503 in {burst_took:?}; ready again {recovery:?} after the database came back"
+    );
+}
+
+#[actix_web::test]
+async fn a_database_that_stops_answering_gets_503_promptly_and_recovers() {
+    let Some(db) = TestDatabase::postgres().expect("a PostgreSQL test database") else {
+        return;
+    };
+    let DatabaseUrl::Postgres(url) = db.url().clone() else {
+        unreachable!("a PostgreSQL test database");
+    };
+    let proxy = Proxy::start(through_proxy(&url, 0).1);
+    let (proxied, _) = through_proxy(&url, proxy.port);
+    let server = TestServer::start(db, &[("DATABASE_URL", &proxied)]).await;
+    let client = &server.client;
+    let base = server.base.as_str();
+    let ready_url = server.url("/api/v1/ready");
+    let before = post(client, base, "msg_before", &user_event("user_before", 1)).await;
+    assert_eq!(before.expect("answers"), (200, "applied".to_owned()));
+
+    proxy.stall();
+    let (answer, webhook_took) = timed(post(
+        client,
+        base,
+        "msg_during",
+        &user_event("user_during", 2),
+    ))
+    .await;
+    let answer = answer.expect("the server answers");
+    assert_eq!(
+        answer.0, 503,
+        "a webhook while the database hangs: {answer:?}"
+    );
+    assert!(
+        webhook_took < HANG,
+        "the webhook answered after {webhook_took:?}"
+    );
+    let (status, ready_took) = timed(status_of(client, &ready_url)).await;
+    assert_eq!(status, 503, "/ready while the database hangs");
+    assert!(ready_took < HANG, "/ready answered after {ready_took:?}");
+
+    proxy.resume();
+    let resumed = Instant::now();
+    while status_of(client, &ready_url).await != 200 {
+        assert!(
+            resumed.elapsed() < Duration::from_secs(30),
+            "/ready stayed 503 after the database came back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let recovery = resumed.elapsed();
+    let retried = post(client, base, "msg_during", &user_event("user_during", 2)).await;
+    let retried = retried.expect("answers");
+    assert_eq!(retried.0, 200, "{retried:?}");
+    assert_eq!(server.count("users"), 2);
+    eprintln!(
+        "hung database: webhook 503 in {webhook_took:?}, /ready 503 in {ready_took:?}; ready again {recovery:?} after it answered again"
     );
 }

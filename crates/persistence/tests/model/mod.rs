@@ -553,14 +553,19 @@ pub struct UserRow {
     pub clerk_updated_at: Option<i64>,
 }
 
+/// An organization: Clerk id, name, slug, image, Clerk version.
+pub type OrgRow = (String, String, Option<String>, Option<String>, i64);
+/// A membership: Clerk id, the user's and the organization's Clerk ids, role, Clerk version.
+pub type MembershipRow = (String, Option<String>, String, String, i64);
+
 /// Every column of the mirror but local ids and local timestamps (which depend on arrival).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Mirror {
     pub users: Vec<UserRow>,
     /// clerk id, name, slug, image, Clerk version.
-    pub orgs: Vec<(String, String, Option<String>, Option<String>, i64)>,
+    pub orgs: Vec<OrgRow>,
     /// clerk id, user's clerk id, organization's clerk id, role, Clerk version.
-    pub memberships: Vec<(String, Option<String>, String, String, i64)>,
+    pub memberships: Vec<MembershipRow>,
     /// clerk id, deletion time.
     pub tombstones: Vec<(String, Option<i64>)>,
 }
