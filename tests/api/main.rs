@@ -16,6 +16,7 @@ mod jwks;
 mod jwks_server;
 mod ops;
 mod organizations;
+mod reliability;
 mod resync;
 mod server;
 mod webhooks;
