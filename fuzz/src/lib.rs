@@ -4,7 +4,8 @@
 //!
 //! `crates/http/tests/fuzz_corpus.rs` compiles this same file (with `#[path]`) and replays every
 //! committed corpus file through it, so plain `cargo test` guards these checks too; it therefore
-//! uses only the domain and svix crates and the standard library.
+//! uses only the domain and svix crates, serde and serde_json (which the http crate has too),
+//! and the standard library.
 
 use clerk_sync_domain::{
     ClerkEvent, ClerkMembershipId, ClerkOrgId, ClerkUserId, DomainError, EmailAddress,
@@ -230,7 +231,14 @@ pub fn svix_verify(data: &[u8]) {
 /// # Panics
 /// When a check fails.
 pub fn event_parse(data: &[u8]) {
-    match EventEnvelope::parse(data) {
+    let parsed = EventEnvelope::parse(data);
+    // A body that is not one JSON value (syntax, trailing text) is never accepted. (serde_json
+    // skips ignored values without a depth limit and without checking UTF-8, so this is only
+    // the one direction.)
+    if serde_json::from_slice::<serde::de::IgnoredAny>(data).is_err() {
+        assert!(parsed.is_err(), "a body that is not JSON was accepted");
+    }
+    match parsed {
         Ok(envelope) => check_envelope(&envelope),
         Err(err) => check_error(&err),
     }

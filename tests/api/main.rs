@@ -11,6 +11,7 @@ mod common;
 mod admin;
 mod attacks;
 mod auth;
+mod bad_input;
 mod jwks;
 mod jwks_server;
 mod ops;

@@ -79,6 +79,14 @@ impl EventEnvelope {
                 event_type: None,
                 reason: located(&err, ""),
             })?;
+        // serde_path_to_error stops after the value: anything but whitespace after it is an
+        // error, as serde_json::from_slice would have it.
+        deserializer
+            .end()
+            .map_err(|err| DomainError::MalformedEvent {
+                event_type: None,
+                reason: describe(&err),
+            })?;
         let event_type = envelope.event_type;
         let printable = event_type.bytes().all(|b| b.is_ascii_graphic());
         if event_type.is_empty() || event_type.len() > MAX_EVENT_TYPE_LEN || !printable {
@@ -175,6 +183,8 @@ pub(crate) fn located(err: &serde_path_to_error::Error<serde_json::Error>, root:
     match (root, path.as_str()) {
         ("", ".") => reason,
         ("", path) | (path, ".") => format!("`{path}`: {reason}"),
+        // An index follows its array without a dot: `data[0]`, `data.email_addresses[0]`.
+        (root, path) if path.starts_with('[') => format!("`{root}{path}`: {reason}"),
         (root, path) => format!("`{root}.{path}`: {reason}"),
     }
 }

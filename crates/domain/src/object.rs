@@ -5,7 +5,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::event::{FieldError, WireMembership, WireOrganization, WireUser, located};
+use crate::event::{FieldError, WireMembership, WireOrganization, WireUser, describe, located};
 use crate::{DomainError, MembershipSnapshot, OrganizationSnapshot, UserSnapshot};
 
 /// Parses a Clerk user object (`"object": "user"`).
@@ -49,10 +49,17 @@ fn malformed(kind: &'static str, err: FieldError) -> DomainError {
 
 fn read<T: DeserializeOwned>(kind: &'static str, json: &str) -> Result<T, DomainError> {
     let mut deserializer = serde_json::Deserializer::from_str(json);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+    let object = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         DomainError::MalformedObject {
             kind,
             reason: located(&err, ""),
         }
-    })
+    })?;
+    deserializer
+        .end()
+        .map_err(|err| DomainError::MalformedObject {
+            kind,
+            reason: describe(&err),
+        })?;
+    Ok(object)
 }

@@ -261,6 +261,8 @@ fn stored_fields_out_of_range_are_refused_naming_the_field() {
         assert!(reason.starts_with(expected), "{reason}");
         assert!(!reason.contains("xxx"), "{reason}");
     }
+    // Whatever follows the JSON value is an error, as it always was.
+    assert!(reason(r#"{"type":"x","data":{}} }"#).starts_with("trailing characters"));
     // The limits themselves are accepted.
     let at_limits = format!(
         r#"{{"type":"organization.created","data":{{"id":"org_1","updated_at":253402300799999,"name":"{}"}},"timestamp":0}}"#,

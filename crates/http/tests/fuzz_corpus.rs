@@ -2,6 +2,11 @@
 //! fuzz targets run, so `cargo test` guards them without cargo-fuzz. The checks live in
 //! `fuzz/src/lib.rs` and are compiled here as a module; they panic when a check fails.
 
+#![expect(
+    clippy::expect_used,
+    reason = "test helpers fail the test by panicking"
+)]
+
 #[path = "../../../fuzz/src/lib.rs"]
 mod checks;
 
