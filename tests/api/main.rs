@@ -11,6 +11,7 @@ mod common;
 mod admin;
 mod attacks;
 mod auth;
+mod bad_input;
 mod docs;
 mod jwks;
 mod jwks_server;

@@ -24,7 +24,9 @@ impl EmailAddress {
     /// [`DomainError::InvalidEmail`] when the text is empty, too long, lacks a local part or a
     /// domain, or holds whitespace or control characters.
     pub fn parse(text: &str) -> Result<Self, DomainError> {
-        let text = text.trim();
+        // The limit applies to the stored, lower-cased form: lower-casing can lengthen text
+        // (`İ` is 2 bytes, its lower case 3), and a stored address must parse again.
+        let text = text.trim().to_lowercase();
         let valid = !text.is_empty()
             && text.len() <= MAX_LEN
             && !text.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -32,7 +34,7 @@ impl EmailAddress {
                 .rsplit_once('@')
                 .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
         if valid {
-            Ok(Self(text.to_lowercase()))
+            Ok(Self(text))
         } else {
             Err(DomainError::InvalidEmail)
         }
@@ -85,6 +87,25 @@ mod tests {
             );
         }
         assert!(EmailAddress::parse(&format!("{}@example.com", "a".repeat(400))).is_err());
+    }
+
+    #[test]
+    fn the_length_limit_holds_for_the_stored_lower_case() {
+        // 159 × `İ` (2 bytes) + `@x` is 320 bytes; lower-cased, each `İ` takes 3.
+        let lengthening = format!("{}@x", "\u{130}".repeat(159));
+        assert_eq!(lengthening.len(), MAX_LEN);
+        assert_eq!(
+            EmailAddress::parse(&lengthening),
+            Err(DomainError::InvalidEmail)
+        );
+        // Whatever is accepted parses again to itself.
+        let accepted = format!("{}@x", "\u{130}".repeat(100));
+        let email = EmailAddress::parse(&accepted).ok();
+        let again = email
+            .as_ref()
+            .and_then(|e| EmailAddress::parse(e.as_str()).ok());
+        assert!(email.is_some());
+        assert_eq!(again, email);
     }
 
     #[test]

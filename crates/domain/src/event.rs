@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
+use crate::fields;
 use crate::{
     ClerkMembershipId, ClerkOrgId, ClerkUserId, DomainError, EmailAddress, MembershipSnapshot,
     OrganizationSnapshot, PublicUserData, Role, UnixMillis, UserSnapshot,
@@ -65,30 +66,39 @@ impl EventEnvelope {
     /// Parses a delivery body.
     ///
     /// # Errors
-    /// [`DomainError::MalformedEvent`] when the body is not a JSON envelope with a string
-    /// `type` and a `data` member, or when the `data` of a handled event type lacks a field
-    /// the mirror needs or has one of the wrong type. The reason names the field.
+    /// [`DomainError::MalformedEvent`] when the body is not a JSON envelope with a `type` of 1
+    /// to 128 printable ASCII characters and a `data` member, when its `timestamp` is not Unix
+    /// milliseconds of the years 1970 to 9999, or when the `data` of a handled event type lacks
+    /// a field the mirror needs or has one of the wrong type or out of range (a Clerk id, email
+    /// address or role that is not one, a time out of range, a name with a NUL character or
+    /// over [`MAX_TEXT_BYTES`](crate::MAX_TEXT_BYTES)). The reason names the field.
     pub fn parse(body: &[u8]) -> Result<Self, DomainError> {
-        let envelope: WireEnvelope<'_> =
-            serde_json::from_slice(body).map_err(|err| DomainError::MalformedEvent {
+        let mut deserializer = serde_json::Deserializer::from_slice(body);
+        let envelope: WireEnvelope<'_> = serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|err| DomainError::MalformedEvent {
+                event_type: None,
+                reason: located(&err, ""),
+            })?;
+        // serde_path_to_error stops after the value: anything but whitespace after it is an
+        // error, as serde_json::from_slice would have it.
+        deserializer
+            .end()
+            .map_err(|err| DomainError::MalformedEvent {
                 event_type: None,
                 reason: describe(&err),
             })?;
         let event_type = envelope.event_type;
-        if event_type.is_empty() || event_type.len() > MAX_EVENT_TYPE_LEN {
+        let printable = event_type.bytes().all(|b| b.is_ascii_graphic());
+        if event_type.is_empty() || event_type.len() > MAX_EVENT_TYPE_LEN || !printable {
             return Err(DomainError::MalformedEvent {
                 event_type: None,
-                reason: format!("`type` must be 1 to {MAX_EVENT_TYPE_LEN} characters"),
+                reason: format!(
+                    "`type` must be 1 to {MAX_EVENT_TYPE_LEN} printable ASCII characters"
+                ),
             });
         }
         let data = envelope.data.get();
-        let event = Self::parse_data(&event_type, data).map_err(|err| match err {
-            DomainError::MalformedEvent { .. } => err,
-            other => DomainError::MalformedEvent {
-                event_type: Some(event_type.clone()),
-                reason: other.to_string(),
-            },
-        })?;
+        let event = Self::parse_data(&event_type, data)?;
         Ok(Self {
             timestamp: envelope.timestamp.map(UnixMillis),
             event_type,
@@ -97,48 +107,86 @@ impl EventEnvelope {
     }
 
     fn parse_data(event_type: &str, data: &str) -> Result<ClerkEvent, DomainError> {
+        let invalid = |err: FieldError| DomainError::MalformedEvent {
+            event_type: Some(event_type.to_owned()),
+            reason: format!("`data.{}`: {}", err.path, err.error),
+        };
         Ok(match event_type {
-            "user.created" | "user.updated" => {
-                ClerkEvent::UserUpserted(read::<WireUser>(event_type, data)?.into_domain()?)
-            }
+            "user.created" | "user.updated" => ClerkEvent::UserUpserted(
+                read::<WireUser>(event_type, data)?
+                    .into_domain()
+                    .map_err(invalid)?,
+            ),
             "user.deleted" => {
                 let stub = read::<WireDeleted>(event_type, data)?;
-                ClerkEvent::UserDeleted(ClerkUserId::parse(&stub.id)?)
+                ClerkEvent::UserDeleted(field("id", ClerkUserId::parse(&stub.id)).map_err(invalid)?)
             }
             "organization.created" | "organization.updated" => ClerkEvent::OrganizationUpserted(
-                read::<WireOrganization>(event_type, data)?.into_domain()?,
+                read::<WireOrganization>(event_type, data)?
+                    .into_domain()
+                    .map_err(invalid)?,
             ),
             "organization.deleted" => {
                 let stub = read::<WireDeleted>(event_type, data)?;
-                ClerkEvent::OrganizationDeleted(ClerkOrgId::parse(&stub.id)?)
+                ClerkEvent::OrganizationDeleted(
+                    field("id", ClerkOrgId::parse(&stub.id)).map_err(invalid)?,
+                )
             }
             "organizationMembership.created" | "organizationMembership.updated" => {
                 ClerkEvent::MembershipUpserted(
-                    read::<WireMembership>(event_type, data)?.into_domain()?,
+                    read::<WireMembership>(event_type, data)?
+                        .into_domain()
+                        .map_err(invalid)?,
                 )
             }
             "organizationMembership.deleted" => ClerkEvent::MembershipDeleted(
-                read::<WireMembership>(event_type, data)?.into_domain()?,
+                read::<WireMembership>(event_type, data)?
+                    .into_domain()
+                    .map_err(invalid)?,
             ),
             _ => ClerkEvent::Unhandled,
         })
     }
 }
 
+/// A value that parsed as JSON but is not what the field holds, with the field's path
+/// (relative to the object: `id`, `public_user_data.user_id`).
+pub(crate) struct FieldError {
+    pub(crate) path: String,
+    pub(crate) error: DomainError,
+}
+
+fn field<T>(path: &str, result: Result<T, DomainError>) -> Result<T, FieldError> {
+    result.map_err(|error| FieldError {
+        path: path.to_owned(),
+        error,
+    })
+}
+
 fn read<T: DeserializeOwned>(event_type: &str, data: &str) -> Result<T, DomainError> {
     let mut deserializer = serde_json::Deserializer::from_str(data);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let path = err.path().to_string();
-        let reason = describe(err.inner());
-        DomainError::MalformedEvent {
-            event_type: Some(event_type.to_owned()),
-            reason: if path == "." {
-                format!("`data`: {reason}")
-            } else {
-                format!("`data.{path}`: {reason}")
-            },
-        }
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| DomainError::MalformedEvent {
+        event_type: Some(event_type.to_owned()),
+        reason: located(&err, "data"),
     })
+}
+
+/// The reason of a serde error, prefixed with the path of the field it is about (under
+/// `root`) when the JSON was well-formed but a value was not what the field holds. Syntax
+/// errors have no meaningful path: their position says where the text breaks.
+pub(crate) fn located(err: &serde_path_to_error::Error<serde_json::Error>, root: &str) -> String {
+    let reason = describe(err.inner());
+    if err.inner().classify() != serde_json::error::Category::Data {
+        return reason;
+    }
+    let path = err.path().to_string();
+    match (root, path.as_str()) {
+        ("", ".") => reason,
+        ("", path) | (path, ".") => format!("`{path}`: {reason}"),
+        // An index follows its array without a dot: `data[0]`, `data.email_addresses[0]`.
+        (root, path) if path.starts_with('[') => format!("`{root}{path}`: {reason}"),
+        (root, path) => format!("`{root}.{path}`: {reason}"),
+    }
 }
 
 /// serde_json's messages quote offending values (`invalid type: string "ada@…", expected i64`),
@@ -147,12 +195,16 @@ pub(crate) fn describe(err: &serde_json::Error) -> String {
     let text = err.to_string();
     let text = text.split(" at line ").next().unwrap_or(&text);
     let position = format!("line {}, column {}", err.line(), err.column());
-    match text.split_once(": ") {
-        Some((kind @ ("invalid type" | "invalid value" | "invalid length"), rest)) => {
-            let expected = rest.rsplit_once(", expected ").map_or("", |(_, e)| e);
+    // serde writes `invalid type: <value>, expected …`, but `invalid length <n>, expected …`.
+    let kind = ["invalid type", "invalid value", "invalid length"]
+        .into_iter()
+        .find(|kind| text.starts_with(kind));
+    match kind {
+        Some(kind) => {
+            let expected = text.rsplit_once(", expected ").map_or("", |(_, e)| e);
             format!("{kind}, expected {expected} ({position})")
         }
-        _ => format!("{text} ({position})"),
+        None => format!("{text} ({position})"),
     }
 }
 
@@ -162,7 +214,7 @@ struct WireEnvelope<'a> {
     event_type: String,
     #[serde(borrow)]
     data: &'a RawValue,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "fields::optional_millis")]
     timestamp: Option<i64>,
 }
 
@@ -184,26 +236,36 @@ pub(crate) struct WireUser {
     email_addresses: Vec<WireEmail>,
     #[serde(default)]
     primary_email_address_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "fields::optional_text")]
     first_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "fields::optional_text")]
     last_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "fields::optional_url")]
     image_url: Option<String>,
+    #[serde(deserialize_with = "fields::millis")]
     updated_at: i64,
 }
 
 impl WireUser {
-    pub(crate) fn into_domain(self) -> Result<UserSnapshot, DomainError> {
+    pub(crate) fn into_domain(self) -> Result<UserSnapshot, FieldError> {
         let primary = self
             .primary_email_address_id
             .as_deref()
-            .and_then(|primary| self.email_addresses.iter().find(|e| e.id == primary))
-            .map(|e| EmailAddress::parse(&e.email_address))
+            .and_then(|primary| {
+                self.email_addresses
+                    .iter()
+                    .enumerate()
+                    .find(|(_, e)| e.id == primary)
+            });
+        let email = primary
+            .map(|(i, e)| {
+                let path = format!("email_addresses[{i}].email_address");
+                field(&path, EmailAddress::parse(&e.email_address))
+            })
             .transpose()?;
         Ok(UserSnapshot {
-            clerk_id: ClerkUserId::parse(&self.id)?,
-            email: primary,
+            clerk_id: field("id", ClerkUserId::parse(&self.id))?,
+            email,
             first_name: self.first_name,
             last_name: self.last_name,
             image_url: self.image_url,
@@ -215,18 +277,20 @@ impl WireUser {
 #[derive(Deserialize)]
 pub(crate) struct WireOrganization {
     id: String,
+    #[serde(deserialize_with = "fields::text")]
     name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "fields::optional_text")]
     slug: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "fields::optional_url")]
     image_url: Option<String>,
+    #[serde(deserialize_with = "fields::millis")]
     updated_at: i64,
 }
 
 impl WireOrganization {
-    pub(crate) fn into_domain(self) -> Result<OrganizationSnapshot, DomainError> {
+    pub(crate) fn into_domain(self) -> Result<OrganizationSnapshot, FieldError> {
         Ok(OrganizationSnapshot {
-            clerk_id: ClerkOrgId::parse(&self.id)?,
+            clerk_id: field("id", ClerkOrgId::parse(&self.id))?,
             name: self.name,
             slug: self.slug,
             image_url: self.image_url,
@@ -238,11 +302,11 @@ impl WireOrganization {
 #[derive(Deserialize)]
 struct WirePublicUserData {
     user_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "fields::optional_text")]
     first_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "fields::optional_text")]
     last_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "fields::optional_url")]
     image_url: Option<String>,
 }
 
@@ -252,18 +316,26 @@ pub(crate) struct WireMembership {
     role: String,
     organization: WireOrganization,
     public_user_data: WirePublicUserData,
+    #[serde(deserialize_with = "fields::millis")]
     updated_at: i64,
 }
 
 impl WireMembership {
-    pub(crate) fn into_domain(self) -> Result<MembershipSnapshot, DomainError> {
+    pub(crate) fn into_domain(self) -> Result<MembershipSnapshot, FieldError> {
         let user = self.public_user_data;
+        let organization = self.organization.into_domain().map_err(|err| FieldError {
+            path: format!("organization.{}", err.path),
+            error: err.error,
+        })?;
         Ok(MembershipSnapshot {
-            clerk_id: ClerkMembershipId::parse(&self.id)?,
-            role: Role::parse(&self.role)?,
-            organization: self.organization.into_domain()?,
+            clerk_id: field("id", ClerkMembershipId::parse(&self.id))?,
+            role: field("role", Role::parse(&self.role))?,
+            organization,
             user: PublicUserData {
-                clerk_id: ClerkUserId::parse(&user.user_id)?,
+                clerk_id: field(
+                    "public_user_data.user_id",
+                    ClerkUserId::parse(&user.user_id),
+                )?,
                 first_name: user.first_name,
                 last_name: user.last_name,
                 image_url: user.image_url,

@@ -4,6 +4,7 @@ mod claims;
 mod email;
 mod error;
 mod event;
+mod fields;
 mod ids;
 mod membership;
 mod object;
@@ -20,6 +21,7 @@ pub use claims::{
 pub use email::EmailAddress;
 pub use error::DomainError;
 pub use event::{ClerkEvent, EventEnvelope};
+pub use fields::{MAX_TEXT_BYTES, MAX_UNIX_MILLIS};
 pub use ids::{
     ClerkMembershipId, ClerkOrgId, ClerkUserId, MAX_CLERK_ID_LEN, MembershipId, OrganizationId,
     UserId,

@@ -5,7 +5,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::event::{WireMembership, WireOrganization, WireUser, describe};
+use crate::event::{FieldError, WireMembership, WireOrganization, WireUser, describe, located};
 use crate::{DomainError, MembershipSnapshot, OrganizationSnapshot, UserSnapshot};
 
 /// Parses a Clerk user object (`"object": "user"`).
@@ -40,25 +40,26 @@ pub fn parse_membership(json: &str) -> Result<MembershipSnapshot, DomainError> {
         .map_err(|err| malformed("organization membership", err))
 }
 
-fn malformed(kind: &'static str, err: DomainError) -> DomainError {
+fn malformed(kind: &'static str, err: FieldError) -> DomainError {
     DomainError::MalformedObject {
         kind,
-        reason: err.to_string(),
+        reason: format!("`{}`: {}", err.path, err.error),
     }
 }
 
 fn read<T: DeserializeOwned>(kind: &'static str, json: &str) -> Result<T, DomainError> {
     let mut deserializer = serde_json::Deserializer::from_str(json);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let path = err.path().to_string();
-        let reason = describe(err.inner());
+    let object = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         DomainError::MalformedObject {
             kind,
-            reason: if path == "." {
-                reason
-            } else {
-                format!("`{path}`: {reason}")
-            },
+            reason: located(&err, ""),
         }
-    })
+    })?;
+    deserializer
+        .end()
+        .map_err(|err| DomainError::MalformedObject {
+            kind,
+            reason: describe(&err),
+        })?;
+    Ok(object)
 }

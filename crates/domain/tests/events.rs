@@ -187,7 +187,7 @@ fn invalid_ids_and_emails_are_rejected() {
     let wrong_prefix = reason(r#"{"type":"user.deleted","data":{"id":"org_1"}}"#);
     assert_eq!(
         wrong_prefix,
-        "invalid user id: expected `user_` followed by letters, digits or `_`"
+        "`data.id`: invalid user id: expected `user_` followed by letters, digits or `_`"
     );
     let bad_email = br#"{"type":"user.created","data":{"id":"user_1","updated_at":5,
         "primary_email_address_id":"idn_1","email_addresses":[{"id":"idn_1","email_address":"not an email"}]}}"#;
@@ -195,7 +195,7 @@ fn invalid_ids_and_emails_are_rejected() {
     assert_eq!(
         err.as_deref(),
         Some(
-            "malformed user.created event: invalid email address: expected text of the form local@domain"
+            "malformed user.created event: `data.email_addresses[0].email_address`: invalid email address: expected text of the form local@domain"
         )
     );
 }
@@ -207,5 +207,66 @@ fn event_type_must_be_a_reasonable_string() {
         reason(&format!(r#"{{"type":"{}","data":{{}}}}"#, "a".repeat(200)))
             .contains("`type` must be")
     );
-    assert!(reason(r#"{"type":5,"data":{}}"#).starts_with("invalid type, expected a string"));
+    assert!(
+        reason(r#"{"type":5,"data":{}}"#).starts_with("`type`: invalid type, expected a string")
+    );
+    assert!(reason("{\"type\":\"user.created\\u0000\",\"data\":{}}").contains("`type` must be"));
+    assert!(reason(r#"{"type":"user created","data":{}}"#).contains("printable ASCII"));
+}
+
+/// Values that are JSON of the right type but that no column could hold or order: each is
+/// refused with the field's path, without quoting it. (Found by the `event_parse` fuzz target
+/// and the bad-input catalogue: PostgreSQL refuses NUL in text and index entries over ~2.7 kB.)
+#[test]
+fn stored_fields_out_of_range_are_refused_naming_the_field() {
+    let long = "x".repeat(1025);
+    let cases = [
+        (
+            r#"{"type":"user.updated","data":{"id":"user_1","updated_at":-1}}"#.to_owned(),
+            "`data.updated_at`: invalid value, expected Unix milliseconds from 0 to 253402300799999 (years 1970 to 9999)",
+        ),
+        (
+            r#"{"type":"user.updated","data":{"id":"user_1","updated_at":253402300800000}}"#.to_owned(),
+            "`data.updated_at`: invalid value, expected Unix milliseconds",
+        ),
+        (
+            r#"{"type":"user.deleted","data":{"id":"user_1"},"timestamp":-2}"#.to_owned(),
+            "`timestamp`: invalid value, expected Unix milliseconds",
+        ),
+        (
+            r#"{"type":"user.updated","data":{"id":"user_1","updated_at":1,"first_name":"A\u0000"}}"#
+                .to_owned(),
+            "`data.first_name`: invalid value, expected text without NUL characters",
+        ),
+        (
+            format!(r#"{{"type":"organization.created","data":{{"id":"org_1","updated_at":1,"name":"{long}"}}}}"#),
+            "`data.name`: invalid length, expected text of at most 1024 bytes",
+        ),
+        (
+            format!(
+                r#"{{"type":"organizationMembership.created","data":{{"id":"orgmem_1","role":"org:member","updated_at":1,
+                "organization":{{"id":"org_1","name":"N","updated_at":1,"slug":"{long}"}},"public_user_data":{{"user_id":"user_1"}}}}}}"#
+            ),
+            "`data.organization.slug`: invalid length, expected text of at most 1024 bytes",
+        ),
+        (
+            r#"{"type":"organizationMembership.created","data":{"id":"orgmem_1","role":"org:member","updated_at":1,
+            "organization":{"id":"org_1","name":"N","updated_at":1},"public_user_data":{"user_id":"org_1"}}}"#
+                .to_owned(),
+            "`data.public_user_data.user_id`: invalid user id",
+        ),
+    ];
+    for (body, expected) in cases {
+        let reason = reason(&body);
+        assert!(reason.starts_with(expected), "{reason}");
+        assert!(!reason.contains("xxx"), "{reason}");
+    }
+    // Whatever follows the JSON value is an error, as it always was.
+    assert!(reason(r#"{"type":"x","data":{}} }"#).starts_with("trailing characters"));
+    // The limits themselves are accepted.
+    let at_limits = format!(
+        r#"{{"type":"organization.created","data":{{"id":"org_1","updated_at":253402300799999,"name":"{}"}},"timestamp":0}}"#,
+        "x".repeat(1024)
+    );
+    assert!(EventEnvelope::parse(at_limits.as_bytes()).is_ok());
 }

@@ -60,7 +60,7 @@ fn errors_name_the_kind_and_field_without_quoting_values() {
     assert_eq!(
         err.as_deref(),
         Some(
-            "malformed organization object: invalid organization id: expected `org_` followed by letters, digits or `_`"
+            "malformed organization object: `id`: invalid organization id: expected `org_` followed by letters, digits or `_`"
         )
     );
     let err = parse_membership("42").err().map(|e| e.to_string());

@@ -1,5 +1,7 @@
 //! `POST /api/v1/auth/clerk_webhook/`: Clerk's events, delivered and signed by Svix.
 
+use std::borrow::Cow;
+
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse, web};
 use clerk_sync_domain::{DomainError, EventEnvelope, Outcome};
@@ -60,15 +62,21 @@ pub struct ClerkWebhookEvent {
     pub instance_id: Option<String>,
 }
 
+/// The longest `svix-id` accepted. Svix's message ids are about 30 characters; the id is the
+/// webhook log's unique key, and PostgreSQL refuses index entries over about 2.7 kB.
+pub const MAX_SVIX_ID_LEN: usize = 256;
+
 /// Verifies the signature, then applies the event exactly once.
 ///
 /// Answers 200 with the outcome (`applied`, `stale`, `tombstoned`, `ignored`, `duplicate`)
 /// only after the change is committed.
 ///
 /// # Errors
-/// 400 for a bad signature or a stale timestamp (nothing written), 400 with the reason for a
-/// signed body that cannot be applied (logged as rejected, with its payload, for replay), 413
-/// for an oversized body, 503 when the secret is not configured or the database is down.
+/// 400 for a bad signature or a stale timestamp (nothing written), 400 for a signed delivery
+/// whose `svix-id` is empty or longer than [`MAX_SVIX_ID_LEN`] (nothing written: it cannot be
+/// keyed), 400 with the reason for a signed body that cannot be applied (logged as rejected,
+/// with its payload, for replay), 413 for an oversized body, 503 when the secret is not
+/// configured or the database is down.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/clerk_webhook/",
@@ -83,7 +91,7 @@ pub struct ClerkWebhookEvent {
     request_body(content = ClerkWebhookEvent, content_type = "application/json", description = "The event, exactly as Svix sent it (the signature covers the raw bytes)"),
     responses(
         (status = 200, description = "Processed (or already processed); the outcome says what it did", body = WebhookAccepted),
-        (status = 400, description = "`Invalid webhook signature` (bad or missing signature, or a stale timestamp: nothing written), or the reason a signed body cannot be applied (recorded as `rejected`, payload included, for replay)", body = ErrorDetail),
+        (status = 400, description = "`Invalid webhook signature` (bad or missing signature, or a stale timestamp: nothing written), `The svix-id header must hold 1 to 256 characters` (nothing written), or the reason a signed body cannot be applied (recorded as `rejected`, payload included, for replay)", body = ErrorDetail),
         (status = 413, description = "The body is larger than the limit (1 MiB unless configured)", body = ErrorDetail),
         (status = 503, description = "CLERK_WEBHOOK_SIGNING_SECRET is not set, or the database is unavailable: the sender retries", body = ErrorDetail,
             headers(("Retry-After" = u32, description = "Seconds to wait, when the database is unavailable"))),
@@ -107,11 +115,21 @@ pub async fn receive_clerk_webhook(
         })?;
     let received_at = chrono::Utc::now().naive_utc();
     let svix_id = message.id;
+    if svix_id.is_empty() || svix_id.len() > MAX_SVIX_ID_LEN {
+        tracing::info!(
+            length = svix_id.len(),
+            "webhook refused: signed, but its svix-id cannot key the log"
+        );
+        return Err(ApiError::BadRequest(format!(
+            "The svix-id header must hold 1 to {MAX_SVIX_ID_LEN} characters (Svix's message \
+             ids are about 30); nothing was recorded"
+        )));
+    }
     match EventEnvelope::parse(&body) {
         Ok(envelope) => {
             let event_type = envelope.event_type.clone();
             let outcome = run_db(&state.database, move |conn| {
-                let payload = String::from_utf8_lossy(&body);
+                let payload = storable_payload(&body);
                 let delivery = Delivery {
                     svix_id: &svix_id,
                     event_type: &envelope.event_type,
@@ -140,7 +158,7 @@ pub async fn receive_clerk_webhook(
             let recorded_reason = reason.clone();
             let logged_type = event_type.clone();
             let outcome = run_db(&state.database, move |conn| {
-                let payload = String::from_utf8_lossy(&body);
+                let payload = storable_payload(&body);
                 let delivery = Delivery {
                     svix_id: &svix_id,
                     event_type: &event_type,
@@ -191,11 +209,34 @@ async fn read_body(
     Ok(body.freeze())
 }
 
+/// The body as the webhook log stores it: text, with what no text column can hold replaced by
+/// U+FFFD (bytes that are not UTF-8, and NUL, which PostgreSQL refuses). Only a body that is
+/// not valid JSON, and so is rejected anyway, can hold either.
+fn storable_payload(body: &[u8]) -> Cow<'_, str> {
+    match String::from_utf8_lossy(body) {
+        Cow::Owned(text) => Cow::Owned(text.replace('\0', "\u{FFFD}")),
+        Cow::Borrowed(text) if text.contains('\0') => Cow::Owned(text.replace('\0', "\u{FFFD}")),
+        Cow::Borrowed(text) => Cow::Borrowed(text),
+    }
+}
+
 /// actix's header map, as the Svix verifier reads headers (case-insensitively).
 struct SvixHeaders<'a>(&'a HeaderMap);
 
 impl clerk_sync_svix::Headers for SvixHeaders<'_> {
     fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_payloads_hold_neither_nul_nor_invalid_utf8() {
+        assert_eq!(storable_payload(b"{\"a\":1}"), "{\"a\":1}");
+        assert_eq!(storable_payload(b"a\0b"), "a\u{FFFD}b");
+        assert_eq!(storable_payload(b"a\xffb\0"), "a\u{FFFD}b\u{FFFD}");
     }
 }
