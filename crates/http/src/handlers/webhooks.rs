@@ -7,7 +7,7 @@ use clerk_sync_persistence::{Delivery, process_delivery, record_rejection};
 use futures_util::StreamExt;
 use serde_json::json;
 
-use crate::db::run_db;
+use crate::db::run_db_write;
 use crate::{ApiError, AppState};
 
 /// Verifies the signature, then applies the event exactly once.
@@ -40,7 +40,7 @@ pub async fn receive_clerk_webhook(
     match EventEnvelope::parse(&body) {
         Ok(envelope) => {
             let event_type = envelope.event_type.clone();
-            let outcome = run_db(&state.database, move |conn| {
+            let outcome = run_db_write(&state.database, move |conn| {
                 let payload = String::from_utf8_lossy(&body);
                 let delivery = Delivery {
                     svix_id: &svix_id,
@@ -69,7 +69,7 @@ pub async fn receive_clerk_webhook(
             let reason = err.to_string();
             let recorded_reason = reason.clone();
             let logged_type = event_type.clone();
-            let outcome = run_db(&state.database, move |conn| {
+            let outcome = run_db_write(&state.database, move |conn| {
                 let payload = String::from_utf8_lossy(&body);
                 let delivery = Delivery {
                     svix_id: &svix_id,
