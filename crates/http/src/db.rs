@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use clerk_sync_persistence::{Database, DbConnection, StoreError};
+use clerk_sync_persistence::{Conn, Database, DbConnection, StoreError};
 
 use crate::ApiError;
 
@@ -25,11 +25,36 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
     T: Send + 'static,
 {
+    run(database, Database::get, work).await
+}
+
+/// [`run_db`] for a write transaction that is likely to meet others (a webhook delivery): on
+/// SQLite it queues for the writer connection ([`Database::get_writer`]).
+///
+/// # Errors
+/// As [`run_db`].
+pub async fn run_db_write<T, F>(database: &Database, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    run(database, Database::get_writer, work).await
+}
+
+async fn run<T, F>(
+    database: &Database,
+    checkout: fn(&Database) -> Result<Conn, StoreError>,
+    work: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
     let database = database.clone();
     let span = tracing::Span::current();
     let blocking = actix_web::web::block(move || {
         let _entered = span.enter();
-        let mut conn = database.get()?;
+        let mut conn = checkout(&database)?;
         work(&mut conn)
     });
     let result = tokio::time::timeout(DATABASE_DEADLINE, blocking)

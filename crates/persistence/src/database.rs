@@ -45,6 +45,9 @@ pub type Conn = PooledConnection<ConnectionManager>;
 #[derive(Clone, Debug)]
 pub struct Database {
     pool: Pool<ConnectionManager>,
+    /// SQLite only: the single connection webhook deliveries write through (see
+    /// [`Database::get_writer`]).
+    writer: Option<Pool<ConnectionManager>>,
     backend: Backend,
 }
 
@@ -75,14 +78,29 @@ impl Database {
         let mut conn = manager.open()?;
         migrate(&mut conn)?;
         drop(conn);
-        let pool = Pool::builder()
-            .max_size(options.max_size)
-            .min_idle(Some(1))
-            .connection_timeout(options.connection_timeout)
-            .error_handler(Box::new(NopErrorHandler))
-            .build_unchecked(manager);
+        let pool = |size: u32, manager: ConnectionManager| {
+            Pool::builder()
+                .max_size(size)
+                .min_idle(Some(1))
+                .connection_timeout(options.connection_timeout)
+                // No `SELECT 1` before every checkout (a round trip per request on
+                // PostgreSQL): a connection that failed is marked broken by diesel and
+                // discarded when it returns to the pool, and the request that met the failure
+                // answers 503 (a webhook is then retried by its sender).
+                .test_on_check_out(false)
+                .error_handler(Box::new(NopErrorHandler))
+                .build_unchecked(manager)
+        };
+        let writer = match url {
+            DatabaseUrl::Sqlite(_) => Some(pool(
+                1,
+                ConnectionManager::new(url.clone(), options.sqlite.clone()),
+            )),
+            DatabaseUrl::Postgres(_) => None,
+        };
         Ok(Self {
-            pool,
+            pool: pool(options.max_size, manager),
+            writer,
             backend: url.backend(),
         })
     }
@@ -99,6 +117,26 @@ impl Database {
     /// connection timeout.
     pub fn get(&self) -> Result<Conn, StoreError> {
         self.pool
+            .get()
+            .map_err(|err| StoreError::Unavailable(err.to_string()))
+    }
+
+    /// Checks out a connection for a write transaction that is likely to meet others (webhook
+    /// deliveries arrive in bursts).
+    ///
+    /// SQLite admits one writer at a time. Writers on separate connections find out with
+    /// `SQLITE_BUSY` and poll the lock in SQLite's busy handler, which sleeps 1, 2, 5, 10 … ms
+    /// between attempts: under a burst most of the time goes to sleeping. Here they queue for
+    /// one dedicated connection instead, and each is woken as soon as the previous one commits.
+    /// (Other writers, such as the admin pages, still meet them at the database's own lock.)
+    /// PostgreSQL runs writers concurrently: this is [`Database::get`] there.
+    ///
+    /// # Errors
+    /// As [`Database::get`].
+    pub fn get_writer(&self) -> Result<Conn, StoreError> {
+        self.writer
+            .as_ref()
+            .unwrap_or(&self.pool)
             .get()
             .map_err(|err| StoreError::Unavailable(err.to_string()))
     }

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::run_db;
+use crate::db::run_db_write;
 use crate::error::ErrorDetail;
 use crate::{ApiError, AppState};
 
@@ -128,7 +128,7 @@ pub async fn receive_clerk_webhook(
     match EventEnvelope::parse(&body) {
         Ok(envelope) => {
             let event_type = envelope.event_type.clone();
-            let outcome = run_db(&state.database, move |conn| {
+            let outcome = run_db_write(&state.database, move |conn| {
                 let payload = storable_payload(&body);
                 let delivery = Delivery {
                     svix_id: &svix_id,
@@ -157,7 +157,7 @@ pub async fn receive_clerk_webhook(
             let reason = err.to_string();
             let recorded_reason = reason.clone();
             let logged_type = event_type.clone();
-            let outcome = run_db(&state.database, move |conn| {
+            let outcome = run_db_write(&state.database, move |conn| {
                 let payload = storable_payload(&body);
                 let delivery = Delivery {
                     svix_id: &svix_id,

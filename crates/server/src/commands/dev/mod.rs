@@ -4,7 +4,7 @@
 
 pub mod init;
 pub mod send;
-mod templates;
+pub mod templates;
 pub mod token;
 
 use rand::Rng;

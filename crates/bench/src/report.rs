@@ -1,0 +1,171 @@
+//! The results table: every figure with its limit and the ratio, in markdown.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::limits::Limit;
+use crate::load::RunResult;
+
+/// What a row measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// `GET /api/v1/health`: the HTTP layer and the generator alone.
+    Health,
+    /// `GET /api/v1/auth/me/` with a distinct valid token per user.
+    Me,
+    /// Signed `user.updated` deliveries, each applied.
+    Delivery,
+}
+
+impl Kind {
+    /// The name in the table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Health => "GET /health",
+            Self::Me => "GET /me",
+            Self::Delivery => "POST webhook",
+        }
+    }
+}
+
+/// One backend, workload and concurrency level: its runs and its limit's runs.
+pub struct Row {
+    /// "SQLite" or "PostgreSQL".
+    pub backend: &'static str,
+    /// The workload.
+    pub kind: Kind,
+    /// Open connections.
+    pub concurrency: usize,
+    /// The server's runs.
+    pub runs: Vec<RunResult>,
+    /// The 1-minute load average before each run.
+    pub loadavg: Vec<String>,
+    /// The server's peak RSS after the runs, KiB.
+    pub peak_rss_kib: u64,
+    /// The limit's runs.
+    pub limits: Vec<Limit>,
+    /// The 1-minute load average before each limit run.
+    pub limit_loadavg: Vec<String>,
+    /// How the limit was measured.
+    pub limit_label: String,
+}
+
+impl Row {
+    /// A row without runs.
+    pub fn new(backend: &'static str, kind: Kind, concurrency: usize) -> Self {
+        Self {
+            backend,
+            kind,
+            concurrency,
+            runs: Vec::new(),
+            loadavg: Vec::new(),
+            peak_rss_kib: 0,
+            limits: Vec::new(),
+            limit_loadavg: Vec::new(),
+            limit_label: String::new(),
+        }
+    }
+
+    /// The run with the median rate, and the best rate.
+    fn median_and_best(&self) -> Option<(&RunResult, f64)> {
+        let mut sorted: Vec<&RunResult> = self.runs.iter().collect();
+        sorted.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+        let median = sorted.get(sorted.len() / 2)?;
+        let best = sorted.last()?.rate();
+        Some((median, best))
+    }
+
+    fn limit_median_and_best(&self) -> Option<(f64, f64)> {
+        let mut rates: Vec<f64> = self.limits.iter().map(|limit| limit.rate).collect();
+        rates.sort_by(f64::total_cmp);
+        Some((*rates.get(rates.len() / 2)?, *rates.last()?))
+    }
+}
+
+/// Start-up measurements.
+pub struct Startup {
+    /// Spawn to the first 200 of `/api/v1/health`, per start.
+    pub ready: Vec<Duration>,
+    /// RSS half a second after ready, KiB, per start.
+    pub idle_rss: Vec<u64>,
+}
+
+/// The whole report.
+pub fn markdown(rows: &[Row], startup: &Startup, duration: u64, repeat: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Runs of {duration} s; figures are the median of {repeat} run(s) (best in parentheses); latency of the median run; the ratio is median / median of the limit.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| backend | workload | conc. | req/s (best) | p50 ms | p99 ms | max ms | errors | server CPU | client CPU | peak RSS MiB | loadavg | limit | limit /s (best) | ratio |"
+    );
+    let _ = writeln!(
+        out,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|"
+    );
+    for row in rows {
+        let Some((median, best)) = row.median_and_best() else {
+            continue;
+        };
+        let seconds = median.elapsed.as_secs_f64().max(1e-9);
+        let errors: u64 = row.runs.iter().map(|run| run.errors).sum();
+        let (limit, ratio) = match row.limit_median_and_best() {
+            Some((limit_median, limit_best)) => (
+                format!("{limit_median:.0} ({limit_best:.0})"),
+                format!("{:.0}%", 100.0 * median.rate() / limit_median.max(1e-9)),
+            ),
+            None => ("–".to_owned(), "–".to_owned()),
+        };
+        let mut loadavg = row.loadavg.join("/");
+        if !row.limit_loadavg.is_empty() {
+            let _ = write!(loadavg, "; limit {}", row.limit_loadavg.join("/"));
+        }
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.0} ({:.0}) | {:.2} | {:.2} | {:.2} | {} | {:.0}% | {:.0}% | {:.1} | {} | {} | {} | {} |",
+            row.backend,
+            row.kind.name(),
+            row.concurrency,
+            median.rate(),
+            best,
+            median.percentile_ms(50),
+            median.percentile_ms(99),
+            median.max_ms(),
+            errors,
+            100.0 * median.server_cpu.as_secs_f64() / seconds,
+            100.0 * median.client_cpu.as_secs_f64() / seconds,
+            row.peak_rss_kib as f64 / 1024.0,
+            loadavg,
+            if row.limit_label.is_empty() {
+                "–"
+            } else {
+                &row.limit_label
+            },
+            limit,
+            ratio,
+        );
+    }
+    let mut ready: Vec<f64> = startup
+        .ready
+        .iter()
+        .map(|ready| ready.as_secs_f64() * 1000.0)
+        .collect();
+    ready.sort_by(f64::total_cmp);
+    let mut idle: Vec<u64> = startup.idle_rss.clone();
+    idle.sort_unstable();
+    if let (Some(first), Some(median), Some(idle_median)) = (
+        ready.first(),
+        ready.get(ready.len() / 2),
+        idle.get(idle.len() / 2),
+    ) {
+        let _ = writeln!(
+            out,
+            "\nStart-up on a fresh SQLite file (spawn → first 200 of /api/v1/health), {} starts: best {first:.1} ms, median {median:.1} ms; idle RSS {:.1} MiB (median).",
+            ready.len(),
+            *idle_median as f64 / 1024.0
+        );
+    }
+    out
+}

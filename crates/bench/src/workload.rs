@@ -1,0 +1,267 @@
+//! What the benchmark sends: signed `user.created` / `user.updated` deliveries built from the
+//! development templates, and session tokens minted with the test key.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, ensure};
+use clerk_sync_domain::{ClerkEvent, EventEnvelope, UnixMillis};
+use clerk_sync_server::commands::dev::templates::{self, Subject};
+use clerk_sync_server::commands::dev::token::{TokenRequest, mint};
+use clerk_sync_svix::WebhookSecret;
+
+use crate::load::Workload;
+
+/// The endpoint secret the benchmarked server is configured with.
+pub const SIGNING_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// Stands for the version time in the templates (13 digits, like the Unix ms it is replaced
+/// with), so a body is a string substitution away from any version.
+const VERSION_PLACEHOLDER: &str = "1111111111111";
+
+/// The Clerk id of the `i`-th seeded user.
+pub fn user_id(i: usize) -> String {
+    format!("user_bench{i}")
+}
+
+/// The primary email of the `i`-th seeded user.
+pub fn email(i: usize) -> String {
+    format!("bench{i}@example.com")
+}
+
+/// Deliveries about the seeded users. Every delivery gets the next number of one sequence: its
+/// message id and its version (`updated_at`) are derived from it, so each is new and newer than
+/// the last one about its user, and is applied.
+pub struct Deliveries {
+    /// `user.created` bodies, one per user, with the version placeholder.
+    bodies: Vec<String>,
+    secret: WebhookSecret,
+    /// The version of delivery 0 (Unix ms at the start of the benchmark).
+    base_version: i64,
+    /// Tells this benchmark's message ids from those of earlier runs on the same database.
+    run: i64,
+    sequence: AtomicU64,
+    /// `user.updated` rather than `user.created`.
+    updates: AtomicBool,
+}
+
+impl Deliveries {
+    /// Bodies for `users` users.
+    ///
+    /// # Errors
+    /// When a template does not produce what the benchmark expects.
+    pub fn new(users: usize) -> anyhow::Result<Self> {
+        let placeholder: i64 = VERSION_PLACEHOLDER.parse()?;
+        let mut bodies = Vec::with_capacity(users);
+        for i in 0..users {
+            let subject = Subject {
+                user: user_id(i),
+                email: Some(email(i)),
+                first_name: "Bench".to_owned(),
+                last_name: format!("User {i}"),
+                organization: "org_bench".to_owned(),
+                organization_name: "Bench".to_owned(),
+                membership: "orgmem_bench".to_owned(),
+                role: "org:member".to_owned(),
+            };
+            bodies.push(templates::event("user.created", &subject, placeholder)?.to_string());
+        }
+        let now = unix_millis();
+        Ok(Self {
+            bodies,
+            secret: WebhookSecret::parse(SIGNING_SECRET)?,
+            base_version: now,
+            run: now,
+            sequence: AtomicU64::new(0),
+            updates: AtomicBool::new(false),
+        })
+    }
+
+    /// From now on, deliveries are `user.updated` rather than `user.created`.
+    pub fn switch_to_updates(&self) {
+        self.updates.store(true, Ordering::Relaxed);
+    }
+
+    fn event_type(&self) -> &'static str {
+        if self.updates.load(Ordering::Relaxed) {
+            "user.updated"
+        } else {
+            "user.created"
+        }
+    }
+
+    /// How many users the deliveries are about.
+    pub fn users(&self) -> usize {
+        self.bodies.len()
+    }
+
+    /// The next delivery: its message id, the user's index and its body.
+    pub fn next(&self) -> (String, usize, String) {
+        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let user = usize::try_from(sequence).unwrap_or(0) % self.bodies.len();
+        let version = self.base_version + i64::try_from(sequence).unwrap_or(i64::MAX);
+        let body = self.bodies[user]
+            .replace(VERSION_PLACEHOLDER, &version.to_string())
+            .replacen(
+                "\"type\":\"user.created\"",
+                &format!("\"type\":\"{}\"", self.event_type()),
+                1,
+            );
+        (format!("msg_bench{}_{sequence}", self.run), user, body)
+    }
+
+    /// Checks that a body says what the benchmark means it to say.
+    ///
+    /// # Errors
+    /// When it parses into something else.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let before = self.sequence.load(Ordering::Relaxed);
+        let (_, user, body) = self.next();
+        self.sequence.store(before, Ordering::Relaxed);
+        let envelope = EventEnvelope::parse(body.as_bytes())?;
+        let ClerkEvent::UserUpserted(snapshot) = envelope.event else {
+            anyhow::bail!("the template is not a user event");
+        };
+        ensure!(
+            snapshot.clerk_id.as_str() == user_id(user),
+            "unexpected user id"
+        );
+        ensure!(
+            snapshot.updated_at == UnixMillis(self.base_version + i64::try_from(before)?),
+            "the version placeholder was not replaced"
+        );
+        ensure!(
+            envelope.event_type == self.event_type(),
+            "unexpected event type"
+        );
+        Ok(())
+    }
+}
+
+impl Workload for Deliveries {
+    fn request(&self, _i: u64) -> Cow<'_, [u8]> {
+        let (id, _, body) = self.next();
+        let timestamp = unix_millis().unsigned_abs() / 1000;
+        let mut request = format!(
+            "POST /api/v1/auth/clerk_webhook/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in self.secret.signed_headers(&id, timestamp, body.as_bytes()) {
+            request.push_str(name);
+            request.push_str(": ");
+            request.push_str(&value);
+            request.push_str("\r\n");
+        }
+        request.push_str("\r\n");
+        request.push_str(&body);
+        Cow::Owned(request.into_bytes())
+    }
+
+    fn accept(&self, status: u16, body: &[u8]) -> bool {
+        // Each delivery is new and newer than the one before about its user, so it is applied;
+        // `stale` happens only when one overtakes the previous delivery about the same user
+        // (sent a whole round of users earlier) on its way to the commit, and does the same
+        // work but the UPDATE.
+        status == 200
+            && (contains(body, br#""outcome":"applied""#)
+                || contains(body, br#""outcome":"stale""#))
+    }
+}
+
+/// `GET /api/v1/auth/me/` with one valid session token per seeded user, in turn.
+pub struct Me {
+    requests: Vec<Vec<u8>>,
+}
+
+impl Me {
+    /// Mints a token for each of `users` users, on all cores (RSA signing is slow).
+    ///
+    /// # Errors
+    /// When the key cannot sign.
+    pub fn new(private_key: &str, users: usize) -> anyhow::Result<Self> {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let chunk = users.div_ceil(threads).max(1);
+        let indexes: Vec<usize> = (0..users).collect();
+        let minted: Vec<anyhow::Result<Vec<Vec<u8>>>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = indexes
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|&i| -> anyhow::Result<Vec<u8>> {
+                                let user = user_id(i);
+                                let token = mint(
+                                    private_key,
+                                    &TokenRequest {
+                                        user: &user,
+                                        organization: None,
+                                        role: None,
+                                        expires_in: Duration::from_secs(4 * 3600),
+                                    },
+                                )?;
+                                Ok(format!(
+                                    "GET /api/v1/auth/me/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
+                                )
+                                .into_bytes())
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| {
+                    worker
+                        .join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a minting thread panicked")))
+                })
+                .collect()
+        });
+        let mut requests = Vec::with_capacity(users);
+        for part in minted {
+            requests.extend(part.context("cannot mint the session tokens")?);
+        }
+        Ok(Self { requests })
+    }
+}
+
+impl Workload for Me {
+    fn request(&self, i: u64) -> Cow<'_, [u8]> {
+        let index = usize::try_from(i).unwrap_or(0) % self.requests.len();
+        Cow::Borrowed(&self.requests[index])
+    }
+
+    fn accept(&self, status: u16, body: &[u8]) -> bool {
+        status == 200 && contains(body, br#""clerk_id":"user_bench"#)
+    }
+}
+
+/// `GET /api/v1/health`: what the server and the generator achieve without a database or a
+/// token, the ceiling of the HTTP layer on this machine.
+pub struct Health;
+
+impl Workload for Health {
+    fn request(&self, _i: u64) -> Cow<'_, [u8]> {
+        Cow::Borrowed(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    }
+
+    fn accept(&self, status: u16, _body: &[u8]) -> bool {
+        status == 200
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
+}
