@@ -6,10 +6,12 @@ mod extractor;
 mod guard;
 mod jwks;
 mod keys;
+mod rsa;
 mod token;
 
 pub use extractor::Session;
 pub use guard::{OrganizationAccess, OrganizationMember, require_membership};
 pub use jwks::{JwksCache, JwksOptions, retry_delay};
 pub use keys::{InvalidKey, KeySource};
+pub use rsa::install_crypto_provider;
 pub use token::{MAX_TOKEN_BYTES, TokenError, TokenPolicy, TokenVerifier};

@@ -142,6 +142,7 @@ fn unix_now() -> f64 {
 impl TokenVerifier {
     /// A verifier trusting `keys` and enforcing `policy`.
     pub fn new(keys: KeySource, policy: TokenPolicy) -> Self {
+        super::install_crypto_provider();
         let mut validation = Validation::new(Algorithm::RS256);
         validation.leeway = policy.leeway.as_secs();
         validation.validate_nbf = true;
