@@ -9,13 +9,14 @@
 
 use clerk_sync_domain::{
     ClerkEvent, ClerkMembershipId, ClerkOrgId, ClerkUserId, DomainError, EmailAddress,
-    EventEnvelope, MemberUser, MembershipContext, MembershipDecision, MembershipDeletion,
-    MembershipId, MembershipSnapshot, OrganizationContext, OrganizationDecision,
-    OrganizationDeletion, OrganizationId, OrganizationSnapshot, PublicUserData, Role,
-    StoredMembership, StoredOrganization, StoredUser, UnixMillis, UserContext, UserDecision,
-    UserDeletion, UserId, UserSnapshot, UserTarget, decide_member_user, decide_membership_deletion,
-    decide_membership_upsert, decide_organization_deletion, decide_organization_upsert,
-    decide_user_deletion, decide_user_upsert, parse_membership, parse_organization, parse_user,
+    EventEnvelope, HANDLED_EVENT_TYPES, MemberUser, MembershipContext, MembershipDecision,
+    MembershipDeletion, MembershipId, MembershipSnapshot, OrganizationContext,
+    OrganizationDecision, OrganizationDeletion, OrganizationId, OrganizationSnapshot,
+    PublicUserData, Role, StoredMembership, StoredOrganization, StoredUser, UnixMillis,
+    UserContext, UserDecision, UserDeletion, UserId, UserSnapshot, UserTarget, decide_member_user,
+    decide_membership_deletion, decide_membership_upsert, decide_organization_deletion,
+    decide_organization_upsert, decide_user_deletion, decide_user_upsert, parse_membership,
+    parse_organization, parse_user,
 };
 use clerk_sync_svix::{HeaderKind, VerifiedMessage, Verifier, WebhookError, WebhookSecret};
 
@@ -28,19 +29,6 @@ pub const NOW: u64 = 1_700_000_000;
 /// The longest error text any refusal may have: errors name fields, never quote values, so
 /// their length does not grow with the input.
 const MAX_ERROR_LEN: usize = 400;
-
-/// The event types the mirror handles; every other type is acknowledged and ignored.
-pub const HANDLED_TYPES: [&str; 9] = [
-    "user.created",
-    "user.updated",
-    "user.deleted",
-    "organization.created",
-    "organization.updated",
-    "organization.deleted",
-    "organizationMembership.created",
-    "organizationMembership.updated",
-    "organizationMembership.deleted",
-];
 
 /// Reads structured values off the front of a fuzz input. Past its end everything reads as
 /// zero or empty, so every byte string is a valid input.
@@ -266,7 +254,7 @@ fn check_error(err: &DomainError) {
         DomainError::MalformedEvent { event_type, .. } => {
             if let Some(event_type) = event_type {
                 assert!(
-                    HANDLED_TYPES.contains(&event_type.as_str()),
+                    HANDLED_EVENT_TYPES.contains(&event_type.as_str()),
                     "only handled types are named: {text}"
                 );
             }
@@ -286,7 +274,7 @@ fn check_envelope(envelope: &EventEnvelope) {
     if let Some(timestamp) = envelope.timestamp {
         check_time(timestamp);
     }
-    let handled = HANDLED_TYPES.contains(&event_type);
+    let handled = HANDLED_EVENT_TYPES.contains(&event_type);
     assert_eq!(envelope.event.object_id().is_some(), handled);
     let prefix = event_type.split('.').next().unwrap_or_default();
     match &envelope.event {

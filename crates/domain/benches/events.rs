@@ -16,24 +16,13 @@
 use std::hint::black_box;
 
 use clerk_sync_domain::{
-    ClerkEvent, EventEnvelope, MembershipContext, MembershipId, OrganizationContext,
-    OrganizationId, StoredMembership, StoredOrganization, StoredUser, UnixMillis, UserContext,
-    UserId, decide_membership_deletion, decide_membership_upsert, decide_organization_deletion,
-    decide_organization_upsert, decide_user_deletion, decide_user_upsert,
+    ClerkEvent, EventEnvelope, HANDLED_EVENT_TYPES, MembershipContext, MembershipId,
+    OrganizationContext, OrganizationId, StoredMembership, StoredOrganization, StoredUser,
+    UnixMillis, UserContext, UserId, decide_membership_deletion, decide_membership_upsert,
+    decide_organization_deletion, decide_organization_upsert, decide_user_deletion,
+    decide_user_upsert,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-
-const EVENT_TYPES: [&str; 9] = [
-    "user.created",
-    "user.updated",
-    "user.deleted",
-    "organization.created",
-    "organization.updated",
-    "organization.deleted",
-    "organizationMembership.created",
-    "organizationMembership.updated",
-    "organizationMembership.deleted",
-];
 
 fn fixture(event_type: &str) -> Vec<u8> {
     let path = format!(
@@ -108,7 +97,7 @@ fn keep<T>(decision: T) -> bool {
 
 fn parse_and_decide(c: &mut Criterion) {
     let mut group = c.benchmark_group("event");
-    for event_type in EVENT_TYPES {
+    for event_type in HANDLED_EVENT_TYPES {
         let body = fixture(event_type);
         let envelope = EventEnvelope::parse(&body).expect("the fixture parses");
         assert!(decide(&envelope), "{event_type} is decided");

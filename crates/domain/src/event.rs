@@ -17,6 +17,20 @@ use crate::{
 /// The longest event type accepted; Clerk's longest today is 36 characters.
 const MAX_EVENT_TYPE_LEN: usize = 128;
 
+/// The event types the mirror applies; every other type is acknowledged and recorded as
+/// `ignored`.
+pub const HANDLED_EVENT_TYPES: [&str; 9] = [
+    "user.created",
+    "user.updated",
+    "user.deleted",
+    "organization.created",
+    "organization.updated",
+    "organization.deleted",
+    "organizationMembership.created",
+    "organizationMembership.updated",
+    "organizationMembership.deleted",
+];
+
 /// One delivery body, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventEnvelope {

@@ -20,7 +20,7 @@ pub use claims::{
 };
 pub use email::EmailAddress;
 pub use error::DomainError;
-pub use event::{ClerkEvent, EventEnvelope};
+pub use event::{ClerkEvent, EventEnvelope, HANDLED_EVENT_TYPES};
 pub use fields::{MAX_TEXT_BYTES, MAX_UNIX_MILLIS};
 pub use ids::{
     ClerkMembershipId, ClerkOrgId, ClerkUserId, MAX_CLERK_ID_LEN, MembershipId, OrganizationId,

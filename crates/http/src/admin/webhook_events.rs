@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use clerk_sync_domain::Outcome;
+use clerk_sync_domain::{HANDLED_EVENT_TYPES, Outcome};
 use clerk_sync_persistence::admin::webhook_events::{WebhookEventFilter, WebhookEventListRow};
 use clerk_sync_persistence::admin::{self, Direction};
 
@@ -15,20 +15,6 @@ use crate::AppState;
 use crate::db::run_db;
 
 const PATH: &str = "/admin/webhook-events";
-
-/// The event types the mirror applies, offered as suggestions in the type filter (any other
-/// type can be typed in: the log records every type it receives).
-const EVENT_TYPES: [&str; 9] = [
-    "user.created",
-    "user.updated",
-    "user.deleted",
-    "organization.created",
-    "organization.updated",
-    "organization.deleted",
-    "organizationMembership.created",
-    "organizationMembership.updated",
-    "organizationMembership.deleted",
-];
 
 struct EventListRow {
     href: String,
@@ -111,7 +97,7 @@ pub async fn list_webhook_events(
         layout: Layout::new("Webhook events", Section::WebhookEvents, &staff),
         q: params.text("q"),
         event_type: params.text("type"),
-        event_types: EVENT_TYPES,
+        event_types: HANDLED_EVENT_TYPES,
         outcome: params.text("outcome"),
         outcomes: options(
             Outcome::ALL.iter().map(|o| o.as_str()).collect(),

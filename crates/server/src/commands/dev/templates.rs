@@ -161,17 +161,7 @@ mod tests {
 
     #[test]
     fn every_handled_type_parses_as_the_event_it_names() {
-        for event_type in [
-            "user.created",
-            "user.updated",
-            "user.deleted",
-            "organization.created",
-            "organization.updated",
-            "organization.deleted",
-            "organizationMembership.created",
-            "organizationMembership.updated",
-            "organizationMembership.deleted",
-        ] {
+        for event_type in clerk_sync_domain::HANDLED_EVENT_TYPES {
             let body = event(event_type, &subject(), 1_700_000_000_000)
                 .map(|v| v.to_string())
                 .unwrap_or_default();
