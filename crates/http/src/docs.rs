@@ -5,6 +5,7 @@
 //! never from a CDN, and starts Swagger UI from a script file of its own, so its
 //! Content-Security-Policy allows scripts from this origin only.
 
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, web};
 
@@ -99,22 +100,7 @@ fn page() -> String {
 
 /// `GET /docs`: the Swagger UI page.
 pub async fn get_docs() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ))
-        .insert_header((header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .insert_header((
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .insert_header((
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .body(page())
+    crate::html::html_page(StatusCode::OK, CONTENT_SECURITY_POLICY, "no-referrer").body(page())
 }
 
 /// `GET /docs/assets/{file}`: Swagger UI's files and the page's own, from the binary.

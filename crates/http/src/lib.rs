@@ -6,6 +6,7 @@ mod db;
 pub mod docs;
 mod error;
 pub mod handlers;
+mod html;
 pub mod metrics;
 pub mod openapi;
 pub mod request_log;

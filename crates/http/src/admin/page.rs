@@ -91,23 +91,8 @@ pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
                 .body("Internal server error");
         }
     };
-    let mut response = HttpResponse::build(status);
-    response
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ))
-        .insert_header((header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .insert_header((
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .insert_header((
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ));
+    let mut response = crate::html::html_page(status, CONTENT_SECURITY_POLICY, "same-origin");
+    response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     response.body(body)
 }
 
