@@ -403,7 +403,8 @@ struct Stored {
     id: i64,
     /// The other row's local id.
     other_id: i64,
-    /// Distinguishes the other row's Clerk id.
+    /// Distinguishes the other row's Clerk id; its high bit makes the other row also the
+    /// account the user's `external_id` names.
     other_key: u8,
 }
 
@@ -435,7 +436,7 @@ impl Stored {
                 .bit(2)
                 .then(|| UnixMillis(updated_at.0.saturating_add(self.delta))),
         });
-        let email_holder = self.bit(3).then(|| StoredUser {
+        let other = StoredUser {
             id: UserId(self.other_id()),
             clerk_id: self
                 .bit(4)
@@ -443,11 +444,12 @@ impl Stored {
             clerk_updated_at: self
                 .bit(4)
                 .then(|| UnixMillis(updated_at.0.saturating_add(self.other_delta))),
-        });
+        };
         UserContext {
             tombstoned: self.bit(0),
             by_clerk_id,
-            email_holder,
+            email_holder: self.bit(3).then(|| other.clone()),
+            external_account: (self.other_key & 0x80 != 0).then_some(other),
         }
     }
 
@@ -580,6 +582,13 @@ fn check_user_upsert(user: &UserSnapshot, stored: &Stored) {
         .email_holder
         .as_ref()
         .filter(|holder| current.is_none_or(|row| row.id != holder.id));
+    // The rows a user may take over: unlinked, not its own.
+    let linkable = |id: UserId| {
+        [&context.external_account, &context.email_holder]
+            .into_iter()
+            .flatten()
+            .any(|row| row.id == id && row.clerk_id.is_none() && current.is_none_or(|c| c.id != id))
+    };
     let stale = current
         .and_then(|row| row.clerk_updated_at)
         .is_some_and(|stored_at| user.updated_at <= stored_at);
@@ -607,12 +616,12 @@ fn check_user_upsert(user: &UserSnapshot, stored: &Stored) {
         (UserTarget::Insert, None) => UserId(10_000),
         (UserTarget::Update(id), Some(row)) if id == row.id => id,
         (UserTarget::Link(id), None) => {
-            assert!(holder.is_some_and(|h| h.id == id && h.clerk_id.is_none()));
+            assert!(linkable(id), "only an unlinked account is linked");
             id
         }
         (UserTarget::Merge { from, into }, Some(row)) => {
             assert_eq!(from, row.id);
-            assert!(holder.is_some_and(|h| h.id == into && h.clerk_id.is_none()));
+            assert!(linkable(into), "only an unlinked account is merged into");
             into
         }
         (target, _) => panic!("{target:?} does not fit the stored rows"),
@@ -637,7 +646,7 @@ fn check_user_upsert(user: &UserSnapshot, stored: &Stored) {
             clerk_id: Some(user.clerk_id.clone()),
             clerk_updated_at: Some(user.updated_at),
         }),
-        email_holder: None,
+        ..UserContext::default()
     };
     assert_eq!(decide_user_upsert(user, &after), UserDecision::Stale);
 }

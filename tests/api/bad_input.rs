@@ -572,6 +572,39 @@ fn webhook_cases() -> Vec<Case> {
             "malformed user.created event: `data.email_addresses[0].email_address`: invalid email address",
         ),
         rejected(
+            "an email's verification a string",
+            set(
+                "user.created",
+                "/data/email_addresses/0/verification",
+                json!("verified"),
+            ),
+            "malformed user.created event: `data.email_addresses[0].verification`: invalid type, expected struct WireVerification",
+        ),
+        rejected(
+            "an email's verification status a number",
+            set(
+                "user.created",
+                "/data/email_addresses/0/verification/status",
+                json!(1),
+            ),
+            "malformed user.created event: `data.email_addresses[0].verification.status`: invalid type, expected a string",
+        ),
+        rejected(
+            "banned a string",
+            set("user.created", "/data/banned", json!("no")),
+            "malformed user.created event: `data.banned`: invalid type, expected a boolean",
+        ),
+        rejected(
+            "external_id a number",
+            set("user.created", "/data/external_id", json!(42)),
+            "malformed user.created event: `data.external_id`: invalid type, expected a string",
+        ),
+        rejected(
+            "external_id with a NUL character",
+            set("user.created", "/data/external_id", json!("4\u{0}2")),
+            "malformed user.created event: `data.external_id`: invalid value, expected text without NUL characters",
+        ),
+        rejected(
             "primary_email_address_id a number",
             set("user.created", "/data/primary_email_address_id", json!(1)),
             "malformed user.created event: `data.primary_email_address_id`: invalid type, expected a string",

@@ -240,6 +240,12 @@ async fn the_me_routes_answer_every_status_they_document() {
         &[("CLERK_JWT_PUBLIC_KEY", "")],
     )
     .await;
+    let banned = "user_2BannedByClerkForDocs";
+    let mut event = event_fixture("user.created");
+    event["data"]["id"] = Value::from(banned);
+    event["data"]["email_addresses"] = serde_json::json!([]);
+    event["data"]["banned"] = Value::from(true);
+    assert_eq!(server.deliver_json("msg_banned", &event).await.0, 200);
     let document = openapi(&server).await;
     for path in ["/api/v1/auth/me/", "/api/v1/auth/me/organizations/"] {
         let mut answered = BTreeSet::new();
@@ -259,6 +265,12 @@ async fn the_me_routes_answer_every_status_they_document() {
         assert_eq!(
             (status, &body["detail"]),
             (404, &Value::from("User not found"))
+        );
+        answered.insert(status);
+        let (status, body) = server.get_as(path, &token_for(banned)).await;
+        assert_eq!(
+            (status, &body["detail"]),
+            (403, &Value::from("This account is disabled"))
         );
         answered.insert(status);
         let (status, _) = unconfigured.get_as(path, &token_for(USER)).await;

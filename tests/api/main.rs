@@ -8,6 +8,7 @@
 
 mod common;
 
+mod account_trust;
 mod admin;
 mod attacks;
 mod auth;

@@ -26,7 +26,7 @@ fn compact(event_type: &str) -> String {
 fn user(id: &str, email: Option<&str>, first_name: &str, updated_at: i64) -> Value {
     let emails: Vec<Value> = email
         .iter()
-        .map(|e| json!({"id": "idn_1", "email_address": e}))
+        .map(|e| json!({"id": "idn_1", "email_address": e, "verification": {"status": "verified"}}))
         .collect();
     json!({"type": "user.updated", "timestamp": updated_at + 1, "data": {
         "id": id, "email_addresses": emails, "primary_email_address_id": email.map(|_| "idn_1"),

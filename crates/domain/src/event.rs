@@ -241,6 +241,21 @@ struct WireDeleted {
 struct WireEmail {
     id: String,
     email_address: String,
+    #[serde(default)]
+    verification: Option<WireVerification>,
+}
+
+impl WireEmail {
+    /// Whether Clerk verified the address: only such an address identifies its owner.
+    fn verified(&self) -> bool {
+        self.verification.as_ref().and_then(|v| v.status.as_deref()) == Some("verified")
+    }
+}
+
+#[derive(Deserialize)]
+struct WireVerification {
+    #[serde(default)]
+    status: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -256,6 +271,10 @@ pub(crate) struct WireUser {
     last_name: Option<String>,
     #[serde(default, deserialize_with = "fields::optional_url")]
     image_url: Option<String>,
+    #[serde(default, deserialize_with = "fields::optional_text")]
+    external_id: Option<String>,
+    #[serde(default)]
+    banned: bool,
     #[serde(deserialize_with = "fields::millis")]
     updated_at: i64,
 }
@@ -271,15 +290,20 @@ impl WireUser {
                     .enumerate()
                     .find(|(_, e)| e.id == primary)
             });
+        // The address is checked whether verified or not, so that what is accepted does not
+        // depend on a status that may change; only a verified one is kept.
         let email = primary
             .map(|(i, e)| {
                 let path = format!("email_addresses[{i}].email_address");
-                field(&path, EmailAddress::parse(&e.email_address))
+                field(&path, EmailAddress::parse(&e.email_address)).map(|email| (email, e))
             })
-            .transpose()?;
+            .transpose()?
+            .and_then(|(email, e)| e.verified().then_some(email));
         Ok(UserSnapshot {
             clerk_id: field("id", ClerkUserId::parse(&self.id))?,
             email,
+            external_id: self.external_id,
+            banned: self.banned,
             first_name: self.first_name,
             last_name: self.last_name,
             image_url: self.image_url,

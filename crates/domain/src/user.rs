@@ -3,12 +3,19 @@
 //! The rules, in the order [`decide_user_upsert`] applies them:
 //! 1. A tombstoned (deleted) Clerk id is never written again.
 //! 2. A version no newer (by Clerk's `updated_at`) than the stored one is stale.
-//! 3. A user is found by Clerk id; failing that, a local account that existed before Clerk
-//!    (no Clerk id) with the same primary email is linked. Should the user already have a row
-//!    (created, say, from a membership that arrived first), that row is merged into the linked
-//!    account, so the result does not depend on which event came first.
-//! 4. A primary email held by another Clerk user goes to whichever of the two claimed it later
-//!    (by `updated_at`, then Clerk id to break ties); the other is left without an email.
+//! 3. A user is found by Clerk id. A local account that existed before Clerk (no Clerk id) is
+//!    linked when the user's `external_id` names it (its local id: Clerk's migration path),
+//!    else when it holds the user's primary email and Clerk verified that address. Should the
+//!    user already have a row (created, say, from a membership that arrived first), that row
+//!    is merged into the linked account, so the result does not depend on which event came
+//!    first. An account that has another Clerk id is never linked.
+//! 4. Only a verified primary address is the user's `email`: an unverified one is not kept
+//!    there, so it never links, claims or displaces anything (whoever typed it in has not
+//!    shown that they own it).
+//! 5. A primary email held by another Clerk user goes to whichever of the two claimed it later
+//!    (by `updated_at`, then Clerk id to break ties); the other is left without an email. An
+//!    account without a Clerk id that is not the one linked keeps its address, and the user is
+//!    stored without it.
 
 use crate::{ClerkUserId, EmailAddress, UnixMillis, UserId};
 
@@ -31,6 +38,15 @@ pub struct User {
     pub is_staff: bool,
     /// May sign in to the application (local; never synced from Clerk).
     pub is_active: bool,
+    /// Clerk has banned the user (synced from Clerk).
+    pub banned: bool,
+}
+
+impl User {
+    /// Whether the account is refused: unticked *active* by staff, or banned by Clerk.
+    pub fn is_disabled(&self) -> bool {
+        !self.is_active || self.banned
+    }
 }
 
 /// A Clerk user as an event describes it.
@@ -38,9 +54,14 @@ pub struct User {
 pub struct UserSnapshot {
     /// Clerk's id of the user.
     pub clerk_id: ClerkUserId,
-    /// The primary email address; `None` for users who signed up with a phone, a username or
-    /// a wallet.
+    /// The primary email address when Clerk verified it; `None` for users who signed up with
+    /// a phone, a username or a wallet, and while the primary address is unverified.
     pub email: Option<EmailAddress>,
+    /// The application's own id for the user, set through Clerk's Backend API (never by the
+    /// user); a local account's id here links that account.
+    pub external_id: Option<String>,
+    /// Clerk has banned the user.
+    pub banned: bool,
     /// First name, when set.
     pub first_name: Option<String>,
     /// Last name, when set.
@@ -49,6 +70,18 @@ pub struct UserSnapshot {
     pub image_url: Option<String>,
     /// Clerk's `updated_at`: orders versions of this user.
     pub updated_at: UnixMillis,
+}
+
+impl UserSnapshot {
+    /// The local account the `external_id` names: a local id in decimal, as an application
+    /// that migrated its users to Clerk sets it.
+    pub fn external_account(&self) -> Option<UserId> {
+        let text = self.external_id.as_deref()?;
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse().ok().filter(|id| *id > 0).map(UserId)
+    }
 }
 
 /// What a membership event says about its user: enough to create the user before the user's
@@ -86,6 +119,8 @@ pub struct UserContext {
     pub by_clerk_id: Option<StoredUser>,
     /// The row, other than `by_clerk_id`, holding the event's primary email.
     pub email_holder: Option<StoredUser>,
+    /// The row whose local id the event's `external_id` names.
+    pub external_account: Option<StoredUser>,
 }
 
 /// Where a user version is written.
@@ -141,32 +176,38 @@ pub fn decide_user_upsert(snapshot: &UserSnapshot, context: &UserContext) -> Use
     {
         return UserDecision::Stale;
     }
-    let holder = context
+    let not_current = |row: &&StoredUser| current.is_none_or(|current| current.id != row.id);
+    // A pre-existing account to take over: the one `external_id` names, else the one holding
+    // the (verified) primary email; never one that another Clerk user has.
+    let linked = [&context.external_account, &context.email_holder]
+        .into_iter()
+        .flatten()
+        .find(|row| row.clerk_id.is_none() && not_current(row));
+    let target = match (current, linked) {
+        (None, None) => UserTarget::Insert,
+        (Some(row), None) => UserTarget::Update(row.id),
+        (None, Some(account)) => UserTarget::Link(account.id),
+        (Some(row), Some(account)) => UserTarget::Merge {
+            from: row.id,
+            into: account.id,
+        },
+    };
+    let rival = context
         .email_holder
         .as_ref()
-        .filter(|holder| current.is_none_or(|row| row.id != holder.id));
-    let (target, email, release_email_from) = match (current, holder) {
-        (None, None) => (UserTarget::Insert, snapshot.email.clone(), None),
-        (Some(row), None) => (UserTarget::Update(row.id), snapshot.email.clone(), None),
-        (current, Some(holder)) => match &holder.clerk_id {
-            None => {
-                let target = match current {
-                    None => UserTarget::Link(holder.id),
-                    Some(row) => UserTarget::Merge {
-                        from: row.id,
-                        into: holder.id,
-                    },
-                };
-                (target, snapshot.email.clone(), None)
-            }
+        .filter(|holder| not_current(holder) && linked.is_none_or(|row| row.id != holder.id));
+    let (email, release_email_from) = match rival {
+        None => (snapshot.email.clone(), None),
+        Some(holder) => match &holder.clerk_id {
+            // An unlinked account keeps its address: only linking takes it over.
+            None => (None, None),
             Some(holder_clerk_id) => {
-                let target = current.map_or(UserTarget::Insert, |row| UserTarget::Update(row.id));
                 let ours = (Some(snapshot.updated_at), &snapshot.clerk_id);
                 let theirs = (holder.clerk_updated_at, holder_clerk_id);
                 if ours > theirs {
-                    (target, snapshot.email.clone(), Some(holder.id))
+                    (snapshot.email.clone(), Some(holder.id))
                 } else {
-                    (target, None, None)
+                    (None, None)
                 }
             }
         },

@@ -19,6 +19,8 @@ fn snapshot(clerk_id: &str, email: Option<&str>, updated_at: i64) -> UserSnapsho
     UserSnapshot {
         clerk_id: clerk_user(clerk_id),
         email: email.map(|e| EmailAddress::parse(e).expect("valid email")),
+        external_id: None,
+        banned: false,
         first_name: Some("Ada".into()),
         last_name: None,
         image_url: None,
@@ -215,6 +217,114 @@ fn the_own_row_is_not_its_own_email_holder() {
         decision,
         write(UserTarget::Update(user_id(3)), Some("a@x.io"), None)
     );
+}
+
+#[test]
+fn the_account_external_id_names_is_linked_ahead_of_the_email_holder() {
+    let mut user = snapshot("user_a", Some("a@x.io"), 10);
+    user.external_id = Some("42".into());
+    let context = UserContext {
+        external_account: Some(stored(42, None, None)),
+        email_holder: Some(stored(7, None, None)),
+        ..Default::default()
+    };
+    // The other unlinked account keeps its address; the user is stored without it.
+    assert_eq!(
+        decide_user_upsert(&user, &context),
+        write(UserTarget::Link(user_id(42)), None, None)
+    );
+    let alone = UserContext {
+        external_account: Some(stored(42, None, None)),
+        ..Default::default()
+    };
+    assert_eq!(
+        decide_user_upsert(&user, &alone),
+        write(UserTarget::Link(user_id(42)), Some("a@x.io"), None)
+    );
+}
+
+#[test]
+fn an_external_id_naming_an_account_of_another_clerk_user_links_nothing() {
+    let mut user = snapshot("user_a", None, 10);
+    user.external_id = Some("42".into());
+    let context = UserContext {
+        external_account: Some(stored(42, Some("user_b"), Some(3))),
+        ..Default::default()
+    };
+    assert_eq!(
+        decide_user_upsert(&user, &context),
+        write(UserTarget::Insert, None, None)
+    );
+    let existing = UserContext {
+        by_clerk_id: Some(stored(9, Some("user_a"), None)),
+        external_account: Some(stored(42, None, None)),
+        ..Default::default()
+    };
+    assert_eq!(
+        decide_user_upsert(&user, &existing),
+        write(
+            UserTarget::Merge {
+                from: user_id(9),
+                into: user_id(42)
+            },
+            None,
+            None
+        ),
+        "an existing row is merged into the account external_id names"
+    );
+}
+
+#[test]
+fn external_ids_that_are_not_local_ids_name_no_account() {
+    let mut user = snapshot("user_a", None, 10);
+    for (text, expected) in [
+        ("42", Some(42)),
+        ("0042", Some(42)),
+        ("0", None),
+        ("-4", None),
+        ("+4", None),
+        ("4a", None),
+        ("", None),
+        ("99999999999999999999", None),
+        ("crm-7", None),
+    ] {
+        user.external_id = Some(text.into());
+        assert_eq!(user.external_account(), expected.map(user_id), "{text:?}");
+    }
+    user.external_id = None;
+    assert_eq!(user.external_account(), None);
+}
+
+#[test]
+fn unverified_primary_addresses_are_not_the_users_email() {
+    let body = |status: &str| {
+        format!(
+            r#"{{"type":"user.created","data":{{"id":"user_a","updated_at":1,
+            "primary_email_address_id":"idn_1","email_addresses":[{{"id":"idn_1",
+            "email_address":"admin@corp.example","verification":{status}}}]}}}}"#
+        )
+    };
+    let email_of = |status: &str| match EventEnvelope::parse(body(status).as_bytes())
+        .expect("parses")
+        .event
+    {
+        ClerkEvent::UserUpserted(user) => user.email.map(|e| e.to_string()),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        email_of(r#"{"status":"verified","strategy":"email_code"}"#).as_deref(),
+        Some("admin@corp.example")
+    );
+    for status in [
+        r#"{"status":"unverified","strategy":"email_code"}"#,
+        r#"{"status":"expired"}"#,
+        r#"{"status":"failed"}"#,
+        r#"{"status":null}"#,
+        r#"{}"#,
+        "null",
+    ] {
+        assert_eq!(email_of(status), None, "{status}");
+    }
 }
 
 #[test]

@@ -25,6 +25,9 @@ pub enum ApiError {
     /// The caller is known but may not do this; the text says what is missing.
     #[error("{0}")]
     Forbidden(String),
+    /// The caller's account is disabled: made inactive by staff, or banned by Clerk.
+    #[error("This account is disabled")]
+    AccountDisabled,
     /// The thing asked for does not exist; the text names it.
     #[error("{0}")]
     NotFound(&'static str),
@@ -73,7 +76,7 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest(_) | Self::InvalidSignature => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::AccountDisabled => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotConfigured { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -148,6 +151,11 @@ mod tests {
                 ApiError::Forbidden("You are not a member of this organization".into()),
                 403,
                 r#"{"detail":"You are not a member of this organization"}"#,
+            ),
+            (
+                ApiError::AccountDisabled,
+                403,
+                r#"{"detail":"This account is disabled"}"#,
             ),
             (
                 ApiError::NotFound("User not found"),

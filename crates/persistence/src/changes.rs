@@ -64,8 +64,19 @@ fn user_context(
     Ok(UserContext {
         tombstoned: reads.tombstoned(conn, clerk_id.as_str())?,
         by_clerk_id: reads.user(conn, clerk_id)?,
-        email_holder: None,
+        ..UserContext::default()
     })
+}
+
+/// The lock keys of what a user version may take over besides its own Clerk id: the row that
+/// holds its email, and the account its `external_id` names. Writers of either run one after
+/// the other.
+pub(crate) fn claim_keys(user: &UserSnapshot) -> impl Iterator<Item = String> + '_ {
+    let email = user.email.as_ref().map(|email| format!("email:{email}"));
+    let account = user
+        .external_account()
+        .map(|account| format!("account:{}", account.0));
+    email.into_iter().chain(account)
 }
 
 /// Applies a user version.
@@ -78,6 +89,9 @@ pub(crate) fn upsert_user(
     let mut context = user_context(conn, reads, &user.clerk_id)?;
     if let Some(email) = &user.email {
         context.email_holder = reads.email_holder(conn, email)?;
+    }
+    if let Some(account) = user.external_account() {
+        context.external_account = reads.account(conn, account)?;
     }
     let write = match decide_user_upsert(user, &context) {
         UserDecision::Tombstoned => return Ok(Change::Tombstoned),

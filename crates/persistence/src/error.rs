@@ -18,6 +18,10 @@ pub enum StoreError {
     /// Applying the embedded migrations failed.
     #[error("database migration failed: {0}")]
     Migration(String),
+    /// A local account was linked to another Clerk user by a concurrent transaction between
+    /// this transaction's read and its write; running the transaction again sees the link.
+    #[error("the account was linked concurrently")]
+    LinkRaced,
     /// Any other database failure.
     #[error("database error")]
     Database(#[source] DieselError),
@@ -45,6 +49,9 @@ impl StoreError {
     /// writers (serialization failures, deadlocks, unique violations raced by another replica,
     /// SQLite's busy lock), as opposed to failures that would repeat.
     pub fn is_conflict(&self) -> bool {
+        if matches!(self, Self::LinkRaced) {
+            return true;
+        }
         let Self::Database(DieselError::DatabaseError(kind, info)) = self else {
             return false;
         };

@@ -9,7 +9,7 @@
 
 use chrono::NaiveDateTime;
 use clerk_sync_domain::{
-    ClerkMembershipId, ClerkOrgId, ClerkUserId, MembershipSnapshot, OrganizationSnapshot,
+    ClerkMembershipId, ClerkOrgId, ClerkUserId, MembershipSnapshot, OrganizationSnapshot, UserId,
     UserSnapshot,
 };
 use diesel::prelude::*;
@@ -81,14 +81,19 @@ pub fn apply_users(
         .iter()
         .filter_map(|u| u.email.as_ref().map(|e| e.as_str()))
         .collect();
-    let email_keys: Vec<String> = emails.iter().map(|e| format!("email:{e}")).collect();
+    let accounts: Vec<UserId> = batch
+        .iter()
+        .filter_map(UserSnapshot::external_account)
+        .collect();
+    let claim_keys: Vec<String> = batch.iter().flat_map(changes::claim_keys).collect();
     let mut keys = ids.clone();
-    keys.extend(email_keys.iter().map(String::as_str));
+    keys.extend(claim_keys.iter().map(String::as_str));
     write_transaction_in(mode, conn, &keys, |conn| {
         let reads = &mut Reads::deferring_inserts();
         reads.preload_tombstones(conn, &ids)?;
         reads.preload_users(conn, &ids)?;
         reads.preload_emails(conn, &emails)?;
+        reads.preload_accounts(conn, &accounts)?;
         let mut tally = Tally::default();
         for user in batch {
             tally.add(changes::upsert_user(conn, reads, user, now)?);

@@ -18,6 +18,8 @@ diesel::table! {
         clerk_updated_at -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        external_id -> Nullable<Text>,
+        banned -> Bool,
     }
 }
 

@@ -23,12 +23,12 @@ pub fn process_delivery(
     envelope: &EventEnvelope,
 ) -> Result<Outcome, StoreError> {
     let message_key = format!("msg:{}", delivery.svix_id);
-    let email_key = match &envelope.event {
-        ClerkEvent::UserUpserted(user) => user.email.as_ref().map(|email| format!("email:{email}")),
-        _ => None,
+    let claim_keys: Vec<String> = match &envelope.event {
+        ClerkEvent::UserUpserted(user) => changes::claim_keys(user).collect(),
+        _ => Vec::new(),
     };
     let mut keys = vec![message_key.as_str()];
-    keys.extend(email_key.as_deref());
+    keys.extend(claim_keys.iter().map(String::as_str));
     keys.extend(object_keys(&envelope.event));
     write_transaction(conn, &keys, |conn| match webhook_events::recorded_outcome(
         conn,

@@ -35,6 +35,10 @@ pub struct UserRow {
     pub created_at: NaiveDateTime,
     /// When the row last changed.
     pub updated_at: NaiveDateTime,
+    /// The application's id for the user, as Clerk holds it.
+    pub external_id: Option<String>,
+    /// Banned by Clerk.
+    pub banned: bool,
 }
 
 impl TryFrom<UserRow> for User {
@@ -54,6 +58,7 @@ impl TryFrom<UserRow> for User {
             image_url: row.image_url,
             is_staff: row.is_staff,
             is_active: row.is_active,
+            banned: row.banned,
         })
     }
 }
@@ -67,6 +72,8 @@ struct ClerkFields<'a> {
     first_name: Option<&'a str>,
     last_name: Option<&'a str>,
     image_url: Option<&'a str>,
+    external_id: Option<&'a str>,
+    banned: bool,
     clerk_updated_at: Option<i64>,
     updated_at: NaiveDateTime,
 }
@@ -83,6 +90,8 @@ impl<'a> ClerkFields<'a> {
             first_name: user.first_name.as_deref(),
             last_name: user.last_name.as_deref(),
             image_url: user.image_url.as_deref(),
+            external_id: user.external_id.as_deref(),
+            banned: user.banned,
             clerk_updated_at: Some(user.updated_at.0),
             updated_at: now,
         }
@@ -104,6 +113,20 @@ pub(crate) fn stored_by_clerk_id(
 ) -> Result<Option<StoredUser>, StoreError> {
     users::table
         .filter(users::clerk_id.eq(clerk_id.as_str()))
+        .select((users::id, users::clerk_id, users::clerk_updated_at))
+        .first(conn)
+        .optional()?
+        .map(stored)
+        .transpose()
+}
+
+/// The row with a local id, as the sync rules see it.
+pub(crate) fn stored_by_id(
+    conn: &mut DbConnection,
+    id: UserId,
+) -> Result<Option<StoredUser>, StoreError> {
+    users::table
+        .find(id.0)
         .select((users::id, users::clerk_id, users::clerk_updated_at))
         .first(conn)
         .optional()?
@@ -167,6 +190,11 @@ pub(crate) fn insert_versions(
 }
 
 /// Overwrites a row's Clerk-owned columns (also its Clerk id, when linking).
+///
+/// # Errors
+/// [`StoreError::LinkRaced`] when the row has meanwhile been linked to another Clerk user (by a
+/// concurrent transaction that took other locks): the caller's transaction runs again and
+/// sees that.
 pub(crate) fn write_version(
     conn: &mut DbConnection,
     id: UserId,
@@ -174,9 +202,15 @@ pub(crate) fn write_version(
     email: Option<&EmailAddress>,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    diesel::update(users::table.find(id.0))
+    let unlinked_or_ours = users::clerk_id
+        .is_null()
+        .or(users::clerk_id.eq(user.clerk_id.as_str()));
+    let written = diesel::update(users::table.find(id.0).filter(unlinked_or_ours))
         .set(ClerkFields::version(user, email, now))
         .execute(conn)?;
+    if written == 0 {
+        return Err(StoreError::LinkRaced);
+    }
     Ok(())
 }
 

@@ -43,6 +43,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (small(), small()).prop_map(|(user, name)| Op::RenameUser { user, name }),
         2 => (small(), proptest::option::weighted(0.85, 0..EMAILS), any::<bool>())
             .prop_map(|(user, email, drop_old)| Op::ChangePrimaryEmail { user, email, drop_old }),
+        1 => (small(), 0..EMAILS).prop_map(|(user, email)| Op::AddUnverifiedPrimary { user, email }),
+        1 => small().prop_map(|user| Op::VerifyPrimary { user }),
         1 => (small(), small()).prop_map(|(a, b)| Op::SwapEmails { a, b }),
         1 => (small(), any::<bool>())
             .prop_map(|(user, notify_memberships)| Op::DeleteUser { user, notify_memberships }),

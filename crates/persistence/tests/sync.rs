@@ -345,4 +345,47 @@ backend_tests! {
             assert_eq!(mirror_state(&mut conn), expected, "round {round}, order {order:?}");
         }
     }
+
+    a_link_raced_by_another_writer_never_steals_the_account(db) {
+        // A writer that locked other keys (here: a bare transaction) links the account while
+        // a delivery holding only the email's lock is about to link it too: the delivery must
+        // see the link, not overwrite it.
+        let database = db.connect().expect("database");
+        let mut conn = database.get().expect("connection");
+        let email = EmailAddress::parse("contested@example.com").expect("email");
+        let local = user_repo::insert_local(&mut conn, &email, true, now()).expect("local account");
+        let (linked_tx, linked_rx) = std::sync::mpsc::channel();
+        let rival = {
+            let database = database.clone();
+            std::thread::spawn(move || {
+                let mut conn = database.get().expect("connection");
+                conn.transaction::<_, diesel::result::Error, _>(|conn| {
+                    diesel::update(users::table.find(local.0))
+                        .set(users::clerk_id.eq("user_first"))
+                        .execute(conn)?;
+                    linked_tx.send(()).expect("the test waits");
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    Ok(())
+                })
+                .expect("the rival commits");
+            })
+        };
+        linked_rx.recv().expect("the rival linked");
+        let second = user("user.created", "user_second", Some("contested@example.com"), "S", 9);
+        // On SQLite the delivery's BEGIN IMMEDIATE waits for the rival; on PostgreSQL its
+        // write waits for the rival's row lock and finds the row linked.
+        assert_eq!(deliver(&mut conn, "m1", &second), Outcome::Applied);
+        rival.join().expect("the rival thread");
+        let owner: Option<String> = users::table
+            .find(local.0)
+            .select(users::clerk_id)
+            .first(&mut conn)
+            .expect("the account");
+        assert_eq!(owner.as_deref(), Some("user_first"), "the account keeps its first link");
+        let second = user_repo::find_by_clerk_id(&mut conn, &ClerkUserId::parse("user_second").expect("id"))
+            .expect("query")
+            .expect("the second user has a row of its own");
+        assert_ne!(second.id, local);
+        assert!(!second.is_staff);
+    }
 }

@@ -24,7 +24,8 @@ pub fn user_event(id: &str, email: &str, first: &str, last: &str) -> Value {
         "type": "user.created", "object": "event", "timestamp": 1_700_000_100,
         "data": {
             "id": id, "object": "user",
-            "email_addresses": [{"id": format!("idn_{id}"), "email_address": email, "object": "email_address"}],
+            "email_addresses": [{"id": format!("idn_{id}"), "email_address": email, "object": "email_address",
+                                 "verification": {"status": "verified", "strategy": "email_code"}}],
             "primary_email_address_id": format!("idn_{id}"),
             "first_name": first, "last_name": last, "image_url": "https://img.clerk.com/x",
             "created_at": 1_700_000_000_000_i64, "updated_at": 1_700_000_000_000_i64,

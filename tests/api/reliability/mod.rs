@@ -67,7 +67,7 @@ pub fn history(rng: &mut Rng, ops: usize) -> Clerk {
                 rng.chance(85)
                     .then(|| u8::try_from(rng.below(usize::from(EMAILS))).unwrap_or(0))
             };
-            match rng.below(11) {
+            match rng.below(13) {
                 0 => Op::CreateUser {
                     email: email(rng),
                     name: rng.small(),
@@ -108,6 +108,11 @@ pub fn history(rng: &mut Rng, ops: usize) -> Clerk {
                     org: rng.small(),
                     role: rng.small(),
                 },
+                10 => Op::AddUnverifiedPrimary {
+                    user: rng.small(),
+                    email: u8::try_from(rng.below(usize::from(EMAILS))).unwrap_or(0),
+                },
+                11 => Op::VerifyPrimary { user: rng.small() },
                 _ => Op::Leave {
                     user: rng.small(),
                     org: rng.small(),

@@ -51,7 +51,7 @@ impl FromRequest for Staff {
             })
             .await?;
             match user {
-                Some(user) if user.is_staff && user.is_active => Ok(Self { user }),
+                Some(user) if user.is_staff && !user.is_disabled() => Ok(Self { user }),
                 Some(user) => {
                     tracing::info!(
                         user_id = user.id.0,

@@ -244,6 +244,8 @@ async fn render_user(
             ("First name", user.first_name.unwrap_or_default()),
             ("Last name", user.last_name.unwrap_or_default()),
             ("Image URL", user.image_url.unwrap_or_default()),
+            ("External id", user.external_id.unwrap_or_default()),
+            ("Banned", yes_no(user.banned).to_owned()),
             ("Clerk version", clerk_time(user.clerk_updated_at)),
         ],
     };

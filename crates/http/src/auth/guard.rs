@@ -5,10 +5,10 @@
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use clerk_sync_domain::{ClerkOrgId, Organization, Role};
-use clerk_sync_persistence::{memberships, organizations};
+use clerk_sync_persistence::{memberships, organizations, users};
 use futures_util::future::LocalBoxFuture;
 
-use super::Session;
+use super::{Session, usable};
 use crate::db::run_db;
 use crate::{ApiError, AppState};
 
@@ -29,9 +29,9 @@ pub struct OrganizationAccess {
 /// with `required_role` (a role key such as `org:admin`) when one is given.
 ///
 /// # Errors
-/// 404 when the organization is not in the mirror; 403 when the caller is not a member (also
-/// a caller whose user is not synced yet), or not with the required role; 503 when the
-/// database is unavailable.
+/// 403 when the caller's account is disabled; 404 when the organization is not in the mirror;
+/// 403 when the caller is not a member (also a caller whose user is not synced yet), or not
+/// with the required role; 503 when the database is unavailable.
 pub async fn require_membership(
     state: &AppState,
     session: Session,
@@ -39,15 +39,17 @@ pub async fn require_membership(
     required_role: Option<&str>,
 ) -> Result<OrganizationAccess, ApiError> {
     let user = session.user_id().clone();
-    let (organization, role) = run_db(&state.database, move |conn| {
+    let (caller, found) = run_db(&state.database, move |conn| {
+        let caller = users::find_by_clerk_id(conn, &user)?;
         let Some(org) = organizations::find_by_clerk_id(conn, &organization)? else {
-            return Ok(None);
+            return Ok((caller, None));
         };
         let role = memberships::role_of(conn, &user, org.id)?;
-        Ok(Some((org, role)))
+        Ok((caller, Some((org, role))))
     })
-    .await?
-    .ok_or(ORGANIZATION_NOT_FOUND)?;
+    .await?;
+    caller.map(usable).transpose()?;
+    let (organization, role) = found.ok_or(ORGANIZATION_NOT_FOUND)?;
     let role = role.ok_or_else(|| {
         ApiError::Forbidden("You are not a member of this organization".to_owned())
     })?;

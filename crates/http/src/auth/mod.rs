@@ -2,6 +2,7 @@
 //! `__session` cookie, verified with a PEM key or a JWKS endpoint into a [`Session`]
 //! extractor; and [`require_membership`], the guard of organization-scoped routes.
 
+mod account;
 mod extractor;
 mod guard;
 mod jwks;
@@ -9,6 +10,7 @@ mod keys;
 mod rsa;
 mod token;
 
+pub use account::usable;
 pub use extractor::Session;
 pub use guard::{OrganizationAccess, OrganizationMember, require_membership};
 pub use jwks::{JwksCache, JwksOptions, retry_delay};

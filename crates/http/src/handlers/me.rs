@@ -6,7 +6,7 @@ use clerk_sync_persistence::{memberships, users};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::Session;
+use crate::auth::{Session, usable};
 use crate::db::run_db;
 use crate::error::ErrorDetail;
 use crate::{ApiError, AppState};
@@ -28,6 +28,9 @@ pub struct MeResponse {
     pub image_url: Option<String>,
     /// May use the admin pages.
     pub is_staff: bool,
+    /// May use the application: always `true` here, since a disabled account (inactive, or
+    /// banned by Clerk) is answered 403 instead.
+    pub is_active: bool,
     /// The organization the session has active, as the token states it; `null` when none.
     pub active_organization: Option<ActiveOrganizationResponse>,
 }
@@ -66,6 +69,7 @@ impl From<User> for MeResponse {
             last_name: user.last_name,
             image_url: user.image_url,
             is_staff: user.is_staff,
+            is_active: user.is_active,
             active_organization: None,
         }
     }
@@ -105,7 +109,8 @@ const USER_NOT_FOUND: ApiError = ApiError::NotFound("User not found");
 /// the session has active.
 ///
 /// # Errors
-/// 401 without a valid token; 404 when the user is not synced (yet).
+/// 401 without a valid token; 403 when the account is disabled; 404 when the user is not
+/// synced (yet).
 #[utoipa::path(
     get,
     path = "/api/v1/auth/me/",
@@ -117,6 +122,7 @@ const USER_NOT_FOUND: ApiError = ApiError::NotFound("User not found");
         (status = 200, description = "The caller's user", body = MeResponse),
         (status = 401, description = "No valid session token; the detail says why", body = ErrorDetail,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "The account is disabled (made inactive by staff, or banned by Clerk): `This account is disabled`", body = ErrorDetail),
         (status = 404, description = "The user is not synced (yet): `User not found`", body = ErrorDetail),
         (status = 503, description = "Session token verification is not configured, or the database is unavailable", body = ErrorDetail),
     ),
@@ -130,7 +136,7 @@ pub async fn get_me(
         users::find_by_clerk_id(conn, &clerk_id)
     })
     .await?;
-    let mut me = MeResponse::from(user.ok_or(USER_NOT_FOUND)?);
+    let mut me = MeResponse::from(usable(user.ok_or(USER_NOT_FOUND)?)?);
     me.active_organization = session
         .active_organization()
         .map(ActiveOrganizationResponse::from);
@@ -140,7 +146,8 @@ pub async fn get_me(
 /// `GET /api/v1/auth/me/organizations/`: the caller's organizations with their role in each.
 ///
 /// # Errors
-/// 401 without a valid token; 404 when the user is not synced (yet).
+/// 401 without a valid token; 403 when the account is disabled; 404 when the user is not
+/// synced (yet).
 #[utoipa::path(
     get,
     path = "/api/v1/auth/me/organizations/",
@@ -152,6 +159,7 @@ pub async fn get_me(
         (status = 200, description = "The caller's organizations", body = [MyOrganization]),
         (status = 401, description = "No valid session token; the detail says why", body = ErrorDetail,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "The account is disabled (made inactive by staff, or banned by Clerk): `This account is disabled`", body = ErrorDetail),
         (status = 404, description = "The user is not synced (yet): `User not found`", body = ErrorDetail),
         (status = 503, description = "Session token verification is not configured, or the database is unavailable", body = ErrorDetail),
     ),
@@ -161,13 +169,16 @@ pub async fn list_my_organizations(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<MyOrganization>>, ApiError> {
     let clerk_id = session.user_id().clone();
-    let affiliations = run_db(&state.database, move |conn| {
-        users::find_by_clerk_id(conn, &clerk_id)?
-            .map(|user| memberships::affiliations_of(conn, user.id))
-            .transpose()
+    let found = run_db(&state.database, move |conn| {
+        let Some(user) = users::find_by_clerk_id(conn, &clerk_id)? else {
+            return Ok(None);
+        };
+        let affiliations = memberships::affiliations_of(conn, user.id)?;
+        Ok(Some((user, affiliations)))
     })
     .await?;
-    let affiliations = affiliations.ok_or(USER_NOT_FOUND)?;
+    let (user, affiliations) = found.ok_or(USER_NOT_FOUND)?;
+    usable(user)?;
     Ok(web::Json(
         affiliations.into_iter().map(MyOrganization::from).collect(),
     ))

@@ -208,6 +208,7 @@ fn admitted_others(conn: &mut DbConnection, id: UserId) -> Result<i64, StoreErro
     Ok(users::table
         .filter(users::is_staff)
         .filter(users::is_active)
+        .filter(users::banned.eq(false))
         .filter(users::id.ne(id.0))
         .count()
         .get_result(conn)?)

@@ -42,6 +42,7 @@ pub(crate) struct Reads {
     tombstoned: HashMap<String, bool>,
     users: HashMap<String, Option<StoredUser>>,
     emails: HashMap<String, Option<StoredUser>>,
+    accounts: HashMap<UserId, Option<StoredUser>>,
     organizations: HashMap<String, Option<StoredOrganization>>,
     memberships: HashMap<String, Option<StoredMembership>>,
     pairs: HashMap<(UserId, OrganizationId), Option<StoredMembership>>,
@@ -159,6 +160,23 @@ impl Reads {
         self.flush(conn)?;
         let found = user_repo::stored_by_email(conn, email)?;
         self.emails.insert(email.as_str().to_owned(), found.clone());
+        Ok(found)
+    }
+
+    /// The user row with a local id (the account an `external_id` names).
+    pub(crate) fn account(
+        &mut self,
+        conn: &mut DbConnection,
+        id: UserId,
+    ) -> Result<Option<StoredUser>, StoreError> {
+        if !self.written_users.contains(&id)
+            && let Some(known) = self.accounts.get(&id)
+        {
+            return Ok(known.clone());
+        }
+        self.flush(conn)?;
+        let found = user_repo::stored_by_id(conn, id)?;
+        self.accounts.insert(id, found.clone());
         Ok(found)
     }
 

@@ -79,6 +79,29 @@ impl Reads {
         Ok(())
     }
 
+    /// Reads the user rows with each of the local `ids` (accounts that `external_id`s name).
+    pub(crate) fn preload_accounts(
+        &mut self,
+        conn: &mut DbConnection,
+        ids: &[UserId],
+    ) -> Result<(), StoreError> {
+        for chunk in ids.chunks(CHUNK) {
+            for id in chunk {
+                self.accounts.insert(*id, None);
+            }
+            let local_ids: Vec<i64> = chunk.iter().map(|id| id.0).collect();
+            let rows: Vec<UserColumns> = users::table
+                .filter(users::id.eq_any(local_ids))
+                .select((users::id, users::clerk_id, users::clerk_updated_at))
+                .load(conn)?;
+            for row in rows {
+                let stored = user_repo::stored(row)?;
+                self.accounts.insert(stored.id, Some(stored));
+            }
+        }
+        Ok(())
+    }
+
     /// Reads the organization rows with each of `clerk_ids`.
     pub(crate) fn preload_organizations(
         &mut self,

@@ -25,7 +25,10 @@ pub fn user(
 ) -> Value {
     let emails: Vec<Value> = email
         .iter()
-        .map(|e| json!({"id": format!("idn_{id}"), "email_address": e, "object": "email_address"}))
+        .map(|e| {
+            json!({"id": format!("idn_{id}"), "email_address": e, "object": "email_address",
+                     "verification": {"status": "verified", "strategy": "email_code"}})
+        })
         .collect();
     json!({
         "type": event_type, "object": "event", "timestamp": updated_at + 5,

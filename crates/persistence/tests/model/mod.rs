@@ -40,6 +40,17 @@ pub enum Op {
         email: Option<u8>,
         drop_old: bool,
     },
+    /// The user adds `email` as a new, unverified address and makes it primary: an address
+    /// anybody can type in, also one another user has (the account-takeover attempt).
+    AddUnverifiedPrimary {
+        user: u8,
+        email: u8,
+    },
+    /// The user verifies their primary address (unless another user has it verified: Clerk
+    /// refuses that).
+    VerifyPrimary {
+        user: u8,
+    },
     /// Two users exchange their primary emails, in the three steps Clerk's uniqueness needs.
     SwapEmails {
         a: u8,
@@ -82,29 +93,31 @@ pub enum Op {
 struct ModelUser {
     id: String,
     live: bool,
-    /// (address id, address), in the order added.
-    addresses: Vec<(String, String)>,
+    /// (address id, address, verified), in the order added.
+    addresses: Vec<(String, String, bool)>,
     primary: Option<String>,
     first_name: String,
     updated_at: i64,
 }
 
 impl ModelUser {
+    /// The primary address when verified: what the mirror keeps as the user's email.
     fn email(&self) -> Option<&str> {
         let primary = self.primary.as_ref()?;
         self.addresses
             .iter()
-            .find(|(id, _)| id == primary)
-            .map(|(_, email)| email.as_str())
+            .find(|(id, _, verified)| id == primary && *verified)
+            .map(|(_, email, _)| email.as_str())
     }
 
     fn data(&self) -> Value {
         let addresses: Vec<Value> = self
             .addresses
             .iter()
-            .map(|(id, email)| {
+            .map(|(id, email, verified)| {
+                let status = if *verified { "verified" } else { "unverified" };
                 json!({"id": id, "object": "email_address", "email_address": email,
-                       "verification": {"status": "verified", "strategy": "email_code"},
+                       "verification": {"status": status, "strategy": "email_code"},
                        "linked_to": [], "reserved": false})
             })
             .collect();
@@ -209,10 +222,15 @@ impl Clerk {
         self.orgs.iter().filter(|o| o.live).count()
     }
 
-    /// Whether a live user other than `except` has the address (Clerk keeps them unique).
+    /// Whether a live user other than `except` has the address verified (Clerk keeps
+    /// verified addresses unique).
     fn address_taken(&self, email: &str, except: Option<usize>) -> bool {
         self.users.iter().enumerate().any(|(i, u)| {
-            Some(i) != except && u.live && u.addresses.iter().any(|(_, e)| e == email)
+            Some(i) != except
+                && u.live
+                && u.addresses
+                    .iter()
+                    .any(|(_, e, verified)| e == email && *verified)
         })
     }
 
@@ -268,13 +286,16 @@ impl Clerk {
         self.next_address += 1;
         self.write_user(user, |u| {
             if drop_old && let Some(old) = u.primary.take() {
-                u.addresses.retain(|(id, _)| *id != old);
+                u.addresses.retain(|(id, _, _)| *id != old);
             }
-            let id = match u.addresses.iter().find(|(_, e)| e == email) {
-                Some((id, _)) => id.clone(),
+            let id = match u.addresses.iter_mut().find(|(_, e, _)| e == email) {
+                Some((id, _, verified)) => {
+                    *verified = true;
+                    id.clone()
+                }
                 None => {
                     let id = format!("idn_{address:04}");
-                    u.addresses.push((id.clone(), email.to_owned()));
+                    u.addresses.push((id.clone(), email.to_owned(), true));
                     id
                 }
             };
@@ -322,7 +343,7 @@ impl Clerk {
                 {
                     let id = format!("idn_{:04}", self.next_address);
                     self.next_address += 1;
-                    user.addresses.push((id.clone(), email));
+                    user.addresses.push((id.clone(), email, true));
                     user.primary = Some(id);
                 }
                 self.users.push(user);
@@ -347,6 +368,35 @@ impl Clerk {
                     }
                     Some(_) => {}
                     None => self.clear_emails(user),
+                }
+            }
+            Op::AddUnverifiedPrimary { user, email } => {
+                let Some(user) = self.pick_user(user) else {
+                    return;
+                };
+                let address = self.next_address;
+                self.next_address += 1;
+                self.write_user(user, |u| {
+                    let id = format!("idn_{address:04}");
+                    u.addresses.push((id.clone(), email_address(email), false));
+                    u.primary = Some(id);
+                });
+            }
+            Op::VerifyPrimary { user } => {
+                let Some(user) = self.pick_user(user) else {
+                    return;
+                };
+                let model = &self.users[user];
+                let Some((_, email, false)) = model
+                    .addresses
+                    .iter()
+                    .find(|(id, _, _)| model.primary.as_ref() == Some(id))
+                    .cloned()
+                else {
+                    return;
+                };
+                if !self.address_taken(&email, Some(user)) {
+                    self.set_primary(user, &email, false);
                 }
             }
             Op::SwapEmails { a, b } => {
