@@ -59,3 +59,23 @@ pub enum DomainError {
         reason: String,
     },
 }
+
+impl DomainError {
+    /// The event type of a [`DomainError::MalformedEvent`] whose body had a readable one, for
+    /// a log line or a metric label; `None` for every other error.
+    ///
+    /// ```
+    /// use clerk_sync_domain::EventEnvelope;
+    ///
+    /// let bad_data = EventEnvelope::parse(br#"{"type":"user.created","data":{"id":7}}"#);
+    /// assert_eq!(bad_data.unwrap_err().event_type(), Some("user.created"));
+    /// let no_type = EventEnvelope::parse(br#"{"data":{}}"#);
+    /// assert_eq!(no_type.unwrap_err().event_type(), None);
+    /// ```
+    pub fn event_type(&self) -> Option<&str> {
+        match self {
+            Self::MalformedEvent { event_type, .. } => event_type.as_deref(),
+            _ => None,
+        }
+    }
+}

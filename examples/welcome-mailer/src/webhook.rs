@@ -3,7 +3,7 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use clerk_sync_domain::{ClerkEvent, DomainError, EventEnvelope, Outcome, event_type};
+use clerk_sync_domain::{ClerkEvent, EventEnvelope, Outcome, event_type};
 use clerk_sync_svix::{Headers, MAX_MESSAGE_ID_LEN, Verifier};
 use serde_json::json;
 
@@ -74,13 +74,7 @@ pub fn receive_clerk_webhook<H: Headers + ?Sized>(
     let envelope = match EventEnvelope::parse(body) {
         Ok(envelope) => envelope,
         Err(err) => {
-            let event_type = match &err {
-                DomainError::MalformedEvent {
-                    event_type: Some(event_type),
-                    ..
-                } => event_type.as_str(),
-                _ => "unknown",
-            };
+            let event_type = err.event_type().unwrap_or("unknown");
             // The reason names the field, never its value, so it may be logged and answered.
             eprintln!(
                 "welcome-mailer: {} {event_type} rejected: {err}",
