@@ -178,6 +178,27 @@ fn bad_signatures_are_refused_and_nothing_is_queued() -> TestResult {
 }
 
 #[test]
+fn a_signed_message_id_that_cannot_key_the_outbox_is_refused() -> TestResult {
+    let dir = TempDir::new()?;
+    let mailer = Mailer::start(&dir.outbox())?;
+    let body = user_created(ADA, "ada@example.com", "Ada");
+    for id in [String::new(), format!("msg_{}", "x".repeat(253))] {
+        let answer = mailer.deliver(&id, &body)?;
+        assert_eq!(answer.status, 400, "{} characters", id.len());
+        assert!(
+            answer.text().contains("1 to 256 characters"),
+            "{}",
+            answer.text()
+        );
+    }
+    assert!(outbox_lines(&dir.outbox())?.is_empty());
+    // 256 characters is still a key.
+    let longest = format!("msg_{}", "x".repeat(252));
+    assert_eq!(mailer.deliver(&longest, &body)?.text(), "applied");
+    Ok(())
+}
+
+#[test]
 fn other_event_types_and_users_without_an_address_are_acknowledged_without_mail() -> TestResult {
     let dir = TempDir::new()?;
     let mailer = Mailer::start(&dir.outbox())?;
