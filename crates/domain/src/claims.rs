@@ -18,7 +18,16 @@ pub use permissions::feature_permissions;
 
 use crate::{ClerkOrgId, ClerkUserId, DomainError, Role};
 
-/// The claims of a Clerk session token this crate reads; any others are ignored.
+/// The claims of a Clerk session token this crate reads; any others are ignored. Deserialize
+/// them from a token whose signature and times were checked (with any JWT library).
+///
+/// ```
+/// use clerk_sync_domain::SessionTokenClaims;
+///
+/// let claims: SessionTokenClaims = serde_json::from_str(r#"{"sub":"user_1","sid":"sess_1","exp":1}"#)?;
+/// assert_eq!(claims.sub.as_deref(), Some("user_1"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct SessionTokenClaims {
@@ -49,6 +58,14 @@ pub struct SessionTokenClaims {
 }
 
 /// The version 2 `o` claim.
+///
+/// ```
+/// use clerk_sync_domain::OrganizationClaim;
+///
+/// let o: OrganizationClaim = serde_json::from_str(r#"{"id":"org_1","rol":"admin","slg":"acme"}"#)?;
+/// assert_eq!(o.rol.as_deref(), Some("admin"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct OrganizationClaim {
@@ -65,6 +82,14 @@ pub struct OrganizationClaim {
 }
 
 /// Where a session stands, from the `sts` claim.
+///
+/// ```
+/// use clerk_sync_domain::{AuthContext, SessionStatus, SessionTokenClaims};
+///
+/// let claims = SessionTokenClaims { sub: Some("user_1".into()), sts: Some("pending".into()), v: Some(2), ..Default::default() };
+/// assert_eq!(AuthContext::from_claims(&claims)?.status, SessionStatus::Pending);
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SessionStatus {
     /// Signed in (also every version 1 token, which has no `sts`).
@@ -77,6 +102,17 @@ pub enum SessionStatus {
 }
 
 /// The organization a session has active, with the caller's role and permissions in it.
+///
+/// ```
+/// use clerk_sync_domain::{AuthContext, SessionTokenClaims};
+///
+/// let claims: SessionTokenClaims = serde_json::from_str(
+///     r#"{"sub":"user_1","org_id":"org_1","org_role":"org:admin","org_permissions":["org:sys_memberships:manage"]}"#,
+/// )?;
+/// let active = AuthContext::from_claims(&claims)?.active_organization;
+/// assert!(active.is_some_and(|org| org.role.is_admin() && org.permissions.len() == 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActiveOrganization {
     /// The organization.
@@ -90,6 +126,16 @@ pub struct ActiveOrganization {
 }
 
 /// Who a verified session token speaks for.
+///
+/// ```
+/// use clerk_sync_domain::{AuthContext, SessionStatus, SessionTokenClaims};
+///
+/// let claims = SessionTokenClaims { sub: Some("user_1".into()), sid: Some("sess_1".into()), ..Default::default() };
+/// let auth = AuthContext::from_claims(&claims)?;
+/// assert_eq!(auth.user_id.as_str(), "user_1");
+/// assert_eq!((auth.status, auth.active_organization), (SessionStatus::Active, None));
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthContext {
     /// The signed-in user.
@@ -113,6 +159,21 @@ impl AuthContext {
     /// [`DomainError::InvalidClaim`] naming the claim: no `sub` or one that is not a user id, an
     /// unknown `v`, an organization claim without id or role, or a feature-permission map that
     /// does not fit its features and permissions.
+    ///
+    /// ```
+    /// use clerk_sync_domain::{AuthContext, DomainError, SessionTokenClaims};
+    ///
+    /// // Version 2: the `o` claim, its role without the `org:` prefix.
+    /// let claims: SessionTokenClaims = serde_json::from_str(
+    ///     r#"{"v":2,"sub":"user_1","fea":"o:dashboard","o":{"id":"org_1","rol":"admin","per":"read","fpm":"1"}}"#,
+    /// )?;
+    /// let org = AuthContext::from_claims(&claims)?.active_organization;
+    /// assert_eq!(org.map(|o| o.permissions), Some(vec!["org:dashboard:read".to_owned()]));
+    ///
+    /// let unknown_version = SessionTokenClaims { sub: Some("user_1".into()), v: Some(3), ..Default::default() };
+    /// assert!(matches!(AuthContext::from_claims(&unknown_version), Err(DomainError::InvalidClaim { claim: "v", .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_claims(claims: &SessionTokenClaims) -> Result<Self, DomainError> {
         let sub = claims
             .sub

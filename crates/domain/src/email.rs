@@ -1,6 +1,7 @@
 //! Email addresses, as the mirror stores and matches them.
 
 use std::fmt;
+use std::str::FromStr;
 
 use crate::DomainError;
 
@@ -14,6 +15,16 @@ const MAX_LEN: usize = 320;
 /// account by email must not fail because one side wrote `Ada@Example.com`. The check is
 /// deliberately loose (one `@` with text on both sides, no whitespace or control characters):
 /// Clerk has already verified the address, and the mirror must not reject what Clerk accepted.
+///
+/// ```
+/// use clerk_sync_domain::EmailAddress;
+///
+/// let email: EmailAddress = " Ada@Example.COM ".parse()?;
+/// assert_eq!(email.as_str(), "ada@example.com");
+/// // `Debug` hides the local part, so a stray `{:?}` in a log identifies nobody.
+/// assert_eq!(format!("{email:?}"), "EmailAddress(…@example.com)");
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EmailAddress(String);
 
@@ -23,6 +34,13 @@ impl EmailAddress {
     /// # Errors
     /// [`DomainError::InvalidEmail`] when the text is empty, too long, lacks a local part or a
     /// domain, or holds whitespace or control characters.
+    ///
+    /// ```
+    /// use clerk_sync_domain::{DomainError, EmailAddress};
+    ///
+    /// assert!(EmailAddress::parse("ada+clerk@example.com").is_ok());
+    /// assert_eq!(EmailAddress::parse("ada at example.com"), Err(DomainError::InvalidEmail));
+    /// ```
     pub fn parse(text: &str) -> Result<Self, DomainError> {
         // The limit applies to the stored, lower-cased form: lower-casing can lengthen text
         // (`İ` is 2 bytes, its lower case 3), and a stored address must parse again.
@@ -41,6 +59,12 @@ impl EmailAddress {
     }
 
     /// The normalised address.
+    ///
+    /// ```
+    /// let email = clerk_sync_domain::EmailAddress::parse("ADA@example.com")?;
+    /// assert_eq!(email.as_str(), "ada@example.com");
+    /// # Ok::<(), clerk_sync_domain::DomainError>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -58,6 +82,21 @@ impl fmt::Debug for EmailAddress {
 impl fmt::Display for EmailAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for EmailAddress {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Same as [`EmailAddress::parse`], for `"ada@example.com".parse::<EmailAddress>()`.
+impl FromStr for EmailAddress {
+    type Err = DomainError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse(text)
     }
 }
 

@@ -3,7 +3,21 @@
 /// Why a value or an event could not be accepted.
 ///
 /// Messages name the field and what was expected, never the offending value: values may be
-/// personal data (emails, names) and end up in logs and HTTP responses.
+/// personal data (emails, names) and end up in logs and HTTP responses. So the message may be
+/// logged and sent back to the sender as it is, and the variant says which kind of input failed:
+///
+/// ```
+/// use clerk_sync_domain::{DomainError, EventEnvelope};
+///
+/// let body = br#"{"type":"user.created","data":{"id":"usr_1","updated_at":1}}"#;
+/// let err = EventEnvelope::parse(body).unwrap_err();
+/// assert!(matches!(
+///     &err,
+///     DomainError::MalformedEvent { event_type: Some(t), .. } if t == "user.created"
+/// ));
+/// assert!(err.to_string().contains("`data.id`"));
+/// assert!(!err.to_string().contains("usr_1"), "never the value");
+/// ```
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DomainError {
     /// A Clerk id without its prefix or with unexpected characters.
@@ -44,4 +58,24 @@ pub enum DomainError {
         /// What is wrong, with the JSON path where one is known.
         reason: String,
     },
+}
+
+impl DomainError {
+    /// The event type of a [`DomainError::MalformedEvent`] whose body had a readable one, for
+    /// a log line or a metric label; `None` for every other error.
+    ///
+    /// ```
+    /// use clerk_sync_domain::EventEnvelope;
+    ///
+    /// let bad_data = EventEnvelope::parse(br#"{"type":"user.created","data":{"id":7}}"#);
+    /// assert_eq!(bad_data.unwrap_err().event_type(), Some("user.created"));
+    /// let no_type = EventEnvelope::parse(br#"{"data":{}}"#);
+    /// assert_eq!(no_type.unwrap_err().event_type(), None);
+    /// ```
+    pub fn event_type(&self) -> Option<&str> {
+        match self {
+            Self::MalformedEvent { event_type, .. } => event_type.as_deref(),
+            _ => None,
+        }
+    }
 }

@@ -18,7 +18,14 @@ use crate::{
 const MAX_EVENT_TYPE_LEN: usize = 128;
 
 /// The event types the mirror applies; every other type is acknowledged and recorded as
-/// `ignored`.
+/// `ignored`. Each is also a constant of [`event_type`](crate::event_type).
+///
+/// ```
+/// use clerk_sync_domain::{HANDLED_EVENT_TYPES, event_type};
+///
+/// assert!(HANDLED_EVENT_TYPES.contains(&event_type::MEMBERSHIP_DELETED));
+/// assert!(!HANDLED_EVENT_TYPES.contains(&"session.created"));
+/// ```
 pub const HANDLED_EVENT_TYPES: [&str; 9] = [
     "user.created",
     "user.updated",
@@ -32,6 +39,18 @@ pub const HANDLED_EVENT_TYPES: [&str; 9] = [
 ];
 
 /// One delivery body, parsed.
+///
+/// ```
+/// use clerk_sync_domain::{ClerkEvent, EventEnvelope, UnixMillis};
+///
+/// let body = br#"{"type":"organization.deleted","timestamp":1736942401268,
+///     "data":{"id":"org_1","deleted":true}}"#;
+/// let envelope = EventEnvelope::parse(body)?;
+/// assert_eq!(envelope.event_type, "organization.deleted");
+/// assert_eq!(envelope.timestamp, Some(UnixMillis(1_736_942_401_268)));
+/// assert!(matches!(envelope.event, ClerkEvent::OrganizationDeleted(ref id) if id.as_str() == "org_1"));
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventEnvelope {
     /// The event type as sent (`user.created`, `session.ended`, …).
@@ -43,6 +62,19 @@ pub struct EventEnvelope {
 }
 
 /// What an event says, for the event types the mirror handles.
+///
+/// `*.created` and `*.updated` parse to the same upsert variant; compare
+/// [`EventEnvelope::event_type`] with a name of [`event_type`](crate::event_type) to tell them
+/// apart.
+///
+/// ```
+/// use clerk_sync_domain::{ClerkEvent, EventEnvelope};
+///
+/// let body = br#"{"type":"session.created","data":{"id":"sess_1"}}"#;
+/// // Types the mirror does not handle parse without reading `data`.
+/// assert_eq!(EventEnvelope::parse(body)?.event, ClerkEvent::Unhandled);
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClerkEvent {
     /// `user.created` or `user.updated`: the user's state at `updated_at`.
@@ -64,6 +96,15 @@ pub enum ClerkEvent {
 
 impl ClerkEvent {
     /// The Clerk id of the object the event is about, when the mirror handles the event.
+    ///
+    /// ```
+    /// use clerk_sync_domain::{ClerkEvent, ClerkUserId};
+    ///
+    /// let deleted = ClerkEvent::UserDeleted(ClerkUserId::parse("user_1")?);
+    /// assert_eq!(deleted.object_id(), Some("user_1"));
+    /// assert_eq!(ClerkEvent::Unhandled.object_id(), None);
+    /// # Ok::<(), clerk_sync_domain::DomainError>(())
+    /// ```
     pub fn object_id(&self) -> Option<&str> {
         match self {
             Self::UserUpserted(user) => Some(user.clerk_id.as_str()),
@@ -86,6 +127,14 @@ impl EventEnvelope {
     /// a field the mirror needs or has one of the wrong type or out of range (a Clerk id, email
     /// address or role that is not one, a time out of range, a name with a NUL character or
     /// over [`MAX_TEXT_BYTES`](crate::MAX_TEXT_BYTES)). The reason names the field.
+    ///
+    /// ```
+    /// use clerk_sync_domain::{DomainError, EventEnvelope};
+    ///
+    /// assert!(EventEnvelope::parse(br#"{"type":"user.deleted","data":{"id":"user_1"}}"#).is_ok());
+    /// let refused = EventEnvelope::parse(br#"{"data":{}}"#);
+    /// assert!(matches!(refused, Err(DomainError::MalformedEvent { event_type: None, .. })));
+    /// ```
     pub fn parse(body: &[u8]) -> Result<Self, DomainError> {
         let mut deserializer = serde_json::Deserializer::from_slice(body);
         let envelope: WireEnvelope<'_> = serde_path_to_error::deserialize(&mut deserializer)

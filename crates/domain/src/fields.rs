@@ -6,10 +6,25 @@ use serde::Deserialize;
 use serde::de::{Deserializer, Error, Unexpected};
 
 /// The latest time accepted, in Unix milliseconds: 9999-12-31T23:59:59.999Z.
+///
+/// ```
+/// use clerk_sync_domain::{EventEnvelope, MAX_UNIX_MILLIS};
+///
+/// let late = format!(r#"{{"type":"user.deleted","timestamp":{},"data":{{"id":"user_1"}}}}"#, MAX_UNIX_MILLIS + 1);
+/// assert!(EventEnvelope::parse(late.as_bytes()).is_err());
+/// ```
 pub const MAX_UNIX_MILLIS: i64 = 253_402_300_799_999;
 
 /// The longest name or slug accepted, in bytes. These columns are indexed, and PostgreSQL
 /// refuses an index entry over about 2.7 kB; Clerk's own limits are far lower.
+///
+/// ```
+/// use clerk_sync_domain::{MAX_TEXT_BYTES, parse_organization};
+///
+/// let name = "n".repeat(MAX_TEXT_BYTES + 1);
+/// let json = format!(r#"{{"id":"org_1","name":"{name}","updated_at":1}}"#);
+/// assert!(parse_organization(&json).is_err());
+/// ```
 pub const MAX_TEXT_BYTES: usize = 1024;
 
 const MILLIS_EXPECTED: &str = "Unix milliseconds from 0 to 253402300799999 (years 1970 to 9999)";

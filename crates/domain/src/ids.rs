@@ -9,16 +9,36 @@ use crate::DomainError;
 
 /// The longest Clerk id accepted. Real ids are about 30 characters; the bound keeps a hostile
 /// payload from filling an indexed column.
+///
+/// ```
+/// use clerk_sync_domain::{ClerkUserId, MAX_CLERK_ID_LEN};
+///
+/// let too_long = format!("user_{}", "a".repeat(MAX_CLERK_ID_LEN));
+/// assert!(ClerkUserId::parse(&too_long).is_err());
+/// ```
 pub const MAX_CLERK_ID_LEN: usize = 128;
 
 macro_rules! clerk_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $kind:literal) => {
         $(#[$doc])*
+        ///
+        /// ```
+        #[doc = concat!("use clerk_sync_domain::", stringify!($name), ";")]
+        ///
+        #[doc = concat!("let id = ", stringify!($name), "::parse(\"", $prefix, "2VpUG6M2aNvZUuqG2SgEAZ5kNKE\")?;")]
+        #[doc = concat!("assert_eq!(id.to_string(), \"", $prefix, "2VpUG6M2aNvZUuqG2SgEAZ5kNKE\");")]
+        #[doc = concat!("assert!(", stringify!($name), "::parse(\"2VpUG6M2aNvZUuqG2SgEAZ5kNKE\").is_err());")]
+        /// # Ok::<(), clerk_sync_domain::DomainError>(())
+        /// ```
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(String);
 
         impl $name {
             /// The prefix every id of this kind starts with.
+            ///
+            /// ```
+            #[doc = concat!("assert_eq!(clerk_sync_domain::", stringify!($name), "::PREFIX, \"", $prefix, "\");")]
+            /// ```
             pub const PREFIX: &'static str = $prefix;
 
             /// Parses an id, checking its prefix and characters.
@@ -27,11 +47,25 @@ macro_rules! clerk_id {
             /// [`DomainError::InvalidId`] when the text lacks the prefix, has nothing after it,
             /// is longer than [`MAX_CLERK_ID_LEN`] or holds characters other than ASCII letters,
             /// digits and `_`.
+            ///
+            /// ```
+            #[doc = concat!("use clerk_sync_domain::{", stringify!($name), ", DomainError};")]
+            ///
+            #[doc = concat!("assert!(", stringify!($name), "::parse(\"", $prefix, "abc_123\").is_ok());")]
+            #[doc = concat!("let refused = ", stringify!($name), "::parse(\"", $prefix, "a b\");")]
+            /// assert!(matches!(refused, Err(DomainError::InvalidId { .. })));
+            /// ```
             pub fn parse(text: &str) -> Result<Self, DomainError> {
                 parse_clerk_id(text, $prefix, $kind).map(Self)
             }
 
             /// The id as Clerk writes it.
+            ///
+            /// ```
+            #[doc = concat!("let id = clerk_sync_domain::", stringify!($name), "::parse(\"", $prefix, "1\")?;")]
+            #[doc = concat!("assert_eq!(id.as_str(), \"", $prefix, "1\");")]
+            /// # Ok::<(), clerk_sync_domain::DomainError>(())
+            /// ```
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -83,6 +117,16 @@ fn parse_clerk_id(
 macro_rules! local_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
+        ///
+        /// A plain integer (the row's primary key) in its own type, so it is never mixed up
+        /// with another kind's id:
+        ///
+        /// ```
+        #[doc = concat!("use clerk_sync_domain::", stringify!($name), ";")]
+        ///
+        #[doc = concat!("let id = ", stringify!($name), "(42);")]
+        /// assert_eq!((id.0, id.to_string()), (42, "42".to_owned()));
+        /// ```
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
         #[serde(transparent)]
         pub struct $name(pub i64);

@@ -4,6 +4,7 @@ mod claims;
 mod email;
 mod error;
 mod event;
+pub mod event_type;
 mod fields;
 mod ids;
 mod membership;

@@ -12,6 +12,15 @@ use crate::{
 };
 
 /// A Clerk membership as an event describes it.
+///
+/// ```
+/// let membership = clerk_sync_domain::parse_membership(r#"{"id":"orgmem_1","role":"org:member",
+///     "updated_at":5, "organization":{"id":"org_1","name":"Acme","updated_at":1},
+///     "public_user_data":{"user_id":"user_1"}}"#)?;
+/// assert_eq!(membership.role.as_str(), "org:member");
+/// assert_eq!(membership.organization.name, "Acme");
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MembershipSnapshot {
     /// Clerk's id of the membership.
@@ -27,6 +36,18 @@ pub struct MembershipSnapshot {
 }
 
 /// A membership row, as far as the sync rules need to see it.
+///
+/// ```
+/// use clerk_sync_domain::{ClerkMembershipId, MembershipId, StoredMembership, UnixMillis};
+///
+/// let row = StoredMembership {
+///     id: MembershipId(1),
+///     clerk_id: ClerkMembershipId::parse("orgmem_1")?,
+///     clerk_updated_at: UnixMillis(5),
+/// };
+/// assert_eq!(row.id, MembershipId(1));
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredMembership {
     /// Local id.
@@ -37,7 +58,19 @@ pub struct StoredMembership {
     pub clerk_updated_at: UnixMillis,
 }
 
-/// What the mirror holds that bears on a membership event.
+/// What the mirror holds that bears on a membership event. The default is "nothing known",
+/// which includes "its user or organization was deleted" (`parties: None`).
+///
+/// ```
+/// use clerk_sync_domain::{MembershipContext, MembershipDecision, decide_membership_upsert};
+///
+/// let membership = clerk_sync_domain::parse_membership(r#"{"id":"orgmem_1","role":"org:member",
+///     "updated_at":5, "organization":{"id":"org_1","name":"Acme","updated_at":1},
+///     "public_user_data":{"user_id":"user_1"}}"#)?;
+/// let parties_gone = MembershipContext::default();
+/// assert_eq!(decide_membership_upsert(&membership, &parties_gone), MembershipDecision::Tombstoned);
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MembershipContext {
     /// Whether the membership id was deleted.
@@ -51,6 +84,18 @@ pub struct MembershipContext {
 }
 
 /// The decision for a membership version.
+///
+/// ```
+/// use clerk_sync_domain::*;
+///
+/// let membership = clerk_sync_domain::parse_membership(r#"{"id":"orgmem_1","role":"org:member",
+///     "updated_at":5, "organization":{"id":"org_1","name":"Acme","updated_at":1},
+///     "public_user_data":{"user_id":"user_1"}}"#)?;
+/// let parties = MembershipContext { parties: Some((UserId(1), OrganizationId(2))), ..MembershipContext::default() };
+/// let decision = decide_membership_upsert(&membership, &parties);
+/// assert_eq!(decision, MembershipDecision::Insert { user: UserId(1), organization: OrganizationId(2) });
+/// # Ok::<(), DomainError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MembershipDecision {
     /// The membership, its user or its organization was deleted; nothing is written.
@@ -70,6 +115,26 @@ pub enum MembershipDecision {
 }
 
 /// Decides what a membership version changes.
+///
+/// ```
+/// use clerk_sync_domain::*;
+///
+/// let membership = clerk_sync_domain::parse_membership(r#"{"id":"orgmem_1","role":"org:member",
+///     "updated_at":5, "organization":{"id":"org_1","name":"Acme","updated_at":1},
+///     "public_user_data":{"user_id":"user_1"}}"#)?;
+/// let stored = |at| MembershipContext {
+///     parties: Some((UserId(1), OrganizationId(2))),
+///     by_clerk_id: Some(StoredMembership {
+///         id: MembershipId(3),
+///         clerk_id: membership.clerk_id.clone(),
+///         clerk_updated_at: UnixMillis(at),
+///     }),
+///     ..MembershipContext::default()
+/// };
+/// assert_eq!(decide_membership_upsert(&membership, &stored(4)), MembershipDecision::Update(MembershipId(3)));
+/// assert_eq!(decide_membership_upsert(&membership, &stored(5)), MembershipDecision::Stale);
+/// # Ok::<(), DomainError>(())
+/// ```
 pub fn decide_membership_upsert(
     snapshot: &MembershipSnapshot,
     context: &MembershipContext,
@@ -97,6 +162,12 @@ pub fn decide_membership_upsert(
 }
 
 /// The decision for an `organizationMembership.deleted` event.
+///
+/// ```
+/// use clerk_sync_domain::{MembershipContext, MembershipDeletion, decide_membership_deletion};
+///
+/// assert_eq!(decide_membership_deletion(&MembershipContext::default()), MembershipDeletion::Delete(None));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MembershipDeletion {
     /// Already deleted; nothing changes.
@@ -107,6 +178,13 @@ pub enum MembershipDeletion {
 
 /// Decides what an `organizationMembership.deleted` event changes. Only the row with the
 /// event's own Clerk id is deleted: a newer membership of the same pair stays.
+///
+/// ```
+/// use clerk_sync_domain::{MembershipContext, MembershipDeletion, decide_membership_deletion};
+///
+/// let again = MembershipContext { tombstoned: true, ..MembershipContext::default() };
+/// assert_eq!(decide_membership_deletion(&again), MembershipDeletion::AlreadyTombstoned);
+/// ```
 pub fn decide_membership_deletion(context: &MembershipContext) -> MembershipDeletion {
     if context.tombstoned {
         MembershipDeletion::AlreadyTombstoned

@@ -10,6 +10,17 @@ use crate::{DomainError, MembershipSnapshot, OrganizationSnapshot, UserSnapshot}
 
 /// Parses a Clerk user object (`"object": "user"`).
 ///
+/// ```
+/// let json = r#"{"object":"user","id":"user_1","updated_at":1736942401251,"first_name":"Ada",
+///     "primary_email_address_id":"idn_1",
+///     "email_addresses":[{"id":"idn_1","email_address":"ada@example.com",
+///         "verification":{"status":"verified"}}]}"#;
+/// let user = clerk_sync_domain::parse_user(json)?;
+/// assert_eq!(user.clerk_id.as_str(), "user_1");
+/// assert_eq!(user.first_name.as_deref(), Some("Ada"));
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
+///
 /// # Errors
 /// [`DomainError::MalformedObject`] when a field the mirror needs is missing or of the wrong
 /// type, or holds an invalid id or email; the reason names the field.
@@ -21,6 +32,13 @@ pub fn parse_user(json: &str) -> Result<UserSnapshot, DomainError> {
 
 /// Parses a Clerk organization object (`"object": "organization"`).
 ///
+/// ```
+/// let json = r#"{"object":"organization","id":"org_1","name":"Acme","slug":"acme","updated_at":1}"#;
+/// let organization = clerk_sync_domain::parse_organization(json)?;
+/// assert_eq!((organization.name.as_str(), organization.slug.as_deref()), ("Acme", Some("acme")));
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
+///
 /// # Errors
 /// [`DomainError::MalformedObject`], as for [`parse_user`].
 pub fn parse_organization(json: &str) -> Result<OrganizationSnapshot, DomainError> {
@@ -31,6 +49,16 @@ pub fn parse_organization(json: &str) -> Result<OrganizationSnapshot, DomainErro
 
 /// Parses a Clerk organization membership object (`"object": "organization_membership"`),
 /// with the organization and the member's public data it carries.
+///
+/// ```
+/// let json = r#"{"object":"organization_membership","id":"orgmem_1","role":"admin","updated_at":2,
+///     "organization":{"id":"org_1","name":"Acme","updated_at":1},
+///     "public_user_data":{"user_id":"user_1","first_name":"Ada"}}"#;
+/// let membership = clerk_sync_domain::parse_membership(json)?;
+/// assert!(membership.role.is_admin());
+/// assert_eq!(membership.user.clerk_id.as_str(), "user_1");
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 ///
 /// # Errors
 /// [`DomainError::MalformedObject`], as for [`parse_user`].

@@ -8,6 +8,20 @@
 use crate::{ClerkOrgId, OrganizationId, Role, UnixMillis, User};
 
 /// An organization of the mirror.
+///
+/// ```
+/// use clerk_sync_domain::{ClerkOrgId, Organization, OrganizationId};
+///
+/// let acme = Organization {
+///     id: OrganizationId(1),
+///     clerk_id: ClerkOrgId::parse("org_1")?,
+///     name: "Acme".to_owned(),
+///     slug: Some("acme".to_owned()),
+///     image_url: None,
+/// };
+/// assert_eq!(acme.slug.as_deref(), Some("acme"));
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Organization {
     /// Local id.
@@ -23,6 +37,16 @@ pub struct Organization {
 }
 
 /// An organization a user belongs to, with the user's role in it.
+///
+/// ```
+/// use clerk_sync_domain::Affiliation;
+///
+/// /// The organizations where the caller may manage members.
+/// fn administered(affiliations: &[Affiliation]) -> Vec<&str> {
+///     affiliations.iter().filter(|a| a.role.is_admin()).map(|a| a.organization.name.as_str()).collect()
+/// }
+/// assert!(administered(&[]).is_empty());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Affiliation {
     /// The organization.
@@ -32,6 +56,16 @@ pub struct Affiliation {
 }
 
 /// A member of an organization, with the member's role in it.
+///
+/// ```
+/// use clerk_sync_domain::Member;
+///
+/// /// How many administrators an organization has.
+/// fn admins(members: &[Member]) -> usize {
+///     members.iter().filter(|m| m.role.is_admin()).count()
+/// }
+/// assert_eq!(admins(&[]), 0);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
     /// The user.
@@ -41,6 +75,12 @@ pub struct Member {
 }
 
 /// A Clerk organization as an event describes it.
+///
+/// ```
+/// let org = clerk_sync_domain::parse_organization(r#"{"id":"org_1","name":"Acme","updated_at":5}"#)?;
+/// assert_eq!((org.clerk_id.as_str(), org.name.as_str(), org.slug), ("org_1", "Acme", None));
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrganizationSnapshot {
     /// Clerk's id of the organization.
@@ -56,6 +96,13 @@ pub struct OrganizationSnapshot {
 }
 
 /// An organization row, as far as the sync rules need to see it.
+///
+/// ```
+/// use clerk_sync_domain::{OrganizationId, StoredOrganization, UnixMillis};
+///
+/// let row = StoredOrganization { id: OrganizationId(1), clerk_updated_at: UnixMillis(9) };
+/// assert_eq!(row.clerk_updated_at, UnixMillis(9));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredOrganization {
     /// Local id.
@@ -64,7 +111,15 @@ pub struct StoredOrganization {
     pub clerk_updated_at: UnixMillis,
 }
 
-/// What the mirror holds that bears on an organization event.
+/// What the mirror holds that bears on an organization event. The default is "nothing known".
+///
+/// ```
+/// use clerk_sync_domain::{OrganizationContext, OrganizationDecision, decide_organization_upsert};
+///
+/// let org = clerk_sync_domain::parse_organization(r#"{"id":"org_1","name":"Acme","updated_at":5}"#)?;
+/// assert_eq!(decide_organization_upsert(&org, &OrganizationContext::default()), OrganizationDecision::Insert);
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OrganizationContext {
     /// Whether the Clerk id was deleted.
@@ -74,6 +129,15 @@ pub struct OrganizationContext {
 }
 
 /// The decision for an organization version.
+///
+/// ```
+/// use clerk_sync_domain::{OrganizationContext, OrganizationDecision, decide_organization_upsert};
+///
+/// let org = clerk_sync_domain::parse_organization(r#"{"id":"org_1","name":"Acme","updated_at":5}"#)?;
+/// let deleted = OrganizationContext { tombstoned: true, ..OrganizationContext::default() };
+/// assert_eq!(decide_organization_upsert(&org, &deleted), OrganizationDecision::Tombstoned);
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrganizationDecision {
     /// The organization was deleted; nothing is written.
@@ -87,6 +151,19 @@ pub enum OrganizationDecision {
 }
 
 /// Decides what an organization version changes.
+///
+/// ```
+/// use clerk_sync_domain::*;
+///
+/// let org = clerk_sync_domain::parse_organization(r#"{"id":"org_1","name":"Acme","updated_at":5}"#)?;
+/// let stored = |at| OrganizationContext {
+///     existing: Some(StoredOrganization { id: OrganizationId(1), clerk_updated_at: UnixMillis(at) }),
+///     ..OrganizationContext::default()
+/// };
+/// assert_eq!(decide_organization_upsert(&org, &stored(4)), OrganizationDecision::Update(OrganizationId(1)));
+/// assert_eq!(decide_organization_upsert(&org, &stored(5)), OrganizationDecision::Stale(OrganizationId(1)));
+/// # Ok::<(), DomainError>(())
+/// ```
 pub fn decide_organization_upsert(
     snapshot: &OrganizationSnapshot,
     context: &OrganizationContext,
@@ -102,6 +179,12 @@ pub fn decide_organization_upsert(
 }
 
 /// The decision for an `organization.deleted` event.
+///
+/// ```
+/// use clerk_sync_domain::{OrganizationContext, OrganizationDeletion, decide_organization_deletion};
+///
+/// assert_eq!(decide_organization_deletion(&OrganizationContext::default()), OrganizationDeletion::Delete(None));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrganizationDeletion {
     /// Already deleted; nothing changes.
@@ -111,6 +194,13 @@ pub enum OrganizationDeletion {
 }
 
 /// Decides what an `organization.deleted` event changes.
+///
+/// ```
+/// use clerk_sync_domain::{OrganizationContext, OrganizationDeletion, decide_organization_deletion};
+///
+/// let again = OrganizationContext { tombstoned: true, ..OrganizationContext::default() };
+/// assert_eq!(decide_organization_deletion(&again), OrganizationDeletion::AlreadyTombstoned);
+/// ```
 pub fn decide_organization_deletion(context: &OrganizationContext) -> OrganizationDeletion {
     if context.tombstoned {
         OrganizationDeletion::AlreadyTombstoned

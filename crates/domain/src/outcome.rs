@@ -4,6 +4,16 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The result of processing one delivery, as recorded in the webhook log.
+///
+/// Another receiver can answer with the same words; the welcome-mailer example answers
+/// `{"status": "ok", "outcome": "applied" | "duplicate" | "ignored"}` as clerk-sync does:
+///
+/// ```
+/// use clerk_sync_domain::Outcome;
+///
+/// assert_eq!(Outcome::Duplicate.to_string(), "duplicate");
+/// assert_eq!("ignored".parse(), Ok(Outcome::Ignored));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// The event changed the mirror.
@@ -22,6 +32,11 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, in a stable order (for metrics and filters).
+    ///
+    /// ```
+    /// let names: Vec<_> = clerk_sync_domain::Outcome::ALL.iter().map(|o| o.as_str()).collect();
+    /// assert_eq!(names, ["applied", "stale", "tombstoned", "ignored", "duplicate", "rejected"]);
+    /// ```
     pub const ALL: [Self; 6] = [
         Self::Applied,
         Self::Stale,
@@ -32,6 +47,10 @@ impl Outcome {
     ];
 
     /// The name stored in the webhook log and shown to the sender.
+    ///
+    /// ```
+    /// assert_eq!(clerk_sync_domain::Outcome::Applied.as_str(), "applied");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Applied => "applied",
@@ -51,6 +70,12 @@ impl fmt::Display for Outcome {
 }
 
 /// The name was not one of [`Outcome::as_str`]'s.
+///
+/// ```
+/// use clerk_sync_domain::{Outcome, UnknownOutcome};
+///
+/// assert_eq!("Applied".parse::<Outcome>(), Err(UnknownOutcome));
+/// ```
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error(
     "unknown outcome: expected one of applied, stale, tombstoned, ignored, duplicate, rejected"

@@ -11,13 +11,29 @@ const MAX_LEN: usize = 128;
 ///
 /// Payloads from before Clerk's custom roles (2022) used `admin` and `basic_member`; they are
 /// read as `org:admin` and `org:member` so that one rule ("is an admin") covers both eras.
+///
+/// ```
+/// use clerk_sync_domain::Role;
+///
+/// assert_eq!(Role::parse("basic_member")?.as_str(), Role::MEMBER);
+/// assert!(!Role::parse("org:billing_manager")?.is_admin());
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Role(String);
 
 impl Role {
     /// The built-in administrator role.
+    ///
+    /// ```
+    /// assert_eq!(clerk_sync_domain::Role::ADMIN, "org:admin");
+    /// ```
     pub const ADMIN: &'static str = "org:admin";
     /// The built-in member role.
+    ///
+    /// ```
+    /// assert_eq!(clerk_sync_domain::Role::MEMBER, "org:member");
+    /// ```
     pub const MEMBER: &'static str = "org:member";
 
     /// Parses a role key, mapping the legacy keys to their current names.
@@ -25,6 +41,14 @@ impl Role {
     /// # Errors
     /// [`DomainError::InvalidRole`] when the key is empty, too long, or holds whitespace or
     /// control characters.
+    ///
+    /// ```
+    /// use clerk_sync_domain::{DomainError, Role};
+    ///
+    /// assert_eq!(Role::parse("admin")?.as_str(), "org:admin");
+    /// assert_eq!(Role::parse("org admin"), Err(DomainError::InvalidRole));
+    /// # Ok::<(), DomainError>(())
+    /// ```
     pub fn parse(key: &str) -> Result<Self, DomainError> {
         let key = match key {
             "admin" => Self::ADMIN,
@@ -42,11 +66,24 @@ impl Role {
     }
 
     /// The role key.
+    ///
+    /// ```
+    /// assert_eq!(clerk_sync_domain::Role::parse("org:viewer")?.as_str(), "org:viewer");
+    /// # Ok::<(), clerk_sync_domain::DomainError>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
     /// Whether this is the built-in administrator role.
+    ///
+    /// ```
+    /// use clerk_sync_domain::Role;
+    ///
+    /// assert!(Role::parse("org:admin")?.is_admin());
+    /// assert!(!Role::parse("org:member")?.is_admin());
+    /// # Ok::<(), clerk_sync_domain::DomainError>(())
+    /// ```
     pub fn is_admin(&self) -> bool {
         self.0 == Self::ADMIN
     }

@@ -20,6 +20,27 @@
 use crate::{ClerkUserId, EmailAddress, UnixMillis, UserId};
 
 /// A user of the mirror.
+///
+/// Read from the mirror (clerk-sync's persistence crate returns it); what an application
+/// typically asks of one:
+///
+/// ```
+/// use clerk_sync_domain::User;
+///
+/// /// Whom to show in a greeting: the first name, else the address, else a placeholder.
+/// fn display_name(user: &User) -> &str {
+///     user.first_name
+///         .as_deref()
+///         .or(user.email.as_ref().map(|email| email.as_str()))
+///         .unwrap_or("there")
+/// }
+///
+/// /// Inactive users are refused, whatever Clerk says.
+/// fn may_sign_in(user: &User) -> bool {
+///     user.is_active && user.clerk_id.is_some()
+/// }
+/// # let _ = (display_name, may_sign_in);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
     /// Local id.
@@ -49,7 +70,17 @@ impl User {
     }
 }
 
-/// A Clerk user as an event describes it.
+/// A Clerk user as an event describes it: the `data` of `user.created` / `user.updated`
+/// ([`ClerkEvent::UserUpserted`](crate::ClerkEvent::UserUpserted)) or a Backend API user
+/// ([`parse_user`](crate::parse_user)).
+///
+/// ```
+/// let json = r#"{"id":"user_1","updated_at":1,"first_name":"Ada"}"#;
+/// let user = clerk_sync_domain::parse_user(json)?;
+/// assert_eq!(user.first_name.as_deref(), Some("Ada"));
+/// assert_eq!(user.email, None, "no primary address");
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserSnapshot {
     /// Clerk's id of the user.
@@ -86,6 +117,15 @@ impl UserSnapshot {
 
 /// What a membership event says about its user: enough to create the user before the user's
 /// own event arrives.
+///
+/// ```
+/// let json = r#"{"id":"orgmem_1","role":"org:member","updated_at":1,
+///     "organization":{"id":"org_1","name":"Acme","updated_at":1},
+///     "public_user_data":{"user_id":"user_1","first_name":"Ada"}}"#;
+/// let member = clerk_sync_domain::parse_membership(json)?.user;
+/// assert_eq!((member.clerk_id.as_str(), member.first_name.as_deref()), ("user_1", Some("Ada")));
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublicUserData {
     /// Clerk's id of the user.
@@ -99,6 +139,15 @@ pub struct PublicUserData {
 }
 
 /// A user row, as far as the sync rules need to see it.
+///
+/// ```
+/// use clerk_sync_domain::{StoredUser, UnixMillis, UserId};
+///
+/// // An account created before Clerk: no Clerk id, no Clerk version yet.
+/// let legacy = StoredUser { id: UserId(7), clerk_id: None, clerk_updated_at: None };
+/// let synced = StoredUser { clerk_updated_at: Some(UnixMillis(1)), ..legacy.clone() };
+/// assert_ne!(legacy, synced);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredUser {
     /// Local id.
@@ -110,7 +159,14 @@ pub struct StoredUser {
     pub clerk_updated_at: Option<UnixMillis>,
 }
 
-/// What the mirror holds that bears on a user event.
+/// What the mirror holds that bears on a user event. The default is "nothing known".
+///
+/// ```
+/// use clerk_sync_domain::UserContext;
+///
+/// let nothing = UserContext::default();
+/// assert!(!nothing.tombstoned && nothing.by_clerk_id.is_none() && nothing.email_holder.is_none());
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserContext {
     /// Whether the Clerk id was deleted.
@@ -124,6 +180,19 @@ pub struct UserContext {
 }
 
 /// Where a user version is written.
+///
+/// ```
+/// use clerk_sync_domain::{StoredUser, UserContext, UserDecision, UserId, UserTarget, decide_user_upsert};
+///
+/// let user = clerk_sync_domain::parse_user(r#"{"id":"user_1","updated_at":2}"#)?;
+/// let known = UserContext {
+///     by_clerk_id: Some(StoredUser { id: UserId(3), clerk_id: Some(user.clerk_id.clone()), clerk_updated_at: None }),
+///     ..UserContext::default()
+/// };
+/// let UserDecision::Write(write) = decide_user_upsert(&user, &known) else { unreachable!() };
+/// assert_eq!(write.target, UserTarget::Update(UserId(3)));
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UserTarget {
     /// A new row.
@@ -143,6 +212,15 @@ pub enum UserTarget {
 }
 
 /// The writes a user version causes.
+///
+/// ```
+/// use clerk_sync_domain::{UserContext, UserDecision, UserTarget, decide_user_upsert};
+///
+/// let user = clerk_sync_domain::parse_user(r#"{"id":"user_1","updated_at":2}"#)?;
+/// let UserDecision::Write(write) = decide_user_upsert(&user, &UserContext::default()) else { unreachable!() };
+/// assert_eq!((write.target, write.email, write.release_email_from), (UserTarget::Insert, None, None));
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserWrite {
     /// Where the version goes.
@@ -154,6 +232,15 @@ pub struct UserWrite {
 }
 
 /// The decision for a `user.created` / `user.updated` event.
+///
+/// ```
+/// use clerk_sync_domain::{UserContext, UserDecision, decide_user_upsert};
+///
+/// let user = clerk_sync_domain::parse_user(r#"{"id":"user_1","updated_at":2}"#)?;
+/// let deleted = UserContext { tombstoned: true, ..UserContext::default() };
+/// assert_eq!(decide_user_upsert(&user, &deleted), UserDecision::Tombstoned);
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UserDecision {
     /// The user was deleted; nothing is written.
@@ -165,6 +252,22 @@ pub enum UserDecision {
 }
 
 /// Decides what a user version changes, given what the mirror holds.
+///
+/// ```
+/// use clerk_sync_domain::{StoredUser, UnixMillis, UserContext, UserDecision, UserId, decide_user_upsert};
+///
+/// let user = clerk_sync_domain::parse_user(r#"{"id":"user_1","updated_at":5}"#)?;
+/// let newer_stored = UserContext {
+///     by_clerk_id: Some(StoredUser {
+///         id: UserId(1),
+///         clerk_id: Some(user.clerk_id.clone()),
+///         clerk_updated_at: Some(UnixMillis(9)),
+///     }),
+///     ..UserContext::default()
+/// };
+/// assert_eq!(decide_user_upsert(&user, &newer_stored), UserDecision::Stale);
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 pub fn decide_user_upsert(snapshot: &UserSnapshot, context: &UserContext) -> UserDecision {
     if context.tombstoned {
         return UserDecision::Tombstoned;
@@ -220,6 +323,12 @@ pub fn decide_user_upsert(snapshot: &UserSnapshot, context: &UserContext) -> Use
 }
 
 /// The decision for a `user.deleted` event.
+///
+/// ```
+/// use clerk_sync_domain::{UserContext, UserDeletion, decide_user_deletion};
+///
+/// assert_eq!(decide_user_deletion(&UserContext::default()), UserDeletion::Delete(None));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UserDeletion {
     /// Already deleted; nothing changes.
@@ -229,6 +338,13 @@ pub enum UserDeletion {
 }
 
 /// Decides what a `user.deleted` event changes.
+///
+/// ```
+/// use clerk_sync_domain::{UserContext, UserDeletion, decide_user_deletion};
+///
+/// let again = UserContext { tombstoned: true, ..UserContext::default() };
+/// assert_eq!(decide_user_deletion(&again), UserDeletion::AlreadyTombstoned);
+/// ```
 pub fn decide_user_deletion(context: &UserContext) -> UserDeletion {
     if context.tombstoned {
         UserDeletion::AlreadyTombstoned
@@ -238,6 +354,12 @@ pub fn decide_user_deletion(context: &UserContext) -> UserDeletion {
 }
 
 /// What a membership event does about its user.
+///
+/// ```
+/// use clerk_sync_domain::{MemberUser, UserContext, decide_member_user};
+///
+/// assert_eq!(decide_member_user(&UserContext::default()), MemberUser::CreateFromPublicData);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MemberUser {
     /// The user was deleted: the membership is not written.
@@ -250,6 +372,16 @@ pub enum MemberUser {
 }
 
 /// Decides what a membership event does about its user.
+///
+/// ```
+/// use clerk_sync_domain::{MemberUser, StoredUser, UserContext, UserId, decide_member_user};
+///
+/// let known = UserContext {
+///     by_clerk_id: Some(StoredUser { id: UserId(4), clerk_id: None, clerk_updated_at: None }),
+///     ..UserContext::default()
+/// };
+/// assert_eq!(decide_member_user(&known), MemberUser::Known(UserId(4)));
+/// ```
 pub fn decide_member_user(context: &UserContext) -> MemberUser {
     match (&context.by_clerk_id, context.tombstoned) {
         (_, true) => MemberUser::Tombstoned,

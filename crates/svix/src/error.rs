@@ -7,6 +7,25 @@ use crate::HeaderKind;
 /// Messages say what happened and what to do; they never contain the secret, a signature or the
 /// body. The HTTP layer is expected to answer every verification failure with the same generic
 /// 400 and log the message, so a sender learns nothing from the difference.
+///
+/// Every variant is a unit or carries a [`HeaderKind`], so callers can `match` on the reason
+/// (for a metric label, say) without reading message text:
+///
+/// ```
+/// use clerk_sync_svix::{HeaderKind, Verifier, WebhookError, WebhookSecret};
+///
+/// let verifier = Verifier::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".parse()?);
+/// let refused = verifier.verify_at(b"{}", &[("svix-id", "msg_1")], 1_614_265_330);
+/// let label = match refused {
+///     Err(WebhookError::MissingHeader(HeaderKind::Signature)) => "unsigned",
+///     Err(WebhookError::TimestampTooOld | WebhookError::TimestampTooNew) => "clock",
+///     Err(_) => "invalid",
+///     Ok(_) => "ok",
+/// };
+/// assert_eq!(label, "unsigned");
+/// assert!(matches!(WebhookSecret::parse("whsec_"), Err(WebhookError::EmptySecret)));
+/// # Ok::<(), WebhookError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
     /// The secret, after removing an optional `whsec_` prefix, is not standard padded base64.

@@ -9,9 +9,46 @@ use std::hash::BuildHasher;
 /// Implement it for your HTTP library's header map with a small wrapper (the orphan rule forbids
 /// implementing it on a foreign map directly). HTTP header names are case-insensitive; making
 /// lookups so is the implementation's job. The implementations provided here match names ignoring
-/// ASCII case and return the first match.
+/// ASCII case and return the first match: for slices, arrays and `Vec`s of `(name, value)`
+/// pairs and for `HashMap`s, of anything that is `AsRef<str>`.
+///
+/// A wrapper for an HTTP library's header list, as the `welcome-mailer` example does for
+/// tiny_http's:
+///
+/// ```
+/// use clerk_sync_svix::Headers;
+///
+/// /// Stands in for a library's header type.
+/// struct Header { name: String, value: String }
+///
+/// struct RequestHeaders<'a>(&'a [Header]);
+///
+/// impl Headers for RequestHeaders<'_> {
+///     fn get(&self, name: &str) -> Option<&str> {
+///         self.0
+///             .iter()
+///             .find(|h| h.name.eq_ignore_ascii_case(name))
+///             .map(|h| h.value.as_str())
+///     }
+/// }
+///
+/// let list = [Header { name: "Svix-Id".into(), value: "msg_1".into() }];
+/// assert_eq!(RequestHeaders(&list).get("svix-id"), Some("msg_1"));
+/// // The provided implementations ignore case too.
+/// assert_eq!(Headers::get(&[("SVIX-ID", "msg_1")], "svix-id"), Some("msg_1"));
+/// ```
 pub trait Headers {
     /// The value of the header `name`, if present. `name` is given in lower case.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use clerk_sync_svix::Headers;
+    ///
+    /// // `Headers::get` rather than the map's own `get`, which is case-sensitive.
+    /// let headers = HashMap::from([("Svix-Timestamp", "1614265330")]);
+    /// assert_eq!(Headers::get(&headers, "svix-timestamp"), Some("1614265330"));
+    /// assert_eq!(Headers::get(&headers, "svix-id"), None);
+    /// ```
     fn get(&self, name: &str) -> Option<&str>;
 }
 
@@ -54,7 +91,16 @@ fn find<'a, K: AsRef<str> + 'a, V: AsRef<str> + 'a>(
         .map(|(_, v)| v.as_ref())
 }
 
-/// One of the three headers a Svix delivery carries.
+/// One of the three headers a Svix delivery carries; [`WebhookError::MissingHeader`] names it.
+///
+/// ```
+/// use clerk_sync_svix::HeaderKind;
+///
+/// assert_eq!(HeaderKind::Id.to_string(), "svix-id");
+/// assert_eq!(HeaderKind::Signature.unbranded_name(), "webhook-signature");
+/// ```
+///
+/// [`WebhookError::MissingHeader`]: crate::WebhookError::MissingHeader
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HeaderKind {
     /// `svix-id` / `webhook-id`: the message id, stable across retries.
@@ -67,6 +113,10 @@ pub enum HeaderKind {
 
 impl HeaderKind {
     /// The Svix-branded name, for example `svix-id`; it wins when both names are present.
+    ///
+    /// ```
+    /// assert_eq!(clerk_sync_svix::HeaderKind::Timestamp.svix_name(), "svix-timestamp");
+    /// ```
     #[must_use]
     pub const fn svix_name(self) -> &'static str {
         match self {
@@ -77,6 +127,10 @@ impl HeaderKind {
     }
 
     /// The unbranded Standard Webhooks name, for example `webhook-id`.
+    ///
+    /// ```
+    /// assert_eq!(clerk_sync_svix::HeaderKind::Id.unbranded_name(), "webhook-id");
+    /// ```
     #[must_use]
     pub const fn unbranded_name(self) -> &'static str {
         match self {

@@ -9,4 +9,4 @@ mod verifier;
 pub use error::WebhookError;
 pub use headers::{HeaderKind, Headers};
 pub use secret::WebhookSecret;
-pub use verifier::{DEFAULT_TOLERANCE, VerifiedMessage, Verifier};
+pub use verifier::{DEFAULT_TOLERANCE, MAX_MESSAGE_ID_LEN, VerifiedMessage, Verifier};

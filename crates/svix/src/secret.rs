@@ -18,6 +18,14 @@ const PREFIX: &str = "whsec_";
 /// Parsed from the `whsec_…` string shown in the Clerk dashboard (the prefix is optional): the
 /// rest is standard padded base64 and its decoded bytes are the HMAC key. `Debug` never shows the
 /// key.
+///
+/// ```
+/// use clerk_sync_svix::WebhookSecret;
+///
+/// let secret: WebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".parse()?;
+/// assert_eq!(format!("{secret:?}"), "WebhookSecret(<redacted>)");
+/// # Ok::<(), clerk_sync_svix::WebhookError>(())
+/// ```
 #[derive(Clone)]
 pub struct WebhookSecret {
     /// HMAC state already keyed with the secret; cloned for every signature.
@@ -26,6 +34,15 @@ pub struct WebhookSecret {
 
 impl WebhookSecret {
     /// Parses an endpoint secret such as `whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw`.
+    ///
+    /// ```
+    /// use clerk_sync_svix::{WebhookError, WebhookSecret};
+    ///
+    /// assert!(WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_ok());
+    /// // The prefix is optional.
+    /// assert!(WebhookSecret::parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_ok());
+    /// assert!(matches!(WebhookSecret::parse("whsec_not base64"), Err(WebhookError::InvalidSecret)));
+    /// ```
     ///
     /// # Errors
     ///
@@ -47,6 +64,14 @@ impl WebhookSecret {
 
     /// The `svix-signature` header value for a delivery: `v1,<base64 of HMAC-SHA256>` over
     /// `{msg_id}.{timestamp}.{body}`. Meant for tests and tools that play the sender.
+    ///
+    /// ```
+    /// let secret = clerk_sync_svix::WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let body = br#"{"test": 2432232314}"#;
+    /// let signature = secret.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, body);
+    /// assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    /// # Ok::<(), clerk_sync_svix::WebhookError>(())
+    /// ```
     #[must_use]
     pub fn sign(&self, msg_id: &str, timestamp: u64, body: &[u8]) -> String {
         format!(
@@ -56,7 +81,18 @@ impl WebhookSecret {
     }
 
     /// All three headers of a signed delivery, `svix-id`, `svix-timestamp` and `svix-signature`,
-    /// in a form that implements [`Headers`](crate::Headers).
+    /// in a form that implements [`Headers`](crate::Headers). A test of a webhook receiver sends
+    /// these with its request:
+    ///
+    /// ```
+    /// let secret = clerk_sync_svix::WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let body = br#"{"type":"user.created","data":{}}"#;
+    /// for (name, value) in secret.signed_headers("msg_1", 1_614_265_330, body) {
+    ///     // request = request.header(name, value);
+    ///     assert!(name.starts_with("svix-") && !value.is_empty());
+    /// }
+    /// # Ok::<(), clerk_sync_svix::WebhookError>(())
+    /// ```
     #[must_use]
     pub fn signed_headers(
         &self,

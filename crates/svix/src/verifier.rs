@@ -7,9 +7,40 @@ use crate::{HeaderKind, Headers, WebhookError, WebhookSecret};
 
 /// How far a delivery's timestamp may be from the current time, either way: 5 minutes, as in the
 /// Svix libraries.
+///
+/// ```
+/// use clerk_sync_svix::{DEFAULT_TOLERANCE, Verifier};
+///
+/// let verifier = Verifier::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".parse()?);
+/// assert_eq!(verifier.tolerance(), DEFAULT_TOLERANCE);
+/// assert_eq!(DEFAULT_TOLERANCE.as_secs(), 300);
+/// # Ok::<(), clerk_sync_svix::WebhookError>(())
+/// ```
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
+/// The longest message id a receiver should key its records by: Svix's ids are about 30
+/// characters, and clerk-sync refuses a signed delivery whose `svix-id` is empty or longer (the
+/// verifier itself accepts any id the sender signed).
+///
+/// ```
+/// use clerk_sync_svix::{MAX_MESSAGE_ID_LEN, VerifiedMessage};
+///
+/// let message = VerifiedMessage { id: "msg_p5jXN8AQM9LWM0D4loKWxJek".to_owned(), timestamp: 0 };
+/// assert!(!message.id.is_empty() && message.id.len() <= MAX_MESSAGE_ID_LEN);
+/// ```
+pub const MAX_MESSAGE_ID_LEN: usize = 256;
+
 /// What a successful verification established about a delivery.
+///
+/// ```
+/// use clerk_sync_svix::{VerifiedMessage, Verifier, WebhookSecret};
+///
+/// let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+/// let headers = secret.signed_headers("msg_1", 1_614_265_330, b"{}");
+/// let message = Verifier::new(secret).verify_at(b"{}", &headers, 1_614_265_330)?;
+/// assert_eq!(message, VerifiedMessage { id: "msg_1".to_owned(), timestamp: 1_614_265_330 });
+/// # Ok::<(), clerk_sync_svix::WebhookError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedMessage {
     /// The `svix-id`: identical on every retry of the same message, so it is the idempotency
@@ -20,6 +51,19 @@ pub struct VerifiedMessage {
 }
 
 /// Checks the signatures of webhook deliveries made to one endpoint.
+///
+/// Build one at start from the endpoint's secret and share it (it is `Clone`, and
+/// [`Verifier::verify`] takes `&self`):
+///
+/// ```
+/// use clerk_sync_svix::{Verifier, WebhookError};
+///
+/// let verifier = Verifier::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".parse()?);
+/// // A request without the Svix headers is refused.
+/// let headers: [(&str, &str); 0] = [];
+/// assert!(matches!(verifier.verify(b"{}", &headers), Err(WebhookError::MissingHeader(_))));
+/// # Ok::<(), WebhookError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Verifier {
     secret: WebhookSecret,
@@ -28,6 +72,13 @@ pub struct Verifier {
 
 impl Verifier {
     /// A verifier for the endpoint with this secret, with the [`DEFAULT_TOLERANCE`].
+    ///
+    /// ```
+    /// let secret = clerk_sync_svix::WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let verifier = clerk_sync_svix::Verifier::new(secret);
+    /// assert_eq!(verifier.tolerance().as_secs(), 300);
+    /// # Ok::<(), clerk_sync_svix::WebhookError>(())
+    /// ```
     #[must_use]
     pub const fn new(secret: WebhookSecret) -> Self {
         Self {
@@ -37,6 +88,16 @@ impl Verifier {
     }
 
     /// Replaces the tolerance; it is counted in whole seconds (any fraction is dropped).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use clerk_sync_svix::{Verifier, WebhookSecret};
+    ///
+    /// let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let verifier = Verifier::new(secret).with_tolerance(Duration::from_millis(60_500));
+    /// assert_eq!(verifier.tolerance(), Duration::from_secs(60));
+    /// # Ok::<(), clerk_sync_svix::WebhookError>(())
+    /// ```
     #[must_use]
     pub const fn with_tolerance(mut self, tolerance: Duration) -> Self {
         self.tolerance_secs = tolerance.as_secs();
@@ -44,12 +105,35 @@ impl Verifier {
     }
 
     /// The tolerance in use.
+    ///
+    /// ```
+    /// use clerk_sync_svix::{DEFAULT_TOLERANCE, Verifier, WebhookSecret};
+    ///
+    /// let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// assert_eq!(Verifier::new(secret).tolerance(), DEFAULT_TOLERANCE);
+    /// # Ok::<(), clerk_sync_svix::WebhookError>(())
+    /// ```
     #[must_use]
     pub const fn tolerance(&self) -> Duration {
         Duration::from_secs(self.tolerance_secs)
     }
 
-    /// Verifies a delivery against the system clock; see [`Verifier::verify_at`].
+    /// Verifies a delivery against the system clock; see [`Verifier::verify_at`]. This is the
+    /// call a webhook endpoint makes, with the raw body and the request's headers:
+    ///
+    /// ```
+    /// use std::time::{SystemTime, UNIX_EPOCH};
+    /// use clerk_sync_svix::{Verifier, WebhookSecret};
+    ///
+    /// let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    /// let body = br#"{"type":"user.created","data":{}}"#;
+    /// let headers = secret.signed_headers("msg_1", now, body);
+    ///
+    /// let message = Verifier::new(secret).verify(body, &headers)?;
+    /// assert_eq!(message.id, "msg_1"); // the idempotency key
+    /// # Ok::<(), clerk_sync_svix::WebhookError>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -71,6 +155,18 @@ impl Verifier {
     ///
     /// The timestamp is checked before the signature, so a stale delivery reports its age even
     /// when its signature is also wrong. The signature covers the timestamp text as sent.
+    ///
+    /// ```
+    /// use clerk_sync_svix::{Verifier, WebhookError, WebhookSecret};
+    ///
+    /// let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let headers = secret.signed_headers("msg_1", 1_614_265_330, b"{}");
+    /// let verifier = Verifier::new(secret);
+    /// assert!(verifier.verify_at(b"{}", &headers, 1_614_265_330 + 300).is_ok());
+    /// let late = verifier.verify_at(b"{}", &headers, 1_614_265_330 + 301);
+    /// assert_eq!(late, Err(WebhookError::TimestampTooOld));
+    /// # Ok::<(), WebhookError>(())
+    /// ```
     ///
     /// # Errors
     ///

@@ -19,6 +19,15 @@ fn invalid(claim: &'static str, expected: &'static str) -> DomainError {
 /// [`DomainError::InvalidClaim`] when a feature has no scope, an entry of `fpm` is not a whole
 /// number, sets a bit past the end of `per`, or `fpm` does not have one entry per organization
 /// feature: permissions that cannot be read with certainty are not guessed.
+///
+/// ```
+/// use clerk_sync_domain::feature_permissions;
+///
+/// let granted = feature_permissions("o:dashboard,o:teams", "manage,read", "3,2")?;
+/// assert_eq!(granted, ["org:dashboard:manage", "org:dashboard:read", "org:teams:read"]);
+/// assert!(feature_permissions("o:dashboard", "read", "1,1").is_err());
+/// # Ok::<(), clerk_sync_domain::DomainError>(())
+/// ```
 pub fn feature_permissions(fea: &str, per: &str, fpm: &str) -> Result<Vec<String>, DomainError> {
     let features = organization_features(fea)?;
     let names: Vec<&str> = split(per).collect();
