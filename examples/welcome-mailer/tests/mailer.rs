@@ -199,7 +199,8 @@ fn a_signed_message_id_that_cannot_key_the_outbox_is_refused() -> TestResult {
 }
 
 #[test]
-fn other_event_types_and_users_without_an_address_are_acknowledged_without_mail() -> TestResult {
+fn other_event_types_and_users_without_a_verified_address_are_acknowledged_without_mail()
+-> TestResult {
     let dir = TempDir::new()?;
     let mailer = Mailer::start(&dir.outbox())?;
     let session =
@@ -208,9 +209,20 @@ fn other_event_types_and_users_without_an_address_are_acknowledged_without_mail(
     let updated = user_event("user.updated", ADA, Some("ada@example.com"), "Ada");
     let deleted = format!(r#"{{"type":"user.deleted","data":{{"id":"{ADA}","deleted":true}}}}"#);
     let phone_only = user_event("user.created", GRACE, None, "Grace");
-    for (n, body) in [session, future, &updated, &deleted, &phone_only]
-        .into_iter()
-        .enumerate()
+    // Whoever typed in an unverified address has not shown that it is theirs: no mail to it.
+    let unverified = user_created(GRACE, "grace@example.com", "Grace")
+        .replace(r#""status":"verified""#, r#""status":"unverified""#);
+    assert!(unverified.contains("unverified"));
+    for (n, body) in [
+        session,
+        future,
+        &updated,
+        &deleted,
+        &phone_only,
+        &unverified,
+    ]
+    .into_iter()
+    .enumerate()
     {
         let answer = mailer.deliver(&format!("msg_{n}"), body)?;
         assert_eq!((answer.status, answer.text()), (200, "ignored"), "{body}");
