@@ -61,7 +61,7 @@ server_tests! {
         assert_eq!(me["clerk_id"], USER);
         assert_eq!(
             me.as_object().map(|o| { let mut k: Vec<_> = o.keys().cloned().collect(); k.sort(); k }),
-            Some(vec!["active_organization", "clerk_id", "email", "first_name", "id", "image_url", "is_staff", "last_name"].into_iter().map(String::from).collect())
+            Some(vec!["active_organization", "clerk_id", "email", "first_name", "id", "image_url", "is_active", "is_staff", "last_name"].into_iter().map(String::from).collect())
         );
         let cookie = server.client.get(server.url("/api/v1/auth/me")).header("cookie", format!("other=1; __session={token}"));
         let (status, _, me) = me_with(&server, cookie).await;

@@ -13,6 +13,7 @@ pub mod request_log;
 pub mod routing;
 mod state;
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 pub use db::run_db;
@@ -29,12 +30,15 @@ pub fn routes(config: &mut web::ServiceConfig) {
         }
     }
     for path in paths {
-        let resource = routing::ROUTES
-            .iter()
-            .filter(|route| route.mounted_path() == path)
-            .fold(resource(path), |mounted, route| {
-                mounted.route(route.to_actix())
-            });
+        let routes = || {
+            routing::ROUTES
+                .iter()
+                .filter(move |route| route.mounted_path() == path)
+        };
+        let allow: Vec<&str> = routes().map(|route| route.method.as_str()).collect();
+        let resource = routes().fold(resource(path, allow.join(", ")), |mounted, route| {
+            mounted.route(route.to_actix())
+        });
         config.service(resource);
     }
     config
@@ -42,14 +46,19 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// A path's resource: a method it does not serve answers 405 with the `Allow` header that
+/// RFC 9110 §15.5.6 requires, listing the methods it does serve.
+fn resource(path: &str, allow: String) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || {
+        let allow = allow.clone();
+        async move {
+            HttpResponse::MethodNotAllowed()
+                .insert_header((header::ALLOW, allow))
+                .json(serde_json::json!({"detail": "Method Not Allowed"}))
+        }
+    }))
 }
 
 async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(serde_json::json!({"detail": "Not Found"}))
-}
-
-async fn method_not_allowed() -> HttpResponse {
-    HttpResponse::MethodNotAllowed().json(serde_json::json!({"detail": "Method Not Allowed"}))
 }

@@ -84,9 +84,9 @@ pub const MAX_SVIX_ID_LEN: usize = 256;
     summary = "Receive a Clerk event",
     description = "Clerk's webhook endpoint (Svix-signed). Verifies the signature (the `svix-*` headers, or the same three as `webhook-*`), then applies the event exactly once: a repeated delivery is answered 200 `duplicate`, and 200 comes only after the change is committed. Any status but 2xx makes the sender retry.",
     params(
-        ("svix-id" = Option<String>, Header, description = "The message id, the same on every retry (or `webhook-id`)", example = "msg_2Lp4UvnxHoB6sVbgNAzBnLAbjfa"),
-        ("svix-timestamp" = Option<String>, Header, description = "Unix seconds when it was signed; refused more than 5 minutes off (or `webhook-timestamp`)", example = "1654012591"),
-        ("svix-signature" = Option<String>, Header, description = "Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{id}.{timestamp}.{body}` (or `webhook-signature`)"),
+        ("svix-id" = String, Header, description = "The message id, the same on every retry. Required; the Standard Webhooks name `webhook-id` is accepted instead", example = "msg_2Lp4UvnxHoB6sVbgNAzBnLAbjfa"),
+        ("svix-timestamp" = String, Header, description = "Unix seconds when it was signed; refused more than 5 minutes off. Required; `webhook-timestamp` is accepted instead", example = "1654012591"),
+        ("svix-signature" = String, Header, description = "Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{id}.{timestamp}.{body}` with the endpoint's secret. Required; `webhook-signature` is accepted instead"),
     ),
     request_body(content = ClerkWebhookEvent, content_type = "application/json", description = "The event, exactly as Svix sent it (the signature covers the raw bytes)"),
     responses(
