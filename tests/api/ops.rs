@@ -79,6 +79,13 @@ impl Binary {
         command.output().expect("the binary runs")
     }
 
+    /// As [`Binary::run`], in `dir` (a folder under this one) as the working directory.
+    fn run_in(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = self.command(args);
+        command.current_dir(dir).envs(env.iter().copied());
+        command.output().expect("the binary runs")
+    }
+
     fn spawn_server(&self, port: u16, env: &[(&str, &str)]) -> Child {
         let mut command = self.command(&["serve"]);
         command
@@ -264,6 +271,120 @@ fn check_config_prints_the_effective_settings_without_secrets() {
         stderr(&bad).contains("CLERK_JWT_PUBLIC_KEY: not an RSA public key in PEM format"),
         "{}",
         stderr(&bad)
+    );
+}
+
+/// The `# Effective configuration` header lines of `check-config`: the sources it names.
+fn sources(check_config: &str) -> Vec<String> {
+    check_config
+        .lines()
+        .take_while(|line| line.starts_with('#'))
+        .skip(1)
+        .map(|line| line.trim_start_matches('#').trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn check_config_names_every_variable_it_read() {
+    let bin = Binary::new("check-sources");
+    let output = bin.run(
+        &["check-config"],
+        &[
+            ("PORT", "9002"),
+            ("CLERK_ISSUER", "https://clerk.example.test"),
+            (
+                "CLERK_JWKS_URL",
+                "https://clerk.example.test/.well-known/jwks.json",
+            ),
+            ("CLERK_AUTHORIZED_PARTIES", "http://localhost:3000"),
+            ("CLERK_JWT_LEEWAY_SECONDS", "7"),
+            (
+                "CLERK_WEBHOOK_SIGNING_SECRET",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ),
+            ("CLERK_DEV_UNRELATED", "not a setting"),
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let sources = sources(&stdout(&output));
+    let environment = sources
+        .iter()
+        .find_map(|s| s.strip_prefix("environment (")?.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("no environment source in {sources:?}"));
+    let mut named: Vec<&str> = environment.split(", ").collect();
+    named.sort_unstable();
+    assert_eq!(
+        named,
+        [
+            "CLERK_AUTHORIZED_PARTIES",
+            "CLERK_ISSUER",
+            "CLERK_JWKS_URL",
+            "CLERK_JWT_LEEWAY_SECONDS",
+            "CLERK_WEBHOOK_SIGNING_SECRET",
+            "PORT"
+        ],
+        "{sources:?}"
+    );
+    assert!(
+        !sources.iter().any(|s| s.contains(".env")),
+        "no .env was read: {sources:?}"
+    );
+}
+
+/// `.env` is read from the working directory only: one in a parent folder (a home directory,
+/// another checkout) must not configure the server behind the user's back.
+#[test]
+fn a_dotenv_file_is_read_only_from_the_working_directory() {
+    let bin = Binary::new("dotenv");
+    let project = bin.dir.join("project");
+    std::fs::create_dir_all(&project).expect("a project folder");
+    std::fs::write(
+        bin.dir.join(".env"),
+        "PORT=9311\nCLERK_WEBHOOK_SIGNING_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n",
+    )
+    .expect("a parent's .env");
+    let output = bin.run_in(&project, &["check-config"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("port = 8000")
+            && text.contains("CLERK_WEBHOOK_SIGNING_SECRET = \"<not set>\""),
+        "the parent folder's .env was read:\n{text}"
+    );
+    assert_eq!(sources(&text), ["config/default.toml (built in)"], "{text}");
+
+    std::fs::write(project.join(".env"), "PORT=9312\nCLERK_DEV_UNRELATED=1\n").expect(".env");
+    let output = bin.run_in(
+        &project,
+        &["check-config"],
+        &[("CLERK_ISSUER", "https://clerk.example.test")],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("port = 9312"), "{text}");
+    let dotenv = project.join(".env");
+    assert_eq!(
+        sources(&text),
+        [
+            "config/default.toml (built in)".to_owned(),
+            format!("{} (PORT)", dotenv.display()),
+            "environment (CLERK_ISSUER)".to_owned(),
+        ],
+        "{text}"
+    );
+    let output = bin.run_in(&project, &["check-config"], &[("PORT", "9313")]);
+    let text = stdout(&output);
+    assert!(
+        text.contains("port = 9313"),
+        "the environment wins over .env:\n{text}"
+    );
+    assert_eq!(
+        sources(&text)[1..],
+        [
+            format!("{} (read, but no setting came from it)", dotenv.display()),
+            "environment (PORT)".to_owned(),
+        ],
+        "{text}"
     );
 }
 

@@ -9,13 +9,15 @@ use clerk_sync_persistence::Database;
 use clerk_sync_server::commands::dev::{self, send::SendRequest, token::TokenRequest};
 use clerk_sync_server::commands::duration::parse_duration;
 use clerk_sync_server::commands::{check_config, events, healthcheck, staff};
+use clerk_sync_server::config::{DOTENV_FILE, DotEnvFile};
 use clerk_sync_server::{Application, Settings, telemetry};
 
 /// clerk-sync: a local mirror of your Clerk users, organizations and memberships, fed by
 /// Clerk's webhooks, and Clerk session authentication for your API.
 ///
-/// Settings come from config/default.toml (built in), an overlay chosen by CLERK_SYNC_ENV,
-/// then the environment and a `.env` file; `clerk-sync check-config` shows the result.
+/// Settings come from config/default.toml (built in), the overlay config/$CLERK_SYNC_ENV.toml,
+/// then the environment and ./.env (the working directory's only), read when a command
+/// starts; `clerk-sync check-config` shows the result and its sources.
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
@@ -45,7 +47,8 @@ enum Command {
         /// The user's primary email address, as synced from Clerk.
         email: String,
     },
-    /// Print the effective configuration (secrets redacted) and exit; fails on invalid settings.
+    /// Print the effective configuration (secrets redacted) and every source read, then exit;
+    /// fails on invalid settings.
     CheckConfig,
     /// The webhook log.
     #[command(subcommand)]
@@ -125,18 +128,20 @@ struct SendArgs {
 }
 
 fn main() -> ExitCode {
-    if let Err(err) = dotenvy::dotenv()
-        && !err.not_found()
-    {
-        eprintln!("clerk-sync: cannot read .env: {err}");
-        return ExitCode::from(2);
-    }
+    let working_dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    let dotenv = match DotEnvFile::load(&working_dir) {
+        Ok(dotenv) => dotenv,
+        Err(err) => {
+            eprintln!("clerk-sync: cannot read .env: {err}");
+            return ExitCode::from(2);
+        }
+    };
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::Dev(DevCommand::Init { force }) = command {
         return report(dev_init(force));
     }
-    let settings = match Settings::from_env() {
+    let settings = match Settings::from_env_and(dotenv.as_ref()) {
         Ok(settings) => settings,
         Err(err) => {
             eprintln!("clerk-sync: configuration error: {err}");
@@ -206,7 +211,7 @@ fn purge_events(settings: &Settings, older_than: std::time::Duration) -> anyhow:
 }
 
 fn dev_init(force: bool) -> anyhow::Result<()> {
-    let written = dev::init::run(Path::new(".env"), force)?;
+    let written = dev::init::run(Path::new(DOTENV_FILE), force)?;
     println!(
         "wrote {} to .env (development only: never use these values in production)",
         written.join(", ")
