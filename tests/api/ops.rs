@@ -389,6 +389,68 @@ fn a_dotenv_file_is_read_only_from_the_working_directory() {
 }
 
 #[test]
+fn dev_send_lists_the_event_types_and_refuses_others_unless_raw() {
+    use clerk_sync_persistence::schema::webhook_events;
+    use diesel::prelude::*;
+
+    let bin = Binary::new("send-types");
+    let help = bin.run(&["dev", "send", "--help"], &[]);
+    let text = stdout(&help);
+    for event_type in clerk_sync_domain::HANDLED_EVENT_TYPES {
+        assert!(
+            text.contains(event_type),
+            "--help lacks {event_type}:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("--raw-type") && text.contains("--print-id"),
+        "{text}"
+    );
+
+    let db = TestDatabase::sqlite().expect("db");
+    let url = db.url_string();
+    assert!(bin.run(&["dev", "init"], &[]).status.success());
+    let port = free_port();
+    let port_text = port.to_string();
+    let env = [("PORT", port_text.as_str()), ("DATABASE_URL", url.as_str())];
+    let server = bin.spawn_server(port, &env);
+    wait_until_ready(port);
+    let refused = bin.run(&["dev", "send", "foo.bar"], &env);
+    let recorded = |conn: &mut clerk_sync_persistence::DbConnection| -> Vec<(String, String)> {
+        webhook_events::table
+            .select((webhook_events::event_type, webhook_events::outcome))
+            .load(conn)
+            .expect("the webhook log")
+    };
+    let database = db.connect().expect("database");
+    let mut conn = database.get().expect("connection");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("`foo.bar` is not one of the event types clerk-sync handles")
+            && stderr(&refused).contains("--raw-type"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(recorded(&mut conn), [], "nothing was sent");
+
+    let sent = bin.run(
+        &["dev", "send", "foo.bar", "--raw-type", "--print-id"],
+        &env,
+    );
+    stop(server);
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    assert!(
+        stdout(&sent).trim().starts_with("msg_"),
+        "{}",
+        stdout(&sent)
+    );
+    assert_eq!(
+        recorded(&mut conn),
+        [("foo.bar".to_owned(), "ignored".to_owned())]
+    );
+}
+
+#[test]
 fn events_purge_keeps_recent_entries_and_refuses_a_short_retention() {
     use clerk_sync_persistence::schema::webhook_events;
     use diesel::prelude::*;
