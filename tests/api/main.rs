@@ -17,6 +17,7 @@ mod jwks;
 mod jwks_server;
 mod ops;
 mod organizations;
+mod readme;
 mod reliability;
 mod resync;
 mod server;

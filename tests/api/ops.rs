@@ -1,15 +1,16 @@
 //! Operating the server: request ids, metrics, the command line (check-config, events purge,
 //! healthcheck, the `dev` tour), graceful shutdown, and the Docker deployment files.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use clerk_sync_persistence::testing::TestDatabase;
-use serde_json::Value;
 
 use crate::common::*;
+use crate::readme;
 
 server_tests! {
     every_response_carries_a_request_id(server) {
@@ -87,9 +88,16 @@ impl Binary {
     }
 
     fn spawn_server(&self, port: u16, env: &[(&str, &str)]) -> Child {
-        let mut command = self.command(&["serve"]);
+        let port = port.to_string();
+        let mut env = env.to_vec();
+        env.push(("PORT", &port));
+        self.spawn(&["serve"], &env)
+    }
+
+    /// Starts the binary with `args` (none: the default command, `serve`), logs on a pipe.
+    fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
+        let mut command = self.command(args);
         command
-            .env("PORT", port.to_string())
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -155,87 +163,169 @@ fn stop(child: Child) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Runs README's first command (the server) and its tour, command by command as README writes
+/// them, in README's order, and compares what each prints with the lines README shows under
+/// it. Only what a test cannot do is left out: building (the test's binary is used) and
+/// `alias`. Between the two, the test also takes the step the tour warns against: a delivery to
+/// the first server, which was started before `dev init` wrote the secrets.
 #[test]
 fn the_one_minute_tour_works_without_a_clerk_account() {
     let bin = Binary::new("tour");
-    let init = bin.run(&["dev", "init"], &[]);
-    assert!(init.status.success(), "{}", stderr(&init));
-    assert!(stdout(&init).contains(
-        "wrote CLERK_WEBHOOK_SIGNING_SECRET, CLERK_JWT_PUBLIC_KEY, CLERK_DEV_PRIVATE_KEY to .env"
-    ));
+    let port = free_port();
+    let port_text = port.to_string();
+    let env = [("PORT", port_text.as_str()), ("LOG_FORMAT", "json")];
+    let address = format!("127.0.0.1:{port}");
+    let first = readme::examples("The two commands")
+        .into_iter()
+        .next()
+        .expect("README's first command");
+    assert_eq!(first.command, "cargo run --release --bin clerk-sync");
+    let tour = readme::examples("One-minute tour");
+    let mut vars = HashMap::new();
+    let mut first_server = None;
+    let mut server = None;
+    let mut tokens = Vec::new();
+    for example in std::iter::once(first).chain(tour) {
+        let command = example.command.replace("127.0.0.1:8000", &address);
+        if command.starts_with("alias ") {
+            continue;
+        }
+        let (target, command) = match command.split_once("=$(") {
+            Some((name, rest)) if name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') => (
+                Some(name.to_owned()),
+                rest.strip_suffix(')').expect("$(…)").to_owned(),
+            ),
+            _ => (None, command),
+        };
+        let words = readme::words(&command, &vars);
+        let args: Vec<&str> = words.iter().map(String::as_str).collect();
+        let printed = match args.as_slice() {
+            ["cargo", "run", "--release", "--bin", "clerk-sync"] => {
+                first_server = Some(bin.spawn(&[], &env));
+                wait_until_ready(port);
+                continue;
+            }
+            [
+                "cargo",
+                "build",
+                "--release",
+                "--bin",
+                "clerk-sync",
+                "&&",
+                "alias",
+                ..,
+            ] => continue,
+            ["clerk-sync", "serve"] => {
+                let first = first_server.take().expect("README starts a server first");
+                let refused = bin.run(&["dev", "send", "user.created", "--print-id"], &env);
+                assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+                assert!(
+                    stdout(&refused).is_empty()
+                        && stderr(&refused).contains(
+                            "answer: 503 {\"detail\":\"Webhook verification is not configured: set CLERK_WEBHOOK_SIGNING_SECRET"
+                        )
+                        && stderr(&refused).contains("restart the server"),
+                    "the first server says to restart it: {}",
+                    stderr(&refused)
+                );
+                stop(first);
+                server = Some(bin.spawn(&["serve"], &env));
+                wait_until_ready(port);
+                continue;
+            }
+            ["clerk-sync", rest @ ..] => {
+                let output = bin.run(rest, &env);
+                assert!(
+                    output.status.success(),
+                    "`{command}` failed:\n{}{}",
+                    stdout(&output),
+                    stderr(&output)
+                );
+                stdout(&output)
+            }
+            ["echo", rest @ ..] => format!("{}\n", rest.join(" ")),
+            ["curl", "-s", "-H", header, url] => {
+                let token = header
+                    .strip_prefix("Authorization: Bearer ")
+                    .expect("a bearer token");
+                let path = url
+                    .strip_prefix(&format!("http://{address}"))
+                    .expect("a URL of the server");
+                let response = http_get(port, path, Some(token));
+                assert!(
+                    response.starts_with("HTTP/1.1 200"),
+                    "`{command}`: {response}"
+                );
+                response
+                    .split("\r\n\r\n")
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned()
+            }
+            _ => panic!("the tour test does not know how to run `{command}`: teach it"),
+        };
+        if args.get(1..3) == Some(&["dev", "init"]) {
+            assert!(
+                printed.contains("wrote CLERK_WEBHOOK_SIGNING_SECRET, CLERK_JWT_PUBLIC_KEY, CLERK_DEV_PRIVATE_KEY to .env"),
+                "{printed}"
+            );
+        }
+        if let Some(name) = target {
+            if name == "TOKEN" {
+                tokens.push(printed.trim().to_owned());
+            }
+            vars.insert(name, printed.trim().to_owned());
+        }
+        if example.output.is_empty() {
+            continue;
+        }
+        let lines: Vec<&str> = printed.lines().collect();
+        assert_eq!(
+            lines.len(),
+            example.output.len(),
+            "`{command}` printed {printed:?}; README shows {:?}",
+            example.output
+        );
+        for (line, shown) in lines.iter().zip(&example.output) {
+            let shown = shown.replace("127.0.0.1:8000", &address);
+            assert!(
+                readme::fits(&shown, line),
+                "`{command}` printed {line:?}; README shows {shown:?}"
+            );
+        }
+    }
+    assert!(
+        tokens.len() >= 2,
+        "the tour signs in, also with an organization"
+    );
+
+    let logs = stop(server.expect("the tour starts the server"));
+    assert!(
+        logs.contains("\"request_id\""),
+        "JSON logs carry the request id:\n{logs}"
+    );
+    let env_text = std::fs::read_to_string(bin.dir.join(".env")).expect(".env");
+    let secret = env_text
+        .lines()
+        .find_map(|l| l.strip_prefix("CLERK_WEBHOOK_SIGNING_SECRET="))
+        .expect("dev init wrote the secret");
+    for token in &tokens {
+        assert!(
+            !logs.contains(token.as_str()),
+            "the logs must not contain a token:\n{logs}"
+        );
+    }
+    for private in ["ada@example.com", secret] {
+        assert!(
+            !logs.contains(private),
+            "the logs must not contain {private:?}:\n{logs}"
+        );
+    }
     let again = bin.run(&["dev", "init"], &[]);
     assert!(
         !again.status.success() && stderr(&again).contains("pass --force"),
         "a second init does not overwrite"
     );
-    let env_text = std::fs::read_to_string(bin.dir.join(".env")).expect(".env");
-    let secret_line = env_text
-        .lines()
-        .find(|l| l.starts_with("CLERK_WEBHOOK_SIGNING_SECRET="))
-        .expect("secret")
-        .to_owned();
-
-    let port = free_port();
-    let port_text = port.to_string();
-    let env = [("PORT", port_text.as_str()), ("LOG_FORMAT", "json")];
-    let server = bin.spawn_server(port, &env);
-    wait_until_ready(port);
-
-    let sent = bin.run(
-        &[
-            "dev",
-            "send",
-            "user.created",
-            "--email",
-            "tour@example.com",
-            "--first-name",
-            "Tourist",
-        ],
-        &env,
-    );
-    assert!(sent.status.success(), "{}{}", stdout(&sent), stderr(&sent));
-    let printed = stdout(&sent);
-    assert!(
-        printed.contains(r#"answer: 200 {"outcome":"applied","status":"ok"}"#),
-        "{printed}"
-    );
-    let user = printed
-        .split_whitespace()
-        .find(|w| w.starts_with("user_"))
-        .expect("the user id is printed")
-        .to_owned();
-
-    let token = bin.run(
-        &["dev", "token", "--user", &user, "--expires-in", "10m"],
-        &env,
-    );
-    assert!(token.status.success(), "{}", stderr(&token));
-    let token = stdout(&token).trim().to_owned();
-    let me = http_get(port, "/api/v1/auth/me/", Some(&token));
-    assert!(me.starts_with("HTTP/1.1 200"), "{me}");
-    let body: Value =
-        serde_json::from_str(me.split("\r\n\r\n").nth(1).unwrap_or_default()).expect("JSON");
-    assert_eq!(
-        (body["email"].as_str(), body["first_name"].as_str()),
-        (Some("tour@example.com"), Some("Tourist"))
-    );
-
-    let logs = stop(server);
-    assert!(
-        logs.contains("\"request_id\""),
-        "JSON logs carry the request id:\n{logs}"
-    );
-    for secret in [
-        "tour@example.com",
-        "Tourist",
-        token.as_str(),
-        secret_line.trim_start_matches("CLERK_WEBHOOK_SIGNING_SECRET="),
-    ] {
-        assert!(
-            !logs.contains(secret),
-            "the logs must not contain {secret:?}:\n{logs}"
-        );
-    }
 }
 
 #[test]
@@ -450,6 +540,43 @@ fn dev_send_lists_the_event_types_and_refuses_others_unless_raw() {
     );
 }
 
+/// The leaf commands of `clerk-sync … --help` (those without subcommands of their own).
+fn leaf_commands(bin: &Binary, path: &[&str]) -> Vec<String> {
+    let mut args = path.to_vec();
+    args.push("--help");
+    let help = stdout(&bin.run(&args, &[]));
+    let Some(list) = help.split("Commands:\n").nth(1) else {
+        return vec![path.join(" ")];
+    };
+    list.lines()
+        .take_while(|line| !line.trim().is_empty())
+        .filter(|line| !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .flat_map(|name| {
+            let mut sub = path.to_vec();
+            sub.push(name);
+            leaf_commands(bin, &sub)
+        })
+        .collect()
+}
+
+#[test]
+fn readmes_commands_table_lists_every_command() {
+    let bin = Binary::new("commands");
+    let commands = leaf_commands(&bin, &[]);
+    assert!(commands.len() > 10, "{commands:?}");
+    let table = readme::section("Commands");
+    for command in commands {
+        assert!(
+            table.contains(&format!("| `clerk-sync {command}"))
+                || table.contains(&format!(", `clerk-sync {command}")),
+            "README's Commands table lacks `clerk-sync {command}`"
+        );
+    }
+    assert!(table.contains("config/$CLERK_SYNC_ENV.toml"));
+}
+
 #[test]
 fn events_purge_keeps_recent_entries_and_refuses_a_short_retention() {
     use clerk_sync_persistence::schema::webhook_events;
@@ -611,7 +738,7 @@ fn docker_compose_matches_what_the_server_reads() {
         }
     }
     // The values it sets must pass the server's own validation.
-    let vars: std::collections::HashMap<String, String> = settings_env.into_iter().collect();
+    let vars: HashMap<String, String> = settings_env.into_iter().collect();
     let dir = root.join("config");
     let settings = clerk_sync_server::Settings::load_from(&|name| vars.get(name).cloned(), &dir)
         .expect("compose's settings are valid");
