@@ -12,6 +12,8 @@ mod admin;
 mod attacks;
 mod auth;
 mod bad_input;
+mod binary;
+mod commands;
 mod docs;
 mod jwks;
 mod jwks_server;

@@ -5,8 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use clerk_sync_domain::ClerkOrgId;
-use clerk_sync_persistence::{Database, DatabaseUrl, organizations};
+use clerk_sync_persistence::Database;
 use clerk_sync_server::commands::dev::send::{self, SendRequest};
 use clerk_sync_server::commands::dev::{self, token::TokenRequest};
 use clerk_sync_server::commands::duration::parse_duration;
@@ -186,7 +185,7 @@ fn main() -> ExitCode {
             expires_in,
         }) => {
             let org_slug = match (&org, org_slug) {
-                (Some(org), None) => mirrored_slug(&settings, org),
+                (Some(org), None) => dev::token::mirrored_slug(&settings, org),
                 (_, org_slug) => org_slug,
             };
             let request = TokenRequest {
@@ -247,40 +246,6 @@ fn dev_init(force: bool) -> anyhow::Result<()> {
         written.join(", ")
     );
     Ok(())
-}
-
-/// The slug the mirror holds for `org`, for `dev token`; `None`, with a note saying so, when
-/// the mirror cannot tell.
-fn mirrored_slug(settings: &Settings, org: &str) -> Option<String> {
-    let note = |why: &str| {
-        eprintln!("note: {why}: the token's organization has no slug; pass --org-slug to give one");
-        None
-    };
-    let Ok(id) = ClerkOrgId::parse(org) else {
-        return None;
-    };
-    let url = &settings.database.url;
-    if let DatabaseUrl::Sqlite(path) = url
-        && !path.exists()
-    {
-        return note(&format!("the mirror {} does not exist yet", path.display()));
-    }
-    let mut pool = settings.database.pool.clone();
-    pool.max_size = 1;
-    let found = Database::connect(url, &pool)
-        .map_err(anyhow::Error::from)
-        .and_then(|database| Ok(database.get()?))
-        .and_then(|mut conn| Ok(organizations::find_by_clerk_id(&mut conn, &id)?));
-    match found {
-        Ok(Some(organization)) => organization.slug,
-        Ok(None) => note(&format!(
-            "{org} is not in the mirror (send organization.created for it first)"
-        )),
-        Err(err) => note(&format!(
-            "cannot read the mirror at {}: {err:#}",
-            url.redacted()
-        )),
-    }
 }
 
 fn dev_token(request: &TokenRequest<'_>) -> anyhow::Result<()> {

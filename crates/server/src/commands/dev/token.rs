@@ -7,7 +7,11 @@ use anyhow::{Context, bail};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
+use clerk_sync_domain::ClerkOrgId;
+use clerk_sync_persistence::{Database, DatabaseUrl, organizations};
+
 use super::{random_id, unescape_pem};
+use crate::Settings;
 
 /// What the token says.
 #[derive(Debug)]
@@ -65,6 +69,40 @@ pub fn mint(private_key: &str, request: &TokenRequest<'_>) -> anyhow::Result<Str
         bail!("--role and --org-slug need --org: they describe the active organization");
     }
     sign(private_key, &claims)
+}
+
+/// The slug the mirror holds for `org`, for `dev token`; `None`, with a note saying so, when
+/// the mirror cannot tell.
+pub fn mirrored_slug(settings: &Settings, org: &str) -> Option<String> {
+    let note = |why: &str| {
+        eprintln!("note: {why}: the token's organization has no slug; pass --org-slug to give one");
+        None
+    };
+    let Ok(id) = ClerkOrgId::parse(org) else {
+        return None;
+    };
+    let url = &settings.database.url;
+    if let DatabaseUrl::Sqlite(path) = url
+        && !path.exists()
+    {
+        return note(&format!("the mirror {} does not exist yet", path.display()));
+    }
+    let mut pool = settings.database.pool.clone();
+    pool.max_size = 1;
+    let found = Database::connect(url, &pool)
+        .map_err(anyhow::Error::from)
+        .and_then(|database| Ok(database.get()?))
+        .and_then(|mut conn| Ok(organizations::find_by_clerk_id(&mut conn, &id)?));
+    match found {
+        Ok(Some(organization)) => organization.slug,
+        Ok(None) => note(&format!(
+            "{org} is not in the mirror (send organization.created for it first)"
+        )),
+        Err(err) => note(&format!(
+            "cannot read the mirror at {}: {err:#}",
+            url.redacted()
+        )),
+    }
 }
 
 fn sign(private_key: &str, claims: &Value) -> anyhow::Result<String> {
