@@ -1,15 +1,17 @@
-//! Operating the server: request ids, metrics, the command line (check-config, events purge,
-//! healthcheck, the `dev` tour), graceful shutdown, and the Docker deployment files.
+//! Operating the server: request ids, metrics, README's tour, events purge, healthcheck,
+//! graceful shutdown, and the Docker deployment files.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
 use clerk_sync_persistence::testing::TestDatabase;
-use serde_json::Value;
 
+use crate::binary::*;
 use crate::common::*;
+use crate::readme;
 
 server_tests! {
     every_response_carries_a_request_id(server) {
@@ -49,221 +51,168 @@ server_tests! {
     }
 }
 
-/// The `clerk-sync` binary, with a clean environment and a working directory of its own.
-struct Binary {
-    dir: PathBuf,
-}
-
-impl Binary {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("clerk-sync-ops-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("a working directory");
-        Self { dir }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_clerk-sync"));
-        command
-            .args(args)
-            .current_dir(&self.dir)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default());
-        command
-    }
-
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut command = self.command(args);
-        command.envs(env.iter().copied());
-        command.output().expect("the binary runs")
-    }
-
-    fn spawn_server(&self, port: u16, env: &[(&str, &str)]) -> Child {
-        let mut command = self.command(&["serve"]);
-        command
-            .env("PORT", port.to_string())
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        command.spawn().expect("the server starts")
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn http_get(port: u16, path: &str, token: Option<&str>) -> String {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connects");
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n"
-    )
-    .expect("writes");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("reads");
-    response
-}
-
-fn wait_until_ready(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && http_get(port, "/api/v1/ready", None).starts_with("HTTP/1.1 200")
-        {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("the server on port {port} did not become ready");
-}
-
-fn stop(child: Child) -> String {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let output = child.wait_with_output().expect("the server exits");
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
+/// Runs README's first command (the server) and its tour, command by command as README writes
+/// them, in README's order, and compares what each prints with the lines README shows under
+/// it. Only what a test cannot do is left out: building (the test's binary is used) and
+/// `alias`. Between the two, the test also takes the step the tour warns against: a delivery to
+/// the first server, which was started before `dev init` wrote the secrets.
 #[test]
 fn the_one_minute_tour_works_without_a_clerk_account() {
     let bin = Binary::new("tour");
-    let init = bin.run(&["dev", "init"], &[]);
-    assert!(init.status.success(), "{}", stderr(&init));
-    assert!(stdout(&init).contains(
-        "wrote CLERK_WEBHOOK_SIGNING_SECRET, CLERK_JWT_PUBLIC_KEY, CLERK_DEV_PRIVATE_KEY to .env"
-    ));
-    let again = bin.run(&["dev", "init"], &[]);
-    assert!(
-        !again.status.success() && stderr(&again).contains("pass --force"),
-        "a second init does not overwrite"
-    );
-    let env_text = std::fs::read_to_string(bin.dir.join(".env")).expect(".env");
-    let secret_line = env_text
-        .lines()
-        .find(|l| l.starts_with("CLERK_WEBHOOK_SIGNING_SECRET="))
-        .expect("secret")
-        .to_owned();
-
     let port = free_port();
     let port_text = port.to_string();
     let env = [("PORT", port_text.as_str()), ("LOG_FORMAT", "json")];
-    let server = bin.spawn_server(port, &env);
-    wait_until_ready(port);
-
-    let sent = bin.run(
-        &[
-            "dev",
-            "send",
-            "user.created",
-            "--email",
-            "tour@example.com",
-            "--first-name",
-            "Tourist",
-        ],
-        &env,
-    );
-    assert!(sent.status.success(), "{}{}", stdout(&sent), stderr(&sent));
-    let printed = stdout(&sent);
+    let address = format!("127.0.0.1:{port}");
+    let first = readme::examples("The two commands")
+        .into_iter()
+        .next()
+        .expect("README's first command");
+    assert_eq!(first.command, "cargo run --release --bin clerk-sync");
+    let tour = readme::examples("One-minute tour");
+    let mut vars = HashMap::new();
+    let mut first_server = None;
+    let mut server = None;
+    let mut tokens = Vec::new();
+    for example in std::iter::once(first).chain(tour) {
+        let command = example.command.replace("127.0.0.1:8000", &address);
+        if command.starts_with("alias ") {
+            continue;
+        }
+        let (target, command) = match command.split_once("=$(") {
+            Some((name, rest)) if name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') => (
+                Some(name.to_owned()),
+                rest.strip_suffix(')').expect("$(…)").to_owned(),
+            ),
+            _ => (None, command),
+        };
+        let words = readme::words(&command, &vars);
+        let args: Vec<&str> = words.iter().map(String::as_str).collect();
+        let printed = match args.as_slice() {
+            ["cargo", "run", "--release", "--bin", "clerk-sync"] => {
+                first_server = Some(bin.spawn(&[], &env));
+                wait_until_ready(port);
+                continue;
+            }
+            [
+                "cargo",
+                "build",
+                "--release",
+                "--bin",
+                "clerk-sync",
+                "&&",
+                "alias",
+                ..,
+            ] => continue,
+            ["clerk-sync", "serve"] => {
+                let first = first_server.take().expect("README starts a server first");
+                let refused = bin.run(&["dev", "send", "user.created", "--print-id"], &env);
+                assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+                assert!(
+                    stdout(&refused).is_empty()
+                        && stderr(&refused).contains(
+                            "answer: 503 {\"detail\":\"Webhook verification is not configured: set CLERK_WEBHOOK_SIGNING_SECRET"
+                        )
+                        && stderr(&refused).contains("restart the server"),
+                    "the first server says to restart it: {}",
+                    stderr(&refused)
+                );
+                stop(first);
+                server = Some(bin.spawn(&["serve"], &env));
+                wait_until_ready(port);
+                continue;
+            }
+            ["clerk-sync", rest @ ..] => {
+                let output = bin.run(rest, &env);
+                assert!(
+                    output.status.success(),
+                    "`{command}` failed:\n{}{}",
+                    stdout(&output),
+                    stderr(&output)
+                );
+                stdout(&output)
+            }
+            ["echo", rest @ ..] => format!("{}\n", rest.join(" ")),
+            ["curl", "-s", "-H", header, url] => {
+                let token = header
+                    .strip_prefix("Authorization: Bearer ")
+                    .expect("a bearer token");
+                let path = url
+                    .strip_prefix(&format!("http://{address}"))
+                    .expect("a URL of the server");
+                let response = http_get(port, path, Some(token));
+                assert!(
+                    response.starts_with("HTTP/1.1 200"),
+                    "`{command}`: {response}"
+                );
+                response
+                    .split("\r\n\r\n")
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned()
+            }
+            _ => panic!("the tour test does not know how to run `{command}`: teach it"),
+        };
+        if args.get(1..3) == Some(&["dev", "init"]) {
+            assert!(
+                printed.contains("wrote CLERK_WEBHOOK_SIGNING_SECRET, CLERK_JWT_PUBLIC_KEY, CLERK_DEV_PRIVATE_KEY to .env"),
+                "{printed}"
+            );
+        }
+        if let Some(name) = target {
+            if name == "TOKEN" {
+                tokens.push(printed.trim().to_owned());
+            }
+            vars.insert(name, printed.trim().to_owned());
+        }
+        if example.output.is_empty() {
+            continue;
+        }
+        let lines: Vec<&str> = printed.lines().collect();
+        assert_eq!(
+            lines.len(),
+            example.output.len(),
+            "`{command}` printed {printed:?}; README shows {:?}",
+            example.output
+        );
+        for (line, shown) in lines.iter().zip(&example.output) {
+            let shown = shown.replace("127.0.0.1:8000", &address);
+            assert!(
+                readme::fits(&shown, line),
+                "`{command}` printed {line:?}; README shows {shown:?}"
+            );
+        }
+    }
     assert!(
-        printed.contains(r#"answer: 200 {"outcome":"applied","status":"ok"}"#),
-        "{printed}"
-    );
-    let user = printed
-        .split_whitespace()
-        .find(|w| w.starts_with("user_"))
-        .expect("the user id is printed")
-        .to_owned();
-
-    let token = bin.run(
-        &["dev", "token", "--user", &user, "--expires-in", "10m"],
-        &env,
-    );
-    assert!(token.status.success(), "{}", stderr(&token));
-    let token = stdout(&token).trim().to_owned();
-    let me = http_get(port, "/api/v1/auth/me/", Some(&token));
-    assert!(me.starts_with("HTTP/1.1 200"), "{me}");
-    let body: Value =
-        serde_json::from_str(me.split("\r\n\r\n").nth(1).unwrap_or_default()).expect("JSON");
-    assert_eq!(
-        (body["email"].as_str(), body["first_name"].as_str()),
-        (Some("tour@example.com"), Some("Tourist"))
+        tokens.len() >= 2,
+        "the tour signs in, also with an organization"
     );
 
-    let logs = stop(server);
+    let logs = stop(server.expect("the tour starts the server"));
     assert!(
         logs.contains("\"request_id\""),
         "JSON logs carry the request id:\n{logs}"
     );
-    for secret in [
-        "tour@example.com",
-        "Tourist",
-        token.as_str(),
-        secret_line.trim_start_matches("CLERK_WEBHOOK_SIGNING_SECRET="),
-    ] {
+    let env_text = std::fs::read_to_string(bin.dir.join(".env")).expect(".env");
+    let secret = env_text
+        .lines()
+        .find_map(|l| l.strip_prefix("CLERK_WEBHOOK_SIGNING_SECRET="))
+        .expect("dev init wrote the secret");
+    for token in &tokens {
         assert!(
-            !logs.contains(secret),
-            "the logs must not contain {secret:?}:\n{logs}"
+            !logs.contains(token.as_str()),
+            "the logs must not contain a token:\n{logs}"
         );
     }
-}
-
-#[test]
-fn check_config_prints_the_effective_settings_without_secrets() {
-    let bin = Binary::new("check");
-    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    let output = bin.run(
-        &["check-config"],
-        &[
-            ("CLERK_WEBHOOK_SIGNING_SECRET", secret),
-            ("DATABASE_URL", "postgres://app:hunter2@db:5432/clerk"),
-            ("PORT", "9001"),
-        ],
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
-    let text = stdout(&output);
+    for private in ["ada@example.com", secret] {
+        assert!(
+            !logs.contains(private),
+            "the logs must not contain {private:?}:\n{logs}"
+        );
+    }
+    let again = bin.run(&["dev", "init"], &[]);
     assert!(
-        text.contains("port = 9001") && text.contains("url = \"postgres://app:***@db:5432/clerk\""),
-        "{text}"
-    );
-    assert!(
-        text.contains("CLERK_WEBHOOK_SIGNING_SECRET = \"<set, redacted>\"")
-            && text.contains("CLERK_JWT_PUBLIC_KEY = \"<not set>\""),
-        "{text}"
-    );
-    assert!(
-        !text.contains("hunter2") && !text.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
-        "{text}"
-    );
-    let bad = bin.run(&["check-config"], &[("CLERK_JWT_PUBLIC_KEY", "not a key")]);
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(
-        stderr(&bad).contains("CLERK_JWT_PUBLIC_KEY: not an RSA public key in PEM format"),
-        "{}",
-        stderr(&bad)
+        !again.status.success() && stderr(&again).contains("pass --force"),
+        "a second init does not overwrite"
     );
 }
 
@@ -428,7 +377,7 @@ fn docker_compose_matches_what_the_server_reads() {
         }
     }
     // The values it sets must pass the server's own validation.
-    let vars: std::collections::HashMap<String, String> = settings_env.into_iter().collect();
+    let vars: HashMap<String, String> = settings_env.into_iter().collect();
     let dir = root.join("config");
     let settings = clerk_sync_server::Settings::load_from(&|name| vars.get(name).cloned(), &dir)
         .expect("compose's settings are valid");

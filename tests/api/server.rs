@@ -64,13 +64,13 @@ async fn missing_secrets_make_only_their_endpoints_answer_503() {
     assert_eq!(response.status().as_u16(), 503);
     assert_eq!(
         response.json::<Value>().await.expect("JSON"),
-        json!({"detail": "Webhook verification is not configured: set CLERK_WEBHOOK_SIGNING_SECRET"})
+        json!({"detail": "Webhook verification is not configured: set CLERK_WEBHOOK_SIGNING_SECRET in the environment or .env, then restart the server (settings are read at start)"})
     );
     let (status, body) = server.get_as("/api/v1/auth/me/", "token").await;
     assert_eq!(status, 503);
     assert_eq!(
         body,
-        json!({"detail": "Session token verification is not configured: set CLERK_JWT_PUBLIC_KEY or CLERK_JWKS_URL"})
+        json!({"detail": "Session token verification is not configured: set CLERK_JWT_PUBLIC_KEY or CLERK_JWKS_URL in the environment or .env, then restart the server (settings are read at start)"})
     );
     let (status, _) = server.get_as("/api/v1/health", "").await;
     assert_eq!(status, 200, "everything else works");

@@ -58,8 +58,8 @@ impl Deliveries {
             let subject = Subject {
                 user: user_id(i),
                 email: Some(email(i)),
-                first_name: "Bench".to_owned(),
-                last_name: format!("User {i}"),
+                first_name: Some("Bench".to_owned()),
+                last_name: Some(format!("User {i}")),
                 organization: "org_bench".to_owned(),
                 organization_name: "Bench".to_owned(),
                 membership: "orgmem_bench".to_owned(),
@@ -197,6 +197,7 @@ impl Me {
                                         user: &user,
                                         organization: None,
                                         role: None,
+                                        organization_slug: None,
                                         expires_in: Duration::from_secs(4 * 3600),
                                     },
                                 )?;

@@ -38,7 +38,9 @@ pub enum ApiError {
         limit: usize,
     },
     /// The endpoint needs a setting the server was started without.
-    #[error("{what} is not configured: set {variable}")]
+    #[error(
+        "{what} is not configured: set {variable} in the environment or .env, then restart the server (settings are read at start)"
+    )]
     NotConfigured {
         /// What is missing, in words.
         what: &'static str,
@@ -173,7 +175,7 @@ mod tests {
                     variable: "CLERK_WEBHOOK_SIGNING_SECRET",
                 },
                 503,
-                r#"{"detail":"Webhook verification is not configured: set CLERK_WEBHOOK_SIGNING_SECRET"}"#,
+                r#"{"detail":"Webhook verification is not configured: set CLERK_WEBHOOK_SIGNING_SECRET in the environment or .env, then restart the server (settings are read at start)"}"#,
             ),
             (
                 ApiError::Unavailable(StoreError::Unavailable("password=hunter2 refused".into())),

@@ -6,16 +6,19 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use clerk_sync_persistence::Database;
-use clerk_sync_server::commands::dev::{self, send::SendRequest, token::TokenRequest};
+use clerk_sync_server::commands::dev::send::{self, SendRequest};
+use clerk_sync_server::commands::dev::{self, token::TokenRequest};
 use clerk_sync_server::commands::duration::parse_duration;
 use clerk_sync_server::commands::{check_config, events, healthcheck, staff};
+use clerk_sync_server::config::{DOTENV_FILE, DotEnvFile};
 use clerk_sync_server::{Application, Settings, telemetry};
 
 /// clerk-sync: a local mirror of your Clerk users, organizations and memberships, fed by
 /// Clerk's webhooks, and Clerk session authentication for your API.
 ///
-/// Settings come from config/default.toml (built in), an overlay chosen by CLERK_SYNC_ENV,
-/// then the environment and a `.env` file; `clerk-sync check-config` shows the result.
+/// Settings come from config/default.toml (built in), the overlay config/$CLERK_SYNC_ENV.toml,
+/// then the environment and ./.env (the working directory's only), read when a command
+/// starts; `clerk-sync check-config` shows the result and its sources.
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
@@ -45,7 +48,8 @@ enum Command {
         /// The user's primary email address, as synced from Clerk.
         email: String,
     },
-    /// Print the effective configuration (secrets redacted) and exit; fails on invalid settings.
+    /// Print the effective configuration (secrets redacted) and every source read, then exit;
+    /// fails on invalid settings.
     CheckConfig,
     /// The webhook log.
     #[command(subcommand)]
@@ -86,6 +90,9 @@ enum DevCommand {
         /// The role in that organization (default org:member).
         #[arg(long)]
         role: Option<String>,
+        /// The organization's slug (default: the mirror's, when it has the organization).
+        #[arg(long)]
+        org_slug: Option<String>,
         /// How long the token is valid, e.g. 10m, 1h.
         #[arg(long, default_value = "1h", value_parser = parse_duration)]
         expires_in: std::time::Duration,
@@ -96,21 +103,32 @@ enum DevCommand {
 
 #[derive(Args)]
 struct SendArgs {
-    /// e.g. user.created, organization.created, organizationMembership.created, user.deleted.
+    #[arg(help = send::event_type_help())]
     event_type: String,
+    /// Send a type clerk-sync does not handle (the server answers 200 and records it as ignored).
+    #[arg(long)]
+    raw_type: bool,
+    /// Print only the id of the event's object (user_…, org_… or orgmem_…; the message id for
+    /// other types); a refused event is reported on stderr, with exit status 1.
+    #[arg(long)]
+    print_id: bool,
     /// The user id (generated when left out).
     #[arg(long)]
     user: Option<String>,
     /// The user's primary email (generated for user events when left out).
     #[arg(long)]
     email: Option<String>,
+    /// The user's first name (sent empty when left out).
     #[arg(long)]
     first_name: Option<String>,
+    /// The user's last name (sent empty when left out).
     #[arg(long)]
     last_name: Option<String>,
     /// The organization id (generated when left out).
     #[arg(long)]
     org: Option<String>,
+    /// The organization's name (default Acme Development); give every event of one
+    /// organization the same, as membership events carry the organization too.
     #[arg(long)]
     org_name: Option<String>,
     /// The membership id (generated when left out).
@@ -125,18 +143,20 @@ struct SendArgs {
 }
 
 fn main() -> ExitCode {
-    if let Err(err) = dotenvy::dotenv()
-        && !err.not_found()
-    {
-        eprintln!("clerk-sync: cannot read .env: {err}");
-        return ExitCode::from(2);
-    }
+    let working_dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    let dotenv = match DotEnvFile::load(&working_dir) {
+        Ok(dotenv) => dotenv,
+        Err(err) => {
+            eprintln!("clerk-sync: cannot read .env: {err}");
+            return ExitCode::from(2);
+        }
+    };
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::Dev(DevCommand::Init { force }) = command {
         return report(dev_init(force));
     }
-    let settings = match Settings::from_env() {
+    let settings = match Settings::from_env_and(dotenv.as_ref()) {
         Ok(settings) => settings,
         Err(err) => {
             eprintln!("clerk-sync: configuration error: {err}");
@@ -161,8 +181,22 @@ fn main() -> ExitCode {
             user,
             org,
             role,
+            org_slug,
             expires_in,
-        }) => dev_token(&user, org.as_deref(), role.as_deref(), expires_in),
+        }) => {
+            let org_slug = match (&org, org_slug) {
+                (Some(org), None) => dev::token::mirrored_slug(&settings, org),
+                (_, org_slug) => org_slug,
+            };
+            let request = TokenRequest {
+                user: &user,
+                organization: org.as_deref(),
+                role: role.as_deref(),
+                organization_slug: org_slug.as_deref(),
+                expires_in,
+            };
+            dev_token(&request)
+        }
         Command::Dev(DevCommand::Send(args)) => dev_send(&settings, args),
     })
 }
@@ -206,7 +240,7 @@ fn purge_events(settings: &Settings, older_than: std::time::Duration) -> anyhow:
 }
 
 fn dev_init(force: bool) -> anyhow::Result<()> {
-    let written = dev::init::run(Path::new(".env"), force)?;
+    let written = dev::init::run(Path::new(DOTENV_FILE), force)?;
     println!(
         "wrote {} to .env (development only: never use these values in production)",
         written.join(", ")
@@ -214,32 +248,20 @@ fn dev_init(force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn dev_token(
-    user: &str,
-    org: Option<&str>,
-    role: Option<&str>,
-    expires_in: std::time::Duration,
-) -> anyhow::Result<()> {
+fn dev_token(request: &TokenRequest<'_>) -> anyhow::Result<()> {
     let key = std::env::var(dev::PRIVATE_KEY_VARIABLE).with_context(|| {
         format!(
             "{} is not set: run `clerk-sync dev init` first",
             dev::PRIVATE_KEY_VARIABLE
         )
     })?;
-    let token = dev::token::mint(
-        &key,
-        &TokenRequest {
-            user,
-            organization: org,
-            role,
-            expires_in,
-        },
-    )?;
+    let token = dev::token::mint(&key, request)?;
     println!("{token}");
     Ok(())
 }
 
 fn dev_send(settings: &Settings, args: SendArgs) -> anyhow::Result<()> {
+    send::check_event_type(&args.event_type, args.raw_type)?;
     let secret = settings
         .secrets
         .webhook_secret
@@ -257,6 +279,7 @@ fn dev_send(settings: &Settings, args: SendArgs) -> anyhow::Result<()> {
     });
     let request = SendRequest {
         event_type: args.event_type,
+        raw_type: args.raw_type,
         user: args.user,
         email: args.email,
         first_name: args.first_name,
@@ -266,25 +289,18 @@ fn dev_send(settings: &Settings, args: SendArgs) -> anyhow::Result<()> {
         membership: args.membership,
         role: args.role,
     };
-    let event_type = request.event_type.clone();
-    let sent = actix_web::rt::System::new().block_on(dev::send::run(secret, &url, request))?;
-    let subject = &sent.subject;
-    println!("sent {event_type} as {} to {url}", sent.message_id);
-    println!(
-        "  user {}  email {}",
-        subject.user,
-        subject.email.as_deref().unwrap_or("(none)")
-    );
-    if event_type.starts_with("organization") {
-        println!(
-            "  organization {}  membership {}  role {}",
-            subject.organization, subject.membership, subject.role
-        );
+    let sent = actix_web::rt::System::new().block_on(send::run(secret, &url, request))?;
+    match (args.print_id, sent.accepted()) {
+        (true, true) => println!("{}", sent.object_id()),
+        (true, false) => eprint!("{}", sent.report(&url)),
+        (false, _) => print!("{}", sent.report(&url)),
     }
-    println!("answer: {} {}", sent.status, sent.body);
-    if (200..300).contains(&sent.status) {
+    if sent.accepted() {
         Ok(())
     } else {
-        anyhow::bail!("the server refused the event")
+        anyhow::bail!(
+            "the server refused the event (HTTP {}): its answer above says why",
+            sent.status
+        )
     }
 }

@@ -65,6 +65,7 @@ server_tests! {
         }
         let page = admin_get(&server, "/admin").await;
         assert!(page.body.contains("1 rejected"), "the overview counts rejected deliveries: {}", page.body);
+        assert!(page.body.contains("1 webhook delivery was rejected"), "one delivery, in the singular: {}", page.body);
     }
 
     an_inactive_staff_user_is_refused(server) {

@@ -21,6 +21,7 @@ struct Dashboard {
     events: String,
     rejected: String,
     rejected_any: bool,
+    rejected_one: bool,
 }
 
 /// `GET /admin`: how many users, organizations, memberships and webhook events the mirror
@@ -50,6 +51,7 @@ pub async fn get_dashboard(
         events: count(events),
         rejected: count(rejected),
         rejected_any: rejected > 0,
+        rejected_one: rejected == 1,
     };
     Ok(html(StatusCode::OK, &page))
 }

@@ -33,7 +33,7 @@ const ENV_OVERRIDES: &[(&str, &str, &str, Kind)] = &[
     ),
 ];
 
-/// The merged settings table and where its layers came from.
+/// The merged settings table and the files it came from (the caller names the variables).
 pub(super) struct Merged {
     pub table: Table,
     pub sources: Vec<String>,
@@ -71,7 +71,6 @@ pub(super) fn merge(
         merge_into(&mut table, overlay);
         sources.push(file);
     }
-    let mut overridden = Vec::new();
     for (variable, section, key, kind) in ENV_OVERRIDES {
         let Some(text) = env(variable) else { continue };
         let value = match kind {
@@ -98,10 +97,6 @@ pub(super) fn merge(
         if let Some(Value::Table(section)) = table.get_mut(*section) {
             section.insert((*key).to_owned(), value);
         }
-        overridden.push(*variable);
-    }
-    if !overridden.is_empty() {
-        sources.push(format!("environment ({})", overridden.join(", ")));
     }
     Ok(Merged { table, sources })
 }

@@ -1,9 +1,12 @@
 //! Settings: `config/default.toml` (built in), then an overlay file chosen by
-//! `CLERK_SYNC_ENV`, then environment variables; typed and validated once, at start, with
-//! errors that name the setting.
+//! `CLERK_SYNC_ENV`, then environment variables (and `.env`); typed and validated once, at
+//! start, with errors that name the setting.
 
 mod auth;
+mod dotenv;
 mod layers;
+
+use std::cell::RefCell;
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,6 +17,7 @@ use clerk_sync_persistence::{
     DatabaseUrl, PoolOptions, SqliteOptions, SqliteSynchronous, StoreError,
 };
 use clerk_sync_svix::WebhookSecret;
+pub use dotenv::{DOTENV_FILE, DotEnvFile};
 use serde::Deserialize;
 
 use crate::resync::{MAX_PAGE_SIZE, SecretKey};
@@ -72,7 +76,8 @@ pub struct Settings {
     pub secrets: Secrets,
     /// The merged settings as TOML, for `check-config` (no secrets in it).
     pub effective: toml::Table,
-    /// Where the settings came from, in order.
+    /// Where the settings came from, in order: the files, then the variables read from `.env`
+    /// and from the environment, by name.
     pub sources: Vec<String>,
 }
 
@@ -213,7 +218,20 @@ impl Settings {
     /// # Errors
     /// [`ConfigError`] naming the first unusable setting.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::load(&|name| std::env::var(name).ok())
+        Self::from_env_and(None)
+    }
+
+    /// Reads the settings from the built-in defaults and the process environment, into which
+    /// `dotenv` was loaded: the sources name the variables that came from it.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first unusable setting.
+    pub fn from_env_and(dotenv: Option<&DotEnvFile>) -> Result<Self, ConfigError> {
+        Self::load_sourced(
+            &|name| std::env::var(name).ok(),
+            Path::new(CONFIG_DIR),
+            dotenv,
+        )
     }
 
     /// Reads the settings from the built-in defaults and the variables `env` returns.
@@ -232,10 +250,25 @@ impl Settings {
         env: &dyn Fn(&str) -> Option<String>,
         config_dir: &Path,
     ) -> Result<Self, ConfigError> {
+        Self::load_sourced(env, config_dir, None)
+    }
+
+    fn load_sourced(
+        env: &dyn Fn(&str) -> Option<String>,
+        config_dir: &Path,
+        dotenv: Option<&DotEnvFile>,
+    ) -> Result<Self, ConfigError> {
+        // Every variable that sets something is noted, for `check-config` to name it.
+        let read = RefCell::new(Vec::<String>::new());
         let env = |name: &str| {
-            env(name)
+            let value = env(name)
                 .map(|value| value.trim().to_owned())
-                .filter(|value| !value.is_empty())
+                .filter(|value| !value.is_empty());
+            let mut read = read.borrow_mut();
+            if value.is_some() && !read.iter().any(|known| known == name) {
+                read.push(name.to_owned());
+            }
+            value
         };
         let merged = layers::merge(&env, config_dir)?;
         let file: FileSettings =
@@ -263,7 +296,7 @@ impl Settings {
         if let Ok(auth_table) = toml::Value::try_from(&auth) {
             effective.insert("auth".to_owned(), auth_table);
         }
-        let settings = Self {
+        let mut settings = Self {
             server,
             database,
             webhooks: file.webhooks,
@@ -289,6 +322,9 @@ impl Settings {
             },
         };
         settings.token_verifier()?;
+        settings
+            .sources
+            .extend(variable_sources(&read.take(), dotenv));
         Ok(settings)
     }
 
@@ -301,6 +337,29 @@ impl Settings {
         self.auth
             .token_verifier(self.secrets.jwt_public_key.as_deref())
     }
+}
+
+/// The `.env` file and the environment as sources, each with the variables it gave.
+fn variable_sources(read: &[String], dotenv: Option<&DotEnvFile>) -> Vec<String> {
+    let (from_file, from_env): (Vec<&str>, Vec<&str>) = read
+        .iter()
+        .map(String::as_str)
+        .partition(|name| dotenv.is_some_and(|file| file.set.iter().any(|set| set == name)));
+    let mut sources = Vec::new();
+    if let Some(file) = dotenv {
+        sources.push(if from_file.is_empty() {
+            format!(
+                "{} (read, but no setting came from it)",
+                file.path.display()
+            )
+        } else {
+            format!("{} ({})", file.path.display(), from_file.join(", "))
+        });
+    }
+    if !from_env.is_empty() {
+        sources.push(format!("environment ({})", from_env.join(", ")));
+    }
+    sources
 }
 
 fn check_resync(settings: ResyncSettings) -> Result<ResyncSettings, ConfigError> {
@@ -540,6 +599,52 @@ mod tests {
         assert!(
             shown.contains("postgres://app:***@db/clerk") && !shown.contains("hunter2"),
             "{shown}"
+        );
+    }
+
+    #[test]
+    fn the_sources_name_every_variable_that_set_something() {
+        let settings = load(&[
+            ("PORT", "9000"),
+            ("CLERK_ISSUER", "https://clerk.example.test"),
+            (
+                "CLERK_JWKS_URL",
+                "https://clerk.example.test/.well-known/jwks.json",
+            ),
+            ("CLERK_AUTHORIZED_PARTIES", "http://localhost:3000"),
+            ("CLERK_SECRET_KEY", "sk_test_abc"),
+            ("CLERK_JWT_LEEWAY_SECONDS", ""),
+        ])
+        .expect("loads");
+        assert_eq!(
+            settings.sources,
+            [
+                "config/default.toml (built in)",
+                "environment (PORT, CLERK_JWKS_URL, CLERK_ISSUER, CLERK_AUTHORIZED_PARTIES, CLERK_SECRET_KEY)"
+            ]
+        );
+        let dotenv = DotEnvFile {
+            path: "/srv/app/.env".into(),
+            set: vec![
+                "CLERK_ISSUER".to_owned(),
+                "CLERK_DEV_PRIVATE_KEY".to_owned(),
+            ],
+        };
+        let sources = variable_sources(
+            &["PORT".to_owned(), "CLERK_ISSUER".to_owned()],
+            Some(&dotenv),
+        );
+        assert_eq!(
+            sources,
+            ["/srv/app/.env (CLERK_ISSUER)", "environment (PORT)"]
+        );
+        let sources = variable_sources(&["PORT".to_owned()], Some(&dotenv));
+        assert_eq!(
+            sources,
+            [
+                "/srv/app/.env (read, but no setting came from it)",
+                "environment (PORT)"
+            ]
         );
     }
 
