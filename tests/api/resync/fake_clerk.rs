@@ -47,9 +47,33 @@ pub enum Fault {
 
 type Hook = Box<dyn FnOnce(&mut Store) + Send>;
 
+/// Where a page starts: at an offset, or after a cursor (`starting_after`, users only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PageAt {
+    Offset(u64),
+    After(String),
+}
+
+impl PageAt {
+    /// The first page of a listing.
+    pub const FIRST: Self = Self::Offset(0);
+
+    /// The page after the object with `id`.
+    pub fn after(id: &str) -> Self {
+        Self::After(id.to_owned())
+    }
+
+    fn of(paging: Option<&Paging>) -> Self {
+        match paging.and_then(|p| p.starting_after.clone()) {
+            Some(id) => Self::After(id),
+            None => Self::Offset(paging.and_then(|p| p.offset).unwrap_or(0)),
+        }
+    }
+}
+
 struct Pause {
     path: String,
-    offset: u64,
+    at: PageAt,
     reached: oneshot::Sender<()>,
     release: oneshot::Receiver<()>,
 }
@@ -58,7 +82,7 @@ struct Pause {
 struct State {
     store: Store,
     faults: VecDeque<(String, Fault)>,
-    hooks: Vec<(String, u64, Hook)>,
+    hooks: Vec<(String, PageAt, Hook)>,
     pauses: Vec<Pause>,
     log: Vec<Request>,
 }
@@ -82,6 +106,7 @@ pub struct FakeClerk {
 struct Paging {
     limit: Option<u64>,
     offset: Option<u64>,
+    starting_after: Option<String>,
     order_by: Option<String>,
     user_id: Option<String>,
 }
@@ -127,30 +152,30 @@ impl FakeClerk {
         self.lock().faults.push_back((path.to_owned(), fault));
     }
 
-    /// Right after the page of `path` at `offset` is served, `hook` changes the instance.
+    /// Right after the page of `path` at `at` is served, `hook` changes the instance.
     pub fn after_page(
         &self,
         path: &str,
-        offset: u64,
+        at: PageAt,
         hook: impl FnOnce(&mut Store) + Send + 'static,
     ) {
         self.lock()
             .hooks
-            .push((path.to_owned(), offset, Box::new(hook)));
+            .push((path.to_owned(), at, Box::new(hook)));
     }
 
-    /// The request for the page of `path` at `offset` waits until the returned sender fires;
-    /// the returned receiver fires when it has arrived.
+    /// The request for the page of `path` at `at` waits until the returned sender fires; the
+    /// returned receiver fires when it has arrived.
     pub fn pause_before(
         &self,
         path: &str,
-        offset: u64,
+        at: PageAt,
     ) -> (oneshot::Receiver<()>, oneshot::Sender<()>) {
         let (reached_tx, reached_rx) = oneshot::channel();
         let (release_tx, release_rx) = oneshot::channel();
         self.lock().pauses.push(Pause {
             path: path.to_owned(),
-            offset,
+            at,
             reached: reached_tx,
             release: release_rx,
         });
@@ -180,13 +205,13 @@ async fn answer(request: HttpRequest, state: web::Data<Mutex<State>>) -> HttpRes
     let paging = web::Query::<Paging>::from_query(&query)
         .map(web::Query::into_inner)
         .ok();
-    let offset = paging.as_ref().and_then(|p| p.offset).unwrap_or(0);
+    let at = PageAt::of(paging.as_ref());
     let (pause, fault) = {
         let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
         let pause = state
             .pauses
             .iter()
-            .position(|p| p.path == path && p.offset == offset)
+            .position(|p| p.path == path && p.at == at)
             .map(|i| state.pauses.remove(i));
         let fault = state
             .faults
@@ -212,7 +237,7 @@ async fn answer(request: HttpRequest, state: web::Data<Mutex<State>>) -> HttpRes
         && let Some(i) = state
             .hooks
             .iter()
-            .position(|(p, o, _)| *p == path && *o == offset)
+            .position(|(p, a, _)| *p == path && *a == at)
     {
         let (_, _, hook) = state.hooks.remove(i);
         hook(&mut state.store);
@@ -293,7 +318,33 @@ async fn respond(
                     "the resync must list in creation order",
                 );
             }
-            json_body(page(&store.users))
+            if paging.and_then(|p| p.offset).is_some() {
+                return error(
+                    422,
+                    "test_expectation",
+                    "the resync must page users with starting_after, not offset",
+                );
+            }
+            // As Clerk documents it: the users created after the cursor's user.
+            let start = match paging.and_then(|p| p.starting_after.as_deref()) {
+                None => 0,
+                Some(cursor) => match store.users.iter().position(|u| u.id == cursor) {
+                    Some(i) => i + 1,
+                    None => {
+                        return error(
+                            422,
+                            "form_param_value_invalid",
+                            "starting_after names no user",
+                        );
+                    }
+                },
+            };
+            let end = store.users.len().min(start.saturating_add(limit));
+            let items: Vec<&str> = store.users[start.min(end)..end]
+                .iter()
+                .map(|o| o.json.as_str())
+                .collect();
+            json_body(format!("[{}]", items.join(",")))
         }
         ["users", "count"] => json_body(
             json!({"object": "total_count", "total_count": store.users.len()}).to_string(),

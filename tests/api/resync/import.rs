@@ -3,7 +3,7 @@
 
 use clerk_sync_server::resync::Kind;
 
-use super::fake_clerk::{FakeClerk, membership, organization, organization_json, user};
+use super::fake_clerk::{FakeClerk, PageAt, membership, organization, organization_json, user};
 use super::*;
 use crate::common::*;
 
@@ -74,6 +74,21 @@ server_tests! {
         let user_pages: Vec<String> = fake.requests().into_iter().filter(|r| r.path == "/users").map(|r| r.query).collect();
         assert_eq!(user_pages.len(), 3, "{user_pages:?}");
         assert!(user_pages.iter().all(|q| q.contains("limit=4") && q.contains("order_by=%2Bcreated_at")), "{user_pages:?}");
+        // Users by cursor: each page after the first starts after the previous page's last user.
+        let cursors: Vec<Option<&str>> = user_pages.iter().map(|q| q.split('&').find_map(|p| p.strip_prefix("starting_after="))).collect();
+        assert_eq!(cursors, vec![None, Some("user_3"), Some("user_7")], "{user_pages:?}");
+        assert!(user_pages.iter().all(|q| !q.contains("offset")), "{user_pages:?}");
+    }
+
+    users_created_during_the_listing_are_listed_at_its_end(server) {
+        let fake = FakeClerk::start().await;
+        seed(&fake, 6, 1);
+        fake.after_page("/users", PageAt::FIRST, |store| {
+            store.users.push(user("user_new", Some("new@example.com"), "New", 30));
+        });
+        let summary = run(&server, &fake, &options(&[Kind::Users])).await;
+        assert_eq!(counts(&summary, Kind::Users), [7, 0, 0, 0, 0, 0], "{summary}");
+        assert!(clerk_ids(&server, "users").contains(&"user_new".to_owned()));
     }
 
     an_empty_instance_imports_nothing(server) {

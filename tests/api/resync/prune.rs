@@ -4,7 +4,9 @@
 use clerk_sync_server::resync::{Kind, Options};
 use std::time::Duration;
 
-use super::fake_clerk::{FakeClerk, Listed, membership, organization, organization_json, user};
+use super::fake_clerk::{
+    FakeClerk, Listed, PageAt, membership, organization, organization_json, user,
+};
 use super::*;
 use crate::common::*;
 
@@ -147,29 +149,49 @@ server_tests! {
         fake.with_store(|store| {
             store.users = (0..9).map(|i| user(&format!("user_{i}"), None, "U", 10)).collect();
         });
-        // Deleting user_1 after the first page shifts user_4 back onto it.
-        fake.after_page("/users", 0, |store| store.remove_user("user_1"));
+        // Deleting user_1 after the first page would shift user_4 back onto it with offsets;
+        // the cursor (the first page's last user) does not move.
+        fake.after_page("/users", PageAt::FIRST, |store| store.remove_user("user_1"));
         let summary = run(&server, &fake, &options(&[Kind::Users])).await;
         assert_eq!(counts(&summary, Kind::Users), [9, 0, 0, 0, 0, 0]);
         assert!(clerk_ids(&server, "users").contains(&"user_4".to_owned()));
     }
 
-    more_deletions_than_the_overlap_never_prune_a_user_clerk_still_has(server) {
+    more_deletions_than_the_overlap_never_prune_an_organization_clerk_still_has(server) {
+        // Organizations have no cursor: they are paged by offset, with an overlap of one.
+        let fake = FakeClerk::start().await;
+        let orgs: Vec<Listed> = (0..9).map(|i| organization(&format!("org_{i}"), &format!("Org {i}"), 10)).collect();
+        fake.with_store(|store| store.organizations.clone_from(&orgs));
+        run(&server, &fake, &options(&[Kind::Organizations])).await;
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        // Two deletions after the first page: the second page skips org_4.
+        fake.after_page("/organizations", PageAt::FIRST, |store| {
+            store.organizations.retain(|o| o.id != "org_1" && o.id != "org_2");
+        });
+        let mut options = options(&[Kind::Organizations]);
+        options.prune = true;
+        let summary = run(&server, &fake, &options).await;
+        assert!(fake.requests().iter().any(|r| r.path == "/organizations/org_4"), "the prune asked Clerk about org_4");
+        assert_eq!(counts(&summary, Kind::Organizations), [0, 0, 9, 0, 0, 0], "org_4 found, not pruned");
+        assert_eq!(clerk_ids(&server, "organizations").len(), 9);
+    }
+
+    users_are_paged_by_cursor_and_deletions_hide_none(server) {
         let fake = FakeClerk::start().await;
         let users: Vec<Listed> = (0..9).map(|i| user(&format!("user_{i}"), None, "U", 10)).collect();
         fake.with_store(|store| store.users.clone_from(&users));
         run(&server, &fake, &options(&[Kind::Users])).await;
         actix_web::rt::time::sleep(Duration::from_millis(5)).await;
-        // Two deletions after the first page: the second page skips user_4.
-        fake.after_page("/users", 0, |store| {
+        fake.after_page("/users", PageAt::FIRST, |store| {
             store.remove_user("user_1");
             store.remove_user("user_2");
         });
         let mut options = options(&[Kind::Users]);
         options.prune = true;
         let summary = run(&server, &fake, &options).await;
-        assert!(fake.requests().iter().any(|r| r.path == "/users/user_4"), "the prune asked Clerk about user_4");
-        assert_eq!(counts(&summary, Kind::Users), [0, 0, 9, 0, 0, 0], "user_4 found, not pruned");
+        assert!(!fake.requests().iter().any(|r| r.path == "/users/user_4"), "user_4 was listed: no lookup needed");
+        // The first page was served before the deletions: all nine were listed.
+        assert_eq!(counts(&summary, Kind::Users), [0, 0, 9, 0, 0, 0], "{summary}");
         assert_eq!(clerk_ids(&server, "users").len(), 9);
     }
 }

@@ -3,7 +3,7 @@
 
 use clerk_sync_server::resync::Kind;
 
-use super::fake_clerk::{FakeClerk, user};
+use super::fake_clerk::{FakeClerk, PageAt, user};
 use super::*;
 use crate::common::*;
 
@@ -13,7 +13,7 @@ server_tests! {
         fake.with_store(|store| {
             store.users = (0..8).map(|i| user(&format!("user_{i}"), Some(&format!("u{i}@example.com")), "Listed", 10)).collect();
         });
-        let (reached, release) = fake.pause_before("/users", 3);
+        let (reached, release) = fake.pause_before("/users", PageAt::after("user_3"));
         let mut options = options(&[Kind::Users]);
         options.prune = true;
         let webhooks = async {

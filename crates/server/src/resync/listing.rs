@@ -1,12 +1,18 @@
-//! Paging through a listing of Clerk's Backend API.
+//! Paging through a listing of Clerk's Backend API, in creation order (`order_by=+created_at`),
+//! so objects created while the listing runs land at its end instead of shifting what is still
+//! to come.
 //!
-//! Pages are requested by offset in creation order (`order_by=+created_at`), so objects created
-//! while the listing runs land at its end instead of shifting what is still to come. An object
-//! deleted between two requests does shift the later ones back by one; so each page after the
-//! first starts a few objects before the previous one ended, and objects seen already are
-//! dropped. More deletions between two requests than that overlap can still hide an object
-//! from this listing: the prune asks Clerk about every object it would remove, so such an
-//! object is fetched there, never pruned.
+//! Users are paged with a cursor (`starting_after`: the id of the last user of the previous
+//! page), as Clerk's documentation asks: a cursor page costs the same however deep it is,
+//! while a large offset gets slower and eventually times out, and deletions between two
+//! requests shift nothing.
+//!
+//! Organizations and memberships have no cursor and are paged by offset. An object deleted
+//! between two requests shifts the later ones back by one; so each page after the first starts
+//! a few objects before the previous one ended, and objects seen already are dropped. More
+//! deletions between two requests than that overlap can still hide an object from this
+//! listing: the prune asks Clerk about every object it would remove, so such an object is
+//! fetched there, never pruned.
 
 use std::collections::HashSet;
 
@@ -48,6 +54,8 @@ pub(crate) struct Lister<'a> {
     kind: Kind,
     limit: u32,
     offset: u64,
+    /// The id of the last user listed: where the next page of users starts.
+    cursor: Option<String>,
     done: bool,
     /// The Clerk ids listed so far (also of objects that did not parse: Clerk has them).
     pub(crate) seen: HashSet<String>,
@@ -69,6 +77,7 @@ impl<'a> Lister<'a> {
             kind,
             limit: page_size,
             offset: 0,
+            cursor: None,
             done: false,
             seen: HashSet::new(),
             total: None,
@@ -94,11 +103,15 @@ impl<'a> Lister<'a> {
             return Ok(None);
         }
         let path = self.kind.path();
-        let query = [
+        let mut query = vec![
             ("limit", self.limit.to_string()),
-            ("offset", self.offset.to_string()),
             ("order_by", "+created_at".to_owned()),
         ];
+        if self.kind == Kind::Users {
+            query.extend(self.cursor.clone().map(|id| ("starting_after", id)));
+        } else {
+            query.push(("offset", self.offset.to_string()));
+        }
         let Fetched::Found(body) = self.api.get(path, &query).await? else {
             bail!(
                 "GET {path} answered 404 Not Found; is CLERK_API_URL the Backend API's base URL (https://api.clerk.com/v1)?"
@@ -121,9 +134,11 @@ impl<'a> Lister<'a> {
         }
         let mut fresh = Vec::with_capacity(items.len());
         let mut failed = 0;
+        let mut last_id = None;
         for raw in items {
             match serde_json::from_str::<Identified>(raw.get()) {
                 Ok(Identified { id }) => {
+                    last_id = Some(id.clone());
                     if self.seen.insert(id) {
                         fresh.push(raw);
                     }
@@ -136,6 +151,15 @@ impl<'a> Lister<'a> {
                     failed += 1;
                 }
             }
+        }
+        if self.kind == Kind::Users && !self.done {
+            // A full page that brings nothing new would be asked for again and again.
+            if fresh.is_empty() || last_id == self.cursor {
+                bail!(
+                    "GET {path} answered a full page of users already listed after `starting_after`; the listing cannot go on (run resync again)"
+                );
+            }
+            self.cursor = last_id;
         }
         let (batch, unparsed) = parse(self.kind, &fresh);
         Ok(Some(Page {
