@@ -181,6 +181,12 @@ attacks! {
     a_signed_payload_that_is_not_json: signed_raw(r#"{"alg":"RS256","typ":"JWT"}"#, "not json")
         => refused("malformed claims");
     a_signature_that_is_not_base64: format!("{}!!", sign(&valid())) => refused("malformed token");
+    a_critical_header_extension: signed_raw(r#"{"alg":"RS256","typ":"JWT","crit":["b64"],"b64":false}"#, &valid().to_string())
+        => refused("the token requires header extensions (crit) this server does not support");
+    a_null_crit: signed_raw(r#"{"alg":"RS256","typ":"JWT","crit":null}"#, &valid().to_string())
+        => refused("the token requires header extensions (crit) this server does not support");
+    an_empty_crit_list: signed_raw(r#"{"alg":"RS256","typ":"JWT","crit":[]}"#, &valid().to_string())
+        => refused("the token requires header extensions (crit) this server does not support");
     an_oversized_token: sign(&with(valid(), "padding", json!("x".repeat(9000))))
         => refused("token is too large");
 }

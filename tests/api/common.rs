@@ -40,6 +40,8 @@ pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
     pub database: Database,
+    /// The metrics listener's port, when the settings give it one.
+    pub metrics_port: Option<u16>,
     handle: actix_web::dev::ServerHandle,
     _db: TestDatabase,
 }
@@ -56,6 +58,15 @@ impl TestServer {
 
     /// Starts a server; `overrides` replace (or, with an empty value, unset) variables.
     pub async fn start(db: TestDatabase, overrides: &[(&str, &str)]) -> Self {
+        Self::start_with(db, overrides, |_| {}).await
+    }
+
+    /// Starts a server with `overrides`, and settings changed by `adjust`.
+    pub async fn start_with(
+        db: TestDatabase,
+        overrides: &[(&str, &str)],
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Self {
         let mut vars: HashMap<String, String> = HashMap::from([
             ("DATABASE_URL".to_owned(), db.url_string()),
             ("PORT".to_owned(), "0".to_owned()),
@@ -75,7 +86,9 @@ impl TestServer {
         let mut settings =
             Settings::load(&|name| vars.get(name).cloned()).expect("valid test settings");
         settings.server.workers = 2;
+        adjust(&mut settings);
         let application = Application::build(&settings).expect("the server starts");
+        let metrics_port = application.metrics_port();
         let base = format!("http://127.0.0.1:{}", application.port());
         let handle = application.handle();
         actix_web::rt::spawn(application.run_until_stopped());
@@ -84,6 +97,7 @@ impl TestServer {
             base,
             client: reqwest::Client::new(),
             database,
+            metrics_port,
             handle,
             _db: db,
         }

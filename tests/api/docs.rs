@@ -185,6 +185,47 @@ fn documented_statuses(document: &Value, path: &str, method: &str) -> BTreeSet<u
         .collect()
 }
 
+/// On a server whose budget holds one largest body and whose body deadline is 1 s: one
+/// connection announces a body of the largest size and stalls (408 after the deadline), while
+/// a second one finds the budget taken (503).
+async fn stalled_and_over_budget() -> Vec<(u16, &'static str)> {
+    use std::io::Write;
+    use std::time::Duration;
+
+    use crate::limits::{answer_within, connect, port, webhook_head};
+
+    let tight = TestServer::start_with(
+        TestDatabase::sqlite().expect("a SQLite test database"),
+        &[],
+        |settings| {
+            settings.server.body_timeout_seconds = 1;
+            settings.server.webhook_body_budget_bytes = settings.server.max_body_bytes;
+        },
+    )
+    .await;
+    let port = port(&tight);
+    let largest = clerk_sync_http::DEFAULT_MAX_BODY_BYTES;
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut holder = connect(port);
+        holder
+            .write_all(webhook_head(&format!("Content-Length: {largest}")).as_bytes())
+            .expect("writes");
+        std::thread::sleep(Duration::from_millis(300));
+        let mut second = connect(port);
+        second
+            .write_all(webhook_head("Content-Length: 2").as_bytes())
+            .expect("writes");
+        let over_budget = answer_within(&mut second, Duration::from_secs(5));
+        let stalled = answer_within(&mut holder, Duration::from_secs(5));
+        vec![
+            (stalled.map_or(0, |a| a.status), "a stalled body"),
+            (over_budget.map_or(0, |a| a.status), "the budget is taken"),
+        ]
+    })
+    .await
+    .expect("the socket checks ran")
+}
+
 #[actix_web::test]
 async fn the_webhook_answers_every_status_it_documents() {
     let server = TestServer::sqlite().await;
@@ -227,6 +268,10 @@ async fn the_webhook_answers_every_status_it_documents() {
         &unconfigured.deliver("msg_ok", &event).await,
         "no signing secret",
     );
+    for (status, why) in stalled_and_over_budget().await {
+        eprintln!("webhook, {why}: {status}");
+        answered.insert(status);
+    }
 
     assert_eq!(answered, documented_statuses(&document, path, "post"));
 }

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use clerk_sync_persistence::testing::TestDatabase;
+use serde_json::Value;
 
 use crate::binary::*;
 use crate::common::*;
@@ -49,6 +50,101 @@ server_tests! {
             assert!(text.contains(expected), "missing {expected}\n{text}");
         }
     }
+}
+
+const METRICS_TOKEN: &str = "metrics-token-for-the-tests";
+
+#[actix_web::test]
+async fn metrics_ask_for_the_bearer_token_when_one_is_set() {
+    let db = TestDatabase::sqlite().expect("db");
+    let server = TestServer::start(db, &[("METRICS_TOKEN", METRICS_TOKEN)]).await;
+    let scrape = |token: Option<&str>| {
+        let request = server.client.get(server.url("/metrics"));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+        .send()
+    };
+    for token in [None, Some("wrong"), Some("metrics-token-for-the-test")] {
+        let response = scrape(token).await.expect("answers");
+        assert_eq!(response.status().as_u16(), 401, "{token:?}");
+        assert_eq!(
+            response
+                .headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok()),
+            Some("Bearer")
+        );
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(
+            body["detail"],
+            "Send the metrics token (METRICS_TOKEN) as `Authorization: Bearer <token>`"
+        );
+    }
+    let response = scrape(Some(METRICS_TOKEN)).await.expect("answers");
+    assert_eq!(response.status().as_u16(), 200);
+    let text = response.text().await.expect("text");
+    assert!(text.contains("clerk_sync_http_requests_total"), "{text}");
+}
+
+#[actix_web::test]
+async fn metrics_can_move_to_a_listener_of_their_own() {
+    let db = TestDatabase::sqlite().expect("db");
+    let server = TestServer::start(db, &[("METRICS_LISTEN", "127.0.0.1:0")]).await;
+    let metrics_port = server.metrics_port.expect("a metrics listener");
+    assert_ne!(
+        Some(metrics_port),
+        server.base.rsplit(':').next().and_then(|p| p.parse().ok())
+    );
+    let response = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(
+        response.status().as_u16(),
+        404,
+        "the public listener no longer serves them"
+    );
+    assert_eq!(
+        response.json::<Value>().await.expect("JSON"),
+        serde_json::json!({"detail": "Not Found"})
+    );
+    let private = format!("http://127.0.0.1:{metrics_port}");
+    let response = server
+        .client
+        .get(format!("{private}/metrics"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("text")
+            .contains("clerk_sync_db_pool_connections")
+    );
+    let response = server
+        .client
+        .get(format!("{private}/api/v1/health"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(
+        response.status().as_u16(),
+        404,
+        "the metrics listener serves nothing else"
+    );
+    let response = server
+        .client
+        .get(server.url("/api/v1/health"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status().as_u16(), 200);
 }
 
 /// Runs README's first command (the server) and its tour, command by command as README writes

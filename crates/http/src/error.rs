@@ -37,6 +37,16 @@ pub enum ApiError {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// The request's body did not arrive within the deadline.
+    #[error("The request body did not arrive within {seconds} seconds")]
+    BodyTimeout {
+        /// The deadline, in seconds.
+        seconds: u64,
+    },
+    /// Webhook bodies being received already hold the bytes set aside for them; the sender
+    /// should retry shortly.
+    #[error("Too many webhook bodies are being received at once; retry shortly")]
+    BodyBudgetExhausted,
     /// The endpoint needs a setting the server was started without.
     #[error(
         "{what} is not configured: set {variable} in the environment or .env, then restart the server (settings are read at start)"
@@ -81,7 +91,10 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) | Self::AccountDisabled => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::NotConfigured { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            Self::NotConfigured { .. } | Self::Unavailable(_) | Self::BodyBudgetExhausted => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -100,8 +113,16 @@ impl ResponseError for ApiError {
         if matches!(self, Self::Unauthorized(_)) {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
-        if matches!(self, Self::Unavailable(_)) {
+        if matches!(self, Self::Unavailable(_) | Self::BodyBudgetExhausted) {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        }
+        // The rest of the request's body is not read: the connection cannot carry another
+        // request, and keeping it open would let the client go on sending.
+        if matches!(
+            self,
+            Self::BodyTimeout { .. } | Self::BodyBudgetExhausted | Self::PayloadTooLarge { .. }
+        ) {
+            response.force_close();
         }
         response.json(ErrorDetail {
             detail: &self.to_string(),
@@ -168,6 +189,16 @@ mod tests {
                 ApiError::PayloadTooLarge { limit: 10 },
                 413,
                 r#"{"detail":"Request body is larger than the limit of 10 bytes"}"#,
+            ),
+            (
+                ApiError::BodyTimeout { seconds: 5 },
+                408,
+                r#"{"detail":"The request body did not arrive within 5 seconds"}"#,
+            ),
+            (
+                ApiError::BodyBudgetExhausted,
+                503,
+                r#"{"detail":"Too many webhook bodies are being received at once; retry shortly"}"#,
             ),
             (
                 ApiError::NotConfigured {

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod body_budget;
 mod db;
 pub mod docs;
 mod error;
@@ -9,8 +10,10 @@ pub mod handlers;
 mod html;
 pub mod metrics;
 pub mod openapi;
+pub mod request_body;
 pub mod request_log;
 pub mod routing;
+pub mod security_headers;
 mod state;
 
 use actix_web::http::header;

@@ -2,13 +2,16 @@
 //!
 //! One registry per server (no global state): requests by route and status, latency
 //! histograms, webhook deliveries by event type and outcome, token rejections by reason, and
-//! the database pool, read at scrape time.
+//! the database pool, read at scrape time. Where they are served and whether a scrape needs a
+//! bearer token is the [`MetricsAccess`] of the server.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use clerk_sync_persistence::PoolState;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
+use subtle::ConstantTimeEq;
 
 use crate::{ApiError, AppState};
 
@@ -16,6 +19,52 @@ use crate::{ApiError, AppState};
 const LATENCY_BUCKETS: &[f64] = &[
     0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0,
 ];
+
+/// Where `/metrics` is served and what a scrape must send.
+#[derive(Clone, Debug)]
+pub struct MetricsAccess {
+    /// Whether the public listener serves `/metrics`; `false` when a listener of its own does.
+    pub on_public_listener: bool,
+    /// The bearer token a scrape must send (`METRICS_TOKEN`); `None` asks for none.
+    pub token: Option<MetricsToken>,
+}
+
+impl Default for MetricsAccess {
+    fn default() -> Self {
+        Self {
+            on_public_listener: true,
+            token: None,
+        }
+    }
+}
+
+/// The bearer token of `/metrics`. `Debug` does not show it.
+#[derive(Clone)]
+pub struct MetricsToken(String);
+
+impl MetricsToken {
+    /// The token, as configured.
+    pub fn new(token: String) -> Self {
+        Self(token)
+    }
+
+    /// Whether the request sends this token as `Authorization: Bearer …` (compared in constant
+    /// time).
+    fn is_sent_by(&self, request: &HttpRequest) -> bool {
+        request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .is_some_and(|sent| bool::from(sent.trim().as_bytes().ct_eq(self.0.as_bytes())))
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(<redacted>)")
+    }
+}
 
 /// The server's metrics.
 #[derive(Clone, Debug)]
@@ -129,20 +178,53 @@ impl Metrics {
     }
 }
 
-/// `GET /metrics`: every metric in Prometheus' text format.
+/// `GET /metrics` on the public listener: every metric in Prometheus' text format.
 ///
 /// # Errors
-/// 500 when the metrics cannot be encoded.
+/// 404 when metrics are served on a listener of their own, 401 without the configured
+/// bearer token, 500 when the metrics cannot be encoded.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "operations",
     summary = "Prometheus metrics",
-    description = "Requests by route pattern, method and status; latency histograms; webhook deliveries by event type and outcome; refused session tokens by reason; the database pool. Prometheus' text format 0.0.4.",
-    responses((status = 200, description = "Every metric", body = String,
-        content_type = "text/plain; version=0.0.4; charset=utf-8")),
+    description = "Requests by route pattern, method and status; latency histograms; webhook deliveries by event type and outcome; refused session tokens by reason; the database pool. Prometheus' text format 0.0.4. Served here unless `[metrics] listen` (METRICS_LISTEN) moves it to an address of its own; when METRICS_TOKEN is set, a scrape sends it as a bearer token.",
+    responses(
+        (status = 200, description = "Every metric", body = String,
+            content_type = "text/plain; version=0.0.4; charset=utf-8"),
+        (status = 401, description = "METRICS_TOKEN is set and the request does not send it as `Authorization: Bearer <token>`", body = crate::error::ErrorDetail),
+        (status = 404, description = "Metrics are served on a listener of their own (`[metrics] listen`)", body = crate::error::ErrorDetail),
+    ),
 )]
-pub async fn get_metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn get_metrics(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if !state.metrics_access.on_public_listener {
+        return Err(ApiError::NotFound("Not Found"));
+    }
+    render_metrics(&request, &state)
+}
+
+/// `GET /metrics` on the metrics listener (`[metrics] listen`).
+///
+/// # Errors
+/// 401 without the configured bearer token, 500 when the metrics cannot be encoded.
+pub async fn get_metrics_on_metrics_listener(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    render_metrics(&request, &state)
+}
+
+fn render_metrics(request: &HttpRequest, state: &AppState) -> Result<HttpResponse, ApiError> {
+    if let Some(token) = &state.metrics_access.token
+        && !token.is_sent_by(request)
+    {
+        return Err(ApiError::Unauthorized(
+            "Send the metrics token (METRICS_TOKEN) as `Authorization: Bearer <token>`".to_owned(),
+        ));
+    }
     let text = state
         .metrics
         .render(state.database.state())

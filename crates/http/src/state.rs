@@ -7,8 +7,10 @@ use clerk_sync_persistence::Database;
 use clerk_sync_svix::Verifier;
 
 use crate::ApiError;
+use crate::admin::CsrfKey;
 use crate::auth::TokenVerifier;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, MetricsAccess};
+use crate::request_body::BodyLimits;
 
 /// The largest webhook body accepted unless configured otherwise: Clerk's events are a few
 /// kilobytes; a megabyte leaves room for large metadata.
@@ -27,6 +29,12 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// The server's metrics.
     pub metrics: Metrics,
+    /// How long request bodies may take, and the bytes unverified webhook bodies may hold.
+    pub body_limits: BodyLimits,
+    /// The key the admin forms' CSRF tokens are made with.
+    pub admin_csrf_key: CsrfKey,
+    /// Where `/metrics` is served and what a scrape must send.
+    pub metrics_access: MetricsAccess,
 }
 
 impl AppState {

@@ -8,7 +8,10 @@
 
 use actix_web::ResponseError;
 use clerk_sync_domain::{AuthContext, ClerkOrgId, ClerkUserId, EventEnvelope, SessionStatus};
+use clerk_sync_http::admin::CsrfKey;
 use clerk_sync_http::auth::{Session, require_membership};
+use clerk_sync_http::metrics::MetricsAccess;
+use clerk_sync_http::request_body::BodyLimits;
 use clerk_sync_http::{ApiError, AppState};
 use clerk_sync_persistence::{Database, Delivery, backend_tests, process_delivery};
 use serde_json::json;
@@ -68,7 +71,7 @@ backend_tests! {
         join(&database, "orgmem_ada", "user_ada", "org:member");
         join(&database, "orgmem_grace", "user_grace", "admin");
         let metrics = clerk_sync_http::metrics::Metrics::new().expect("metrics");
-        let state = AppState { database, webhooks: None, tokens: None, max_body_bytes: 1024, metrics };
+        let state = AppState { database, webhooks: None, tokens: None, max_body_bytes: 1024, metrics, body_limits: BodyLimits::default(), admin_csrf_key: CsrfKey::from_secret("guard tests"), metrics_access: MetricsAccess::default() };
         actix_rt::System::new().block_on(async {
             assert_eq!(guard(&state, "user_ada", ORG, None).await, Ok("org:member".to_owned()));
             assert_eq!(

@@ -7,12 +7,16 @@ use crate::commands::events::spawn_daily_purge;
 use crate::config::Settings;
 use actix_web::dev::Server;
 use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
-use actix_web::{App, HttpServer};
+use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use clerk_sync_http::AppState;
+use clerk_sync_http::admin::CsrfKey;
 use clerk_sync_http::auth::{KeySource, TokenVerifier};
-use clerk_sync_http::metrics::Metrics;
+use clerk_sync_http::body_budget::BodyBudget;
+use clerk_sync_http::metrics::{self, MetricsAccess, MetricsToken};
+use clerk_sync_http::request_body::{BodyLimits, bound_request_body};
 use clerk_sync_http::request_log::request_context;
+use clerk_sync_http::security_headers::security_headers;
 use clerk_sync_persistence::Database;
 use clerk_sync_svix::Verifier;
 
@@ -43,10 +47,39 @@ fn log_token_keys(settings: &Settings, tokens: Option<&TokenVerifier>) {
     }
 }
 
+/// The server of `GET /metrics` alone, on the address `[metrics] listen` names, and its port.
+fn metrics_server(address: &str, state: &web::Data<AppState>) -> anyhow::Result<(Server, u16)> {
+    let listener = TcpListener::bind(address).with_context(|| {
+        format!("cannot listen on {address} for metrics (METRICS_LISTEN, [metrics] listen)")
+    })?;
+    let port = listener.local_addr()?.port();
+    let state = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(security_headers))
+            .app_data(state.clone())
+            .route(
+                "/metrics",
+                web::get().to(metrics::get_metrics_on_metrics_listener),
+            )
+            .default_service(web::to(|| async {
+                HttpResponse::NotFound().json(serde_json::json!({"detail": "Not Found"}))
+            }))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    tracing::info!(%address, port, "metrics are served on their own listener");
+    Ok((server, port))
+}
+
 /// A server bound to its port, not yet running.
 pub struct Application {
     port: u16,
     server: Server,
+    /// The metrics listener's server and port, when `[metrics] listen` names one.
+    metrics: Option<(Server, u16)>,
 }
 
 impl Application {
@@ -76,7 +109,23 @@ impl Application {
             }),
             tokens: settings.token_verifier()?,
             max_body_bytes: settings.server.max_body_bytes,
-            metrics: Metrics::new().context("cannot register the metrics")?,
+            metrics: metrics::Metrics::new().context("cannot register the metrics")?,
+            body_limits: BodyLimits {
+                deadline: Duration::from_secs(settings.server.body_timeout_seconds),
+                webhook_budget: BodyBudget::new(settings.server.webhook_body_budget_bytes),
+            },
+            admin_csrf_key: match &settings.secrets.admin_csrf_secret {
+                Some(secret) => CsrfKey::from_secret(secret),
+                None => CsrfKey::random().context("no random bytes for the CSRF key")?,
+            },
+            metrics_access: MetricsAccess {
+                on_public_listener: settings.metrics.listen.is_none(),
+                token: settings
+                    .secrets
+                    .metrics_token
+                    .clone()
+                    .map(MetricsToken::new),
+            },
         };
         if state.webhooks.is_none() {
             tracing::warn!(
@@ -86,9 +135,15 @@ impl Application {
         log_token_keys(settings, state.tokens.as_ref());
         let purge_database = state.database.clone();
         let state = state.into_data();
+        let metrics = match &settings.metrics.listen {
+            Some(address) => Some(metrics_server(address, &state)?),
+            None => None,
+        };
         let server_settings = &settings.server;
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(bound_request_body))
+                .wrap(from_fn(security_headers))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .wrap(from_fn(request_context))
                 .app_data(state.clone())
@@ -106,7 +161,16 @@ impl Application {
         tracing::info!(%address, port, database = %url.redacted(), "clerk-sync is listening");
         let server = server.run();
         spawn_daily_purge(purge_database, settings.webhooks.retention_days);
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            metrics,
+        })
+    }
+
+    /// The port of the metrics listener, when `[metrics] listen` names one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
     }
 
     /// The port the server listens on (useful when configured as 0).
@@ -124,6 +188,14 @@ impl Application {
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((metrics, _)) = self.metrics else {
+            return self.server.await;
+        };
+        let metrics_handle = metrics.handle();
+        let metrics_task = actix_web::rt::spawn(metrics);
+        let served = self.server.await;
+        metrics_handle.stop(true).await;
+        let _ = metrics_task.await;
+        served
     }
 }

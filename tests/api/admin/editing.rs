@@ -1,4 +1,5 @@
-//! Editing the local flags: CSRF-protected forms, one transaction, and no silent lock-out.
+//! Editing the local flags: forms protected by a CSRF token bound to the session and by an
+//! Origin check, one transaction, and no silent lock-out.
 
 use clerk_sync_persistence::schema::users;
 use diesel::prelude::*;
@@ -7,7 +8,6 @@ use super::*;
 
 struct Form {
     path: String,
-    cookie: String,
     token: String,
 }
 
@@ -36,51 +36,61 @@ fn local_id(server: &TestServer, clerk_id: &str) -> i64 {
         .expect("the user")
 }
 
-/// Opens a user's page as `as_user` and reads its form: the CSRF cookie and hidden token.
-async fn open_form(server: &TestServer, as_user: &str, clerk_id: &str) -> Form {
+/// A session token of `user` for the session `sid`.
+fn session_token(user: &str, sid: &str) -> String {
+    let mut claims = claims(user);
+    claims["sid"] = json!(sid);
+    sign(&claims)
+}
+
+/// Opens a user's page with `token` and reads its form's hidden CSRF token.
+async fn open_form_as(server: &TestServer, token: &str, clerk_id: &str) -> Form {
     let path = format!("/admin/users/{}", local_id(server, clerk_id));
     let response = server
         .client
         .get(server.url(&path))
-        .bearer_auth(token_for(as_user))
+        .bearer_auth(token)
         .send()
         .await
         .expect("answers");
     assert_eq!(response.status().as_u16(), 200);
-    let set_cookie = response
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .expect("a CSRF cookie")
-        .to_owned();
-    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/admin"] {
-        assert!(set_cookie.contains(attribute), "{set_cookie}");
-    }
-    let cookie = set_cookie.split(';').next().expect("name=value").to_owned();
     let body = response.text().await.expect("body");
     let token = hidden(&body, "csrf_token").expect("the form carries the token");
-    assert_eq!(cookie, format!("clerk_sync_csrf={token}"));
-    Form {
-        path,
-        cookie,
-        token,
-    }
+    Form { path, token }
 }
 
-async fn post(
+/// Opens a user's page as `as_user` (session `sess_test`) and reads its form.
+async fn open_form(server: &TestServer, as_user: &str, clerk_id: &str) -> Form {
+    open_form_as(server, &token_for(as_user), clerk_id).await
+}
+
+/// Where a POST says it comes from.
+enum Source<'a> {
+    /// `Origin` of the server itself, as a browser sends it for the server's own form.
+    SameOrigin,
+    /// These headers (name, value) instead.
+    Headers(&'a [(&'a str, &'a str)]),
+}
+
+async fn post_from(
     server: &TestServer,
-    as_user: &str,
+    token: &str,
     form: &Form,
-    cookie: Option<&str>,
+    from: Source<'_>,
     fields: &str,
 ) -> (u16, String, String) {
     let mut request = no_redirects()
         .post(server.url(&form.path))
-        .bearer_auth(token_for(as_user))
+        .bearer_auth(token)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(fields.to_owned());
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
+    match from {
+        Source::SameOrigin => request = request.header("origin", &server.base),
+        Source::Headers(headers) => {
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+        }
     }
     let response = request.send().await.expect("answers");
     let status = response.status().as_u16();
@@ -93,39 +103,85 @@ async fn post(
     (status, location, response.text().await.unwrap_or_default())
 }
 
+/// Posts `fields` to the form as `as_user`, from the server's own origin.
+async fn post(
+    server: &TestServer,
+    as_user: &str,
+    form: &Form,
+    fields: &str,
+) -> (u16, String, String) {
+    post_from(
+        server,
+        &token_for(as_user),
+        form,
+        Source::SameOrigin,
+        fields,
+    )
+    .await
+}
+
 server_tests! {
-    a_form_without_this_browsers_token_is_refused(server) {
+    a_form_without_this_sessions_token_is_refused(server) {
         seed(&server).await;
         let form = open_form(&server, ADMIN, "user_2BobBrown").await;
-        let grant = format!("csrf_token={}&is_staff=on&is_active=on", form.token);
-        let (status, _, body) = post(&server, ADMIN, &form, None, &grant).await;
-        assert_eq!(status, 403, "no cookie");
+        let grant = |token: &str| format!("csrf_token={token}&is_staff=on&is_active=on");
+        let admin = token_for(ADMIN);
+        let pair = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        let cookie = format!("clerk_sync_csrf={pair}");
+        let (status, _, body) = post_from(&server, &admin, &form, Source::Headers(&[("origin", &server.base), ("cookie", &cookie)]), &grant(pair)).await;
+        assert_eq!(status, 403, "an equal cookie and field of one's choosing: {body}");
         assert!(body.contains("The form could not be accepted"), "{body}");
-        let (status, _, _) = post(&server, ADMIN, &form, Some(&form.cookie), "is_staff=on&is_active=on").await;
+        let (status, _, _) = post(&server, ADMIN, &form, "is_staff=on&is_active=on").await;
         assert_eq!(status, 403, "no token");
-        let (status, _, _) = post(&server, ADMIN, &form, Some("clerk_sync_csrf=forgedforgedforgedforgedforgedforged"), &grant).await;
-        assert_eq!(status, 403, "another token");
-        let response = no_redirects().post(server.url(&form.path)).bearer_auth(token_for(ADMIN))
-            .header("cookie", &form.cookie).header("sec-fetch-site", "cross-site")
-            .header("content-type", "application/x-www-form-urlencoded").body(grant.clone()).send().await.expect("answers");
-        assert_eq!(response.status().as_u16(), 403, "from another site");
+        let other_session = session_token(ADMIN, "sess_other");
+        let (status, _, _) = post_from(&server, &other_session, &form, Source::SameOrigin, &grant(&form.token)).await;
+        assert_eq!(status, 403, "the token of another session of the same user");
+        let evil = Source::Headers(&[("origin", "https://evil.example")]);
+        let (status, _, _) = post_from(&server, &admin, &form, evil, &grant(&form.token)).await;
+        assert_eq!(status, 403, "from another origin");
+        let evil_referer = "https://evil.example/admin/users/1".to_owned();
+        let (status, _, _) = post_from(&server, &admin, &form, Source::Headers(&[("referer", &evil_referer)]), &grant(&form.token)).await;
+        assert_eq!(status, 403, "referred by another origin");
+        let (status, _, _) = post_from(&server, &admin, &form, Source::Headers(&[]), &grant(&form.token)).await;
+        assert_eq!(status, 403, "neither Origin nor Referer");
+        let (status, _, _) = post_from(&server, &admin, &form, Source::Headers(&[("origin", "null")]), &grant(&form.token)).await;
+        assert_eq!(status, 403, "an opaque origin");
+        let cross_site = Source::Headers(&[("origin", &server.base), ("sec-fetch-site", "cross-site")]);
+        let (status, _, _) = post_from(&server, &admin, &form, cross_site, &grant(&form.token)).await;
+        assert_eq!(status, 403, "from another site");
         assert_eq!(flags(&server, "user_2BobBrown"), (false, true), "nothing was written");
-        let (status, _, _) = post(&server, "user_2BobBrown", &form, Some(&form.cookie), &grant).await;
+        let (status, _, _) = post(&server, "user_2BobBrown", &form, &grant(&form.token)).await;
         assert_eq!(status, 403, "a non-staff user cannot post even with a token");
         assert_eq!(flags(&server, "user_2BobBrown"), (false, true));
+        let own_referer = format!("{}{}", server.base, form.path);
+        let (status, _, _) = post_from(&server, &admin, &form, Source::Headers(&[("referer", &own_referer)]), &grant(&form.token)).await;
+        assert_eq!(status, 303, "a Referer of the server's own origin stands in for Origin");
+        assert_eq!(flags(&server, "user_2BobBrown"), (true, true));
+    }
+
+    the_form_token_is_the_sessions_own(server) {
+        seed(&server).await;
+        let first = open_form_as(&server, &session_token(ADMIN, "sess_a"), "user_2BobBrown").await;
+        let again = open_form_as(&server, &session_token(ADMIN, "sess_a"), "user_2EveEvans").await;
+        let other = open_form_as(&server, &session_token(ADMIN, "sess_b"), "user_2BobBrown").await;
+        assert_eq!(first.token, again.token, "one token per session, on every page");
+        assert_ne!(first.token, other.token, "another session has another token");
+        let grant = format!("csrf_token={}&is_staff=on&is_active=on", other.token);
+        let (status, _, _) = post_from(&server, &session_token(ADMIN, "sess_b"), &other, Source::SameOrigin, &grant).await;
+        assert_eq!(status, 303);
     }
 
     staff_grant_staff_and_deactivate_users(server) {
         seed(&server).await;
         let form = open_form(&server, ADMIN, "user_2BobBrown").await;
-        let (status, location, _) = post(&server, ADMIN, &form, Some(&form.cookie), &format!("csrf_token={}&is_staff=on&is_active=on", form.token)).await;
+        let (status, location, _) = post(&server, ADMIN, &form, &format!("csrf_token={}&is_staff=on&is_active=on", form.token)).await;
         assert_eq!((status, location), (303, format!("{}?saved=1", form.path)));
         assert_eq!(flags(&server, "user_2BobBrown"), (true, true));
         let page = get(&server, &format!("{}?saved=1", form.path), Auth::Bearer(&token_for("user_2BobBrown"))).await;
         assert_eq!(page.status, 200, "Bob is staff now");
         assert!(page.body.contains("Saved."));
         let eve = open_form(&server, ADMIN, "user_2EveEvans").await;
-        let (status, _, _) = post(&server, ADMIN, &eve, Some(&eve.cookie), &format!("csrf_token={}", eve.token)).await;
+        let (status, _, _) = post(&server, ADMIN, &eve, &format!("csrf_token={}", eve.token)).await;
         assert_eq!(status, 303);
         assert_eq!(flags(&server, "user_2EveEvans"), (false, false), "unticked boxes clear the flags");
     }
@@ -136,17 +192,17 @@ server_tests! {
         let page = admin_get(&server, &form.path).await;
         assert!(page.body.contains("This is your own user"));
         let drop_staff = format!("csrf_token={}&is_active=on", form.token);
-        let (status, _, body) = post(&server, ADMIN, &form, Some(&form.cookie), &drop_staff).await;
+        let (status, _, body) = post(&server, ADMIN, &form, &drop_staff).await;
         assert_eq!(status, 409);
         assert!(body.contains("remove your own access"), "{body}");
         assert_eq!(flags(&server, ADMIN), (true, true));
         let confirmed = format!("{drop_staff}&confirm_lockout=on");
-        let (status, _, body) = post(&server, ADMIN, &form, Some(&form.cookie), &confirmed).await;
+        let (status, _, body) = post(&server, ADMIN, &form, &confirmed).await;
         assert_eq!(status, 409, "the last staff user cannot leave");
         assert!(body.contains("last active staff user"), "{body}");
         assert_eq!(flags(&server, ADMIN), (true, true));
         promote(&server, "bob@example.com");
-        let (status, _, _) = post(&server, ADMIN, &form, Some(&form.cookie), &confirmed).await;
+        let (status, _, _) = post(&server, ADMIN, &form, &confirmed).await;
         assert_eq!(status, 303);
         assert_eq!(flags(&server, ADMIN), (false, true));
         assert_eq!(get(&server, "/admin", Auth::Bearer(&token_for(ADMIN))).await.status, 403);

@@ -19,6 +19,9 @@ use crate::{ApiError, AppState};
 pub struct Staff {
     /// The staff user, as the mirror holds it.
     pub user: User,
+    /// The Clerk session (`sid`) the request was made in, which the forms' CSRF tokens are
+    /// bound to.
+    pub session_id: Option<String>,
 }
 
 impl Staff {
@@ -46,12 +49,13 @@ impl FromRequest for Staff {
                 ApiError::Internal("AppState is not registered with the app".into())
             })?;
             let clerk_id = session.user_id().clone();
+            let session_id = session.session_id().map(str::to_owned);
             let user = run_db(&state.database, move |conn| {
                 users::find_by_clerk_id(conn, &clerk_id)
             })
             .await?;
             match user {
-                Some(user) if user.is_staff && !user.is_disabled() => Ok(Self { user }),
+                Some(user) if user.is_staff && !user.is_disabled() => Ok(Self { user, session_id }),
                 Some(user) => {
                     tracing::info!(
                         user_id = user.id.0,

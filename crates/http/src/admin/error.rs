@@ -17,7 +17,7 @@ pub enum AdminError {
     NotStaff,
     /// Signed in with a Clerk user that is not in the mirror (yet) (403).
     NotSynced,
-    /// The form did not carry this browser's CSRF token, or came from another site (403).
+    /// The form did not carry this session's CSRF token, or came from another origin (403).
     Csrf,
     /// No such page or record (404); the text names it.
     NotFound(&'static str),

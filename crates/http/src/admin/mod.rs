@@ -4,7 +4,8 @@
 //!
 //! No JavaScript: links and forms only, one stylesheet served from here, templates compiled
 //! by askama (which HTML-escapes every value). Access needs a Clerk session token of an
-//! active staff user (see [`Staff`]); writes need a CSRF token (see `csrf`).
+//! active staff user (see [`Staff`]); writes need the session's CSRF token and must come from
+//! the server's own origin (see `csrf`).
 
 mod access;
 mod assets;
@@ -22,6 +23,7 @@ use actix_web::http::Method;
 use actix_web::web;
 
 pub use access::Staff;
+pub use csrf::CsrfKey;
 pub use error::AdminError;
 
 use crate::routing::{BROWSER_PAGE, Route};

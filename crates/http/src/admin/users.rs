@@ -173,21 +173,11 @@ pub async fn get_user(
 ) -> Result<HttpResponse, AdminError> {
     let id = parse_id(&path)?;
     let saved = Params::of(&request).get("saved").is_some();
-    render_user(
-        &staff,
-        &request,
-        &state,
-        id,
-        saved,
-        String::new(),
-        StatusCode::OK,
-    )
-    .await
+    render_user(&staff, &state, id, saved, String::new(), StatusCode::OK).await
 }
 
 async fn render_user(
     staff: &Staff,
-    request: &HttpRequest,
     state: &AppState,
     id: i64,
     saved: bool,
@@ -215,14 +205,18 @@ async fn render_user(
     let (Some(user), Some(memberships)) = (user, memberships) else {
         return Err(AdminError::NotFound("No user has this id"));
     };
-    let token = csrf::token(request)?;
+    let csrf_token = staff
+        .session_id
+        .as_deref()
+        .map(|session_id| state.admin_csrf_key.token(session_id))
+        .unwrap_or_default();
     let title = display_name(&user);
     let memberships_total = memberships.total;
     let view = UserPage {
         layout: Layout::new(title, Section::Users, staff),
         id: user.id,
         action: format!("{PATH}/{}", user.id),
-        csrf_token: token.value,
+        csrf_token,
         saved,
         problem,
         is_staff: user.is_staff,
@@ -249,13 +243,7 @@ async fn render_user(
             ("Clerk version", clerk_time(user.clerk_updated_at)),
         ],
     };
-    let mut response = html(status, &view);
-    if let Some(cookie) = token.new_cookie {
-        response
-            .add_cookie(&cookie)
-            .map_err(|err| AdminError::Api(crate::ApiError::Internal(Box::new(err))))?;
-    }
-    Ok(response)
+    Ok(html(status, &view))
 }
 
 fn display_name(user: &UserRow) -> String {
@@ -299,7 +287,12 @@ pub async fn update_user(
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     };
-    csrf::verify(&request, field(csrf::FIELD))?;
+    csrf::verify(
+        &request,
+        &state.admin_csrf_key,
+        staff.session_id.as_deref(),
+        field(csrf::FIELD),
+    )?;
     let flags = LocalFlags {
         is_staff: field("is_staff").is_some(),
         is_active: field("is_active").is_some(),
@@ -307,16 +300,7 @@ pub async fn update_user(
     let is_self = staff.user.id.0 == id;
     if is_self && !flags.admits() && field("confirm_lockout").is_none() {
         let problem = SELF_LOCKOUT.to_owned();
-        return render_user(
-            &staff,
-            &request,
-            &state,
-            id,
-            false,
-            problem,
-            StatusCode::CONFLICT,
-        )
-        .await;
+        return render_user(&staff, &state, id, false, problem, StatusCode::CONFLICT).await;
     }
     let now = chrono::Utc::now().naive_utc();
     let change = run_db(&state.database, move |conn| {
@@ -343,16 +327,7 @@ pub async fn update_user(
         FlagsChange::NotFound => Err(AdminError::NotFound("No user has this id")),
         FlagsChange::LastStaff => {
             let problem = LAST_STAFF.to_owned();
-            render_user(
-                &staff,
-                &request,
-                &state,
-                id,
-                false,
-                problem,
-                StatusCode::CONFLICT,
-            )
-            .await
+            render_user(&staff, &state, id, false, problem, StatusCode::CONFLICT).await
         }
     }
 }

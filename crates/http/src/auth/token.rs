@@ -1,6 +1,6 @@
 //! Verifying Clerk session tokens (RS256 JWTs) into an [`AuthContext`].
 //!
-//! In order: size, header (`alg` must be RS256; `kid` picks the JWKS key), signature, `exp`
+//! In order: size, header (`alg` must be RS256, no `crit`; `kid` picks the JWKS key), signature, `exp`
 //! and `nbf` (with leeway), `iss` when pinned, `sub`, `iat` not in the future, `azp` when
 //! authorized parties are configured, the claims' meaning, and last the session status.
 
@@ -92,23 +92,37 @@ struct WireHeader {
     alg: String,
     #[serde(default)]
     kid: Option<String>,
+    /// Header extensions the signer requires the reader to understand (RFC 7515 §4.1.11);
+    /// present at all (even empty or null, which the RFC forbids), the token is refused.
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// Whether a header field is there, whatever its value.
+fn present<'de, D: serde::Deserializer<'de>>(field: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(field).map(|_| true)
 }
 
 const BAD_ALGORITHM: TokenError =
     TokenError::Invalid("algorithm not allowed; tokens must be signed with RS256");
 const MALFORMED: TokenError = TokenError::Invalid("malformed token");
+const CRITICAL_EXTENSIONS: TokenError =
+    TokenError::Invalid("the token requires header extensions (crit) this server does not support");
 
 /// Reads the header, refusing any algorithm but RS256 before anything else is read: `none`,
-/// the HMAC family (whose "secret" would be the public key), and any other algorithm.
+/// the HMAC family (whose "secret" would be the public key), and any other algorithm; then any
+/// `crit` header, since this server implements no extension a signer could mark critical.
 fn read_header(token: &str) -> Result<WireHeader, TokenError> {
     let (header, _) = token.split_once('.').ok_or(MALFORMED)?;
     let header = URL_SAFE_NO_PAD.decode(header).map_err(|_| MALFORMED)?;
     let header: WireHeader = serde_json::from_slice(&header).map_err(|_| MALFORMED)?;
-    if header.alg == "RS256" {
-        Ok(header)
-    } else {
-        Err(BAD_ALGORITHM)
+    if header.alg != "RS256" {
+        return Err(BAD_ALGORITHM);
     }
+    if header.crit {
+        return Err(CRITICAL_EXTENSIONS);
+    }
+    Ok(header)
 }
 
 fn rejection(kind: &ErrorKind) -> TokenError {

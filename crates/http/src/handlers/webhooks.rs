@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::body_budget::{BodyBudget, Reservation};
 use crate::db::run_db_write;
 use crate::error::ErrorDetail;
 use crate::{ApiError, AppState};
@@ -75,8 +76,9 @@ pub const MAX_SVIX_ID_LEN: usize = 256;
 /// 400 for a bad signature or a stale timestamp (nothing written), 400 for a signed delivery
 /// whose `svix-id` is empty or longer than [`MAX_SVIX_ID_LEN`] (nothing written: it cannot be
 /// keyed), 400 with the reason for a signed body that cannot be applied (logged as rejected,
-/// with its payload, for replay), 413 for an oversized body, 503 when the secret is not
-/// configured or the database is down.
+/// with its payload, for replay), 408 for a body that does not arrive within the deadline, 413
+/// for an oversized body, 503 when the secret is not configured, the database is down or
+/// unverified bodies already hold the whole budget.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/clerk_webhook/",
@@ -92,9 +94,10 @@ pub const MAX_SVIX_ID_LEN: usize = 256;
     responses(
         (status = 200, description = "Processed (or already processed); the outcome says what it did", body = WebhookAccepted),
         (status = 400, description = "`Invalid webhook signature` (bad or missing signature, or a stale timestamp: nothing written), `The svix-id header must hold 1 to 256 characters` (nothing written), or the reason a signed body cannot be applied (recorded as `rejected`, payload included, for replay)", body = ErrorDetail),
-        (status = 413, description = "The body is larger than the limit (1 MiB unless configured)", body = ErrorDetail),
-        (status = 503, description = "CLERK_WEBHOOK_SIGNING_SECRET is not set, or the database is unavailable: the sender retries", body = ErrorDetail,
-            headers(("Retry-After" = u32, description = "Seconds to wait, when the database is unavailable"))),
+        (status = 408, description = "The whole body did not arrive within the deadline (5 s unless configured); the connection is closed", body = ErrorDetail),
+        (status = 413, description = "The body is larger than the limit (1 MiB unless configured); the connection is closed, the rest of the body is not read", body = ErrorDetail),
+        (status = 503, description = "CLERK_WEBHOOK_SIGNING_SECRET is not set, the database is unavailable, or the bodies being received before verification already hold the budget set aside for them (`Too many webhook bodies are being received at once; retry shortly`, connection closed): the sender retries", body = ErrorDetail,
+            headers(("Retry-After" = u32, description = "Seconds to wait, when the database is unavailable or the budget is exhausted"))),
     ),
 )]
 pub async fn receive_clerk_webhook(
@@ -106,13 +109,16 @@ pub async fn receive_clerk_webhook(
         what: "Webhook verification",
         variable: "CLERK_WEBHOOK_SIGNING_SECRET",
     })?;
-    let body = read_body(&request, payload, state.max_body_bytes).await?;
+    let budget = &state.body_limits.webhook_budget;
+    let (body, reservation) = read_body(&request, payload, state.max_body_bytes, budget).await?;
     let message = verifier
         .verify(&body, &SvixHeaders(request.headers()))
         .map_err(|err| {
             tracing::info!(reason = %err, "webhook refused: signature did not verify");
             ApiError::InvalidSignature
         })?;
+    // Verified: the body is Svix's, no longer a stranger's bytes held before authentication.
+    drop(reservation);
     let received_at = chrono::Utc::now().naive_utc();
     let svix_id = message.id;
     if svix_id.is_empty() || svix_id.len() > MAX_SVIX_ID_LEN {
@@ -182,12 +188,15 @@ pub async fn receive_clerk_webhook(
 }
 
 /// Reads the body, refusing it as soon as it exceeds `limit` (also when `Content-Length`
-/// announces more).
-async fn read_body(
+/// announces more), and buffering only bytes reserved from `budget`: the announced length up
+/// front, or, without one, each chunk as it comes. The reservation is the caller's until the
+/// body is verified.
+async fn read_body<'a>(
     request: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
-) -> Result<web::Bytes, ApiError> {
+    budget: &'a BodyBudget,
+) -> Result<(web::Bytes, Reservation<'a>), ApiError> {
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -196,17 +205,31 @@ async fn read_body(
     if announced.is_some_and(|length| length > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let mut body = web::BytesMut::with_capacity(announced.unwrap_or(8 * 1024).min(limit));
+    let over_budget = || {
+        tracing::warn!(
+            budget_bytes = budget.capacity(),
+            "webhook refused: unverified bodies already hold the whole budget"
+        );
+        ApiError::BodyBudgetExhausted
+    };
+    let mut reservation = budget
+        .reserve(announced.unwrap_or(0))
+        .ok_or_else(over_budget)?;
+    let mut body = web::BytesMut::with_capacity(announced.unwrap_or(0));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|err| {
             ApiError::BadRequest(format!("could not read the request body: {err}"))
         })?;
-        if body.len() + chunk.len() > limit {
+        let length = body.len() + chunk.len();
+        if length > limit {
             return Err(ApiError::PayloadTooLarge { limit });
+        }
+        if !reservation.grow_to(length) {
+            return Err(over_budget());
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(body.freeze())
+    Ok((body.freeze(), reservation))
 }
 
 /// The body as the webhook log stores it: text, with what no text column can hold replaced by

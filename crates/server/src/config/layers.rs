@@ -25,6 +25,7 @@ const ENV_OVERRIDES: &[(&str, &str, &str, Kind)] = &[
     ("DATABASE_POOL_SIZE", "database", "pool_size", Kind::Count),
     ("RUST_LOG", "log", "level", Kind::Text),
     ("CLERK_API_URL", "resync", "api_url", Kind::Text),
+    ("METRICS_LISTEN", "metrics", "listen", Kind::Text),
     (
         "LOG_FORMAT",
         "log",
@@ -124,7 +125,12 @@ fn article(type_name: &str) -> &'static str {
 }
 
 /// Settings that are unset by default, so `config/default.toml` only shows them commented out.
-const OPTIONAL_KEYS: &[&str] = &["auth.jwks_url", "auth.issuer", "auth.authorized_parties"];
+const OPTIONAL_KEYS: &[&str] = &[
+    "auth.jwks_url",
+    "auth.issuer",
+    "auth.authorized_parties",
+    "metrics.listen",
+];
 
 /// Refuses keys the defaults do not have and values of another type than the default's: a typo must not be silently ignored.
 fn check_known_keys(

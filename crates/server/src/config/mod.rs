@@ -72,6 +72,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// `[resync]`.
     pub resync: ResyncSettings,
+    /// `[metrics]`.
+    pub metrics: MetricsSettings,
     /// Secrets, from the environment only.
     pub secrets: Secrets,
     /// The merged settings as TOML, for `check-config` (no secrets in it).
@@ -93,6 +95,10 @@ pub struct ServerSettings {
     pub workers: usize,
     /// The largest webhook body accepted.
     pub max_body_bytes: usize,
+    /// How long a request's whole body may take to arrive.
+    pub body_timeout_seconds: u64,
+    /// The bytes unverified webhook bodies may hold together.
+    pub webhook_body_budget_bytes: usize,
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
     pub shutdown_grace_seconds: u64,
     /// How long an idle keep-alive connection stays open.
@@ -155,6 +161,16 @@ pub struct ResyncSettings {
     pub max_attempts: u32,
 }
 
+/// `[metrics]`: where `GET /metrics` is served.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// A listen address of its own (`METRICS_LISTEN`), e.g. `127.0.0.1:9100`; `None` serves
+    /// metrics on the public listener.
+    #[serde(default)]
+    pub listen: Option<String>,
+}
+
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -174,6 +190,11 @@ pub struct Secrets {
     pub jwt_public_key: Option<String>,
     /// The instance's Backend API secret key (`CLERK_SECRET_KEY`), for `resync`.
     pub clerk_secret_key: Option<SecretKey>,
+    /// The key of the admin forms' CSRF tokens (`ADMIN_CSRF_SECRET`); without it each process
+    /// makes a random one.
+    pub admin_csrf_secret: Option<String>,
+    /// The bearer token `/metrics` asks for (`METRICS_TOKEN`); without it, none.
+    pub metrics_token: Option<String>,
 }
 
 impl Secrets {
@@ -186,6 +207,8 @@ impl Secrets {
             ),
             ("CLERK_JWT_PUBLIC_KEY", self.jwt_public_key.is_some()),
             ("CLERK_SECRET_KEY", self.clerk_secret_key.is_some()),
+            ("ADMIN_CSRF_SECRET", self.admin_csrf_secret.is_some()),
+            ("METRICS_TOKEN", self.metrics_token.is_some()),
         ]
     }
 }
@@ -197,6 +220,11 @@ impl std::fmt::Debug for Secrets {
             .field("webhook_secret", &shown(self.webhook_secret.is_some()))
             .field("jwt_public_key", &shown(self.jwt_public_key.is_some()))
             .field("clerk_secret_key", &shown(self.clerk_secret_key.is_some()))
+            .field(
+                "admin_csrf_secret",
+                &shown(self.admin_csrf_secret.is_some()),
+            )
+            .field("metrics_token", &shown(self.metrics_token.is_some()))
             .finish()
     }
 }
@@ -210,6 +238,7 @@ struct FileSettings {
     auth: AuthSettings,
     log: LogSettings,
     resync: ResyncSettings,
+    metrics: MetricsSettings,
 }
 
 impl Settings {
@@ -281,7 +310,7 @@ impl Settings {
                     problem: err.message().to_owned(),
                 })?;
         let log = file.log;
-        let server = file.server;
+        let server = check_server(file.server)?;
         let database = parse_database(file.database)?;
         let mut effective = merged.table;
         if let Some(toml::Value::Table(section)) = effective.get_mut("database") {
@@ -303,6 +332,7 @@ impl Settings {
             auth,
             log,
             resync: check_resync(file.resync)?,
+            metrics: file.metrics,
             effective,
             sources: merged.sources,
             secrets: Secrets {
@@ -318,6 +348,12 @@ impl Settings {
                     .map(|key| {
                         SecretKey::parse(&key).map_err(|problem| invalid("CLERK_SECRET_KEY", problem))
                     })
+                    .transpose()?,
+                admin_csrf_secret: env("ADMIN_CSRF_SECRET")
+                    .map(|secret| at_least("ADMIN_CSRF_SECRET", secret, 32))
+                    .transpose()?,
+                metrics_token: env("METRICS_TOKEN")
+                    .map(|token| at_least("METRICS_TOKEN", token, 16))
                     .transpose()?,
             },
         };
@@ -360,6 +396,35 @@ fn variable_sources(read: &[String], dotenv: Option<&DotEnvFile>) -> Vec<String>
         sources.push(format!("environment ({})", from_env.join(", ")));
     }
     sources
+}
+
+/// A secret of at least `least` characters; the error never shows it.
+fn at_least(variable: &str, secret: String, least: usize) -> Result<String, ConfigError> {
+    if secret.chars().count() >= least {
+        Ok(secret)
+    } else {
+        Err(invalid(
+            variable,
+            format!(
+                "expected at least {least} characters of random text (e.g. the output of \
+                 `openssl rand -base64 32`)"
+            ),
+        ))
+    }
+}
+
+fn check_server(settings: ServerSettings) -> Result<ServerSettings, ConfigError> {
+    if settings.body_timeout_seconds == 0 {
+        return Err(invalid("server.body_timeout_seconds", "must be at least 1"));
+    }
+    if settings.webhook_body_budget_bytes < settings.max_body_bytes {
+        return Err(invalid(
+            "server.webhook_body_budget_bytes",
+            "must be at least server.max_body_bytes, or a body of the largest size accepted \
+             could never be received",
+        ));
+    }
+    Ok(settings)
 }
 
 fn check_resync(settings: ResyncSettings) -> Result<ResyncSettings, ConfigError> {
@@ -582,6 +647,52 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.starts_with("CLERK_SYNC_ENV: expected a name"), "{err}");
+    }
+
+    #[test]
+    fn body_limits_that_could_never_be_met_are_refused() {
+        let dir = overlay("nodeadline", "[server]\nbody_timeout_seconds = 0\n");
+        let err = load_with(&dir, &[("CLERK_SYNC_ENV", "nodeadline")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert_eq!(err, "server.body_timeout_seconds: must be at least 1");
+        let dir = overlay("tinybudget", "[server]\nwebhook_body_budget_bytes = 1000\n");
+        let err = load_with(&dir, &[("CLERK_SYNC_ENV", "tinybudget")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with(
+                "server.webhook_body_budget_bytes: must be at least server.max_body_bytes"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn short_admin_and_metrics_secrets_are_refused_without_being_shown() {
+        for (name, value) in [
+            ("ADMIN_CSRF_SECRET", "short-secret"),
+            ("METRICS_TOKEN", "tok"),
+        ] {
+            let err = load(&[(name, value)])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.starts_with(&format!("{name}: expected at least")),
+                "{err}"
+            );
+            assert!(!err.contains(value), "{err}");
+        }
+        let settings = load(&[
+            ("METRICS_LISTEN", "127.0.0.1:9100"),
+            ("METRICS_TOKEN", "a-long-enough-token"),
+        ])
+        .expect("loads");
+        assert_eq!(settings.metrics.listen.as_deref(), Some("127.0.0.1:9100"));
+        assert!(!format!("{settings:?}").contains("a-long-enough-token"));
     }
 
     #[test]
