@@ -80,6 +80,11 @@ fn replays_rejected_deliveries_from_the_command_line(db: &TestDatabase, name: &s
                 "{private} leaked: {out}{err}"
             );
         }
+        assert!(
+            output.status.code().is_some(),
+            "{args:?} ended by {:?}: {out}{err}",
+            std::os::unix::process::ExitStatusExt::signal(&output.status)
+        );
         (output.status.code(), out, err)
     };
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use clerk_sync_persistence::replay::ReplaySelection;
-use clerk_sync_persistence::{Database, WriteMode};
+use clerk_sync_persistence::{ConnectionManager, Database, WriteMode, migrate};
 use clerk_sync_server::commands::dev::send::{self, SendRequest};
 use clerk_sync_server::commands::dev::{self, token::TokenRequest};
 use clerk_sync_server::commands::duration::parse_duration;
@@ -270,12 +270,14 @@ fn replay_events(
     } else {
         WriteMode::Commit
     };
-    events::replay(
-        &open(settings)?,
-        &selection,
-        mode,
-        &mut std::io::stdout().lock(),
-    )
+    // One connection and no pool: a pool's background thread still opening a PostgreSQL
+    // connection when the process exits makes the exit crash (SIGSEGV), after the work is done.
+    let url = &settings.database.url;
+    let mut conn = ConnectionManager::new(url.clone(), settings.database.pool.sqlite.clone())
+        .open()
+        .with_context(|| format!("cannot open the database at {}", url.redacted()))?;
+    migrate(&mut conn).context("cannot migrate the database")?;
+    events::replay(&mut conn, &selection, mode, &mut std::io::stdout().lock())
 }
 
 fn dev_init(force: bool) -> anyhow::Result<()> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clerk_sync_persistence::replay::{self, ReplayEffect, ReplaySelection, Replayed};
-use clerk_sync_persistence::{Database, WriteMode, webhook_events};
+use clerk_sync_persistence::{Database, DbConnection, WriteMode, webhook_events};
 
 /// The shortest retention accepted: longer than the sender's retry schedule (about 28 hours),
 /// because the log entry of a message id is what makes its retry a duplicate.
@@ -65,16 +65,15 @@ pub fn spawn_daily_purge(database: Database, retention_days: u64) {
 /// When some deliveries stay rejected, some Svix ids are not in the log, or the database
 /// fails (the deliveries replayed before stay replayed); the message says which and what to do.
 pub fn replay(
-    database: &Database,
+    conn: &mut DbConnection,
     selection: &ReplaySelection,
     mode: WriteMode,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let mut conn = database.get()?;
     let now = chrono::Utc::now().naive_utc();
     let mut tally: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut written = Ok(());
-    let unknown = replay::replay(&mut conn, selection, mode, now, |replayed| {
+    let unknown = replay::replay(conn, selection, mode, now, |replayed| {
         *tally.entry(tally_key(&replayed.effect)).or_default() += 1;
         if written.is_ok() {
             written = writeln!(out, "{}", replay_line(replayed, mode));
