@@ -24,6 +24,7 @@ mod ops;
 mod organizations;
 mod readme;
 mod reliability;
+mod replay;
 mod resync;
 mod server;
 mod webhooks;

@@ -8,6 +8,7 @@ mod error;
 pub mod memberships;
 pub mod organizations;
 mod reads;
+pub mod replay;
 pub mod resync;
 pub mod schema;
 mod sync;

@@ -7,7 +7,9 @@ use clerk_sync_domain::{ClerkEvent, EventEnvelope, Outcome};
 
 use crate::reads::Reads;
 use crate::webhook_events::{self, Delivery};
-use crate::{DbConnection, StoreError, changes, write_transaction};
+use crate::{
+    DbConnection, StoreError, WriteMode, changes, write_transaction, write_transaction_in,
+};
 
 /// Applies a verified, parsed delivery exactly once and records it in the webhook log.
 ///
@@ -22,6 +24,17 @@ pub fn process_delivery(
     delivery: &Delivery<'_>,
     envelope: &EventEnvelope,
 ) -> Result<Outcome, StoreError> {
+    process_delivery_in(WriteMode::Commit, conn, delivery, envelope)
+}
+
+/// [`process_delivery`], rolled back at the end for [`WriteMode::DryRun`]: what the delivery
+/// would become now, under the same locks, with nothing kept.
+pub(crate) fn process_delivery_in(
+    mode: WriteMode,
+    conn: &mut DbConnection,
+    delivery: &Delivery<'_>,
+    envelope: &EventEnvelope,
+) -> Result<Outcome, StoreError> {
     let message_key = format!("msg:{}", delivery.svix_id);
     let claim_keys: Vec<String> = match &envelope.event {
         ClerkEvent::UserUpserted(user) => changes::claim_keys(user).collect(),
@@ -30,25 +43,27 @@ pub fn process_delivery(
     let mut keys = vec![message_key.as_str()];
     keys.extend(claim_keys.iter().map(String::as_str));
     keys.extend(object_keys(&envelope.event));
-    write_transaction(conn, &keys, |conn| match webhook_events::recorded_outcome(
+    write_transaction_in(
+        mode,
         conn,
-        delivery.svix_id,
-    )? {
-        None => {
-            let outcome = apply(conn, envelope, delivery.received_at)?;
-            webhook_events::insert(conn, delivery, outcome, None)?;
-            Ok(outcome)
-        }
-        Some(Outcome::Rejected) => {
-            let outcome = apply(conn, envelope, delivery.received_at)?;
-            webhook_events::record_retry(conn, delivery, outcome, None)?;
-            Ok(outcome)
-        }
-        Some(_) => {
-            webhook_events::record_repeat(conn, delivery)?;
-            Ok(Outcome::Duplicate)
-        }
-    })
+        &keys,
+        |conn| match webhook_events::recorded_outcome(conn, delivery.svix_id)? {
+            None => {
+                let outcome = apply(conn, envelope, delivery.received_at)?;
+                webhook_events::insert(conn, delivery, outcome, None)?;
+                Ok(outcome)
+            }
+            Some(Outcome::Rejected) => {
+                let outcome = apply(conn, envelope, delivery.received_at)?;
+                webhook_events::record_retry(conn, delivery, outcome, None)?;
+                Ok(outcome)
+            }
+            Some(_) => {
+                webhook_events::record_repeat(conn, delivery)?;
+                Ok(Outcome::Duplicate)
+            }
+        },
+    )
 }
 
 /// Records a verified delivery that could not be applied, with the reason, so that it can be

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use clerk_sync_persistence::Database;
+use clerk_sync_persistence::replay::ReplaySelection;
+use clerk_sync_persistence::{ConnectionManager, Database, WriteMode, migrate};
 use clerk_sync_server::commands::dev::send::{self, SendRequest};
 use clerk_sync_server::commands::dev::{self, token::TokenRequest};
 use clerk_sync_server::commands::duration::parse_duration;
@@ -27,10 +28,6 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "parsed once per process; boxing buys nothing"
-)]
 enum Command {
     /// Run the HTTP server (the default).
     Serve,
@@ -68,6 +65,19 @@ enum EventsCommand {
         /// e.g. 30d, 72h.
         #[arg(long, value_parser = parse_duration)]
         older_than: std::time::Duration,
+    },
+    /// Process deliveries kept as rejected again (all of them, by --id or by --type), after
+    /// an upgrade made them applicable; exit status 1 when some stay rejected.
+    Replay {
+        /// Only this Svix message id (msg_…); repeat for several.
+        #[arg(long = "id", value_name = "SVIX_ID", conflicts_with = "event_type")]
+        ids: Vec<String>,
+        /// Only the rejected deliveries of this event type, e.g. user.created.
+        #[arg(long = "type", value_name = "TYPE")]
+        event_type: Option<String>,
+        /// Report what each would become, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -175,6 +185,11 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Events(EventsCommand::Purge { older_than }) => purge_events(&settings, older_than),
+        Command::Events(EventsCommand::Replay {
+            ids,
+            event_type,
+            dry_run,
+        }) => replay_events(&settings, ids, event_type, dry_run),
         Command::Healthcheck => healthcheck::run(settings.server.port),
         Command::Dev(DevCommand::Init { .. }) => Ok(()),
         Command::Dev(DevCommand::Token {
@@ -237,6 +252,32 @@ fn purge_events(settings: &Settings, older_than: std::time::Duration) -> anyhow:
     let purged = events::purge(&open(settings)?, older_than)?;
     println!("purged {purged} webhook log entries");
     Ok(())
+}
+
+fn replay_events(
+    settings: &Settings,
+    ids: Vec<String>,
+    event_type: Option<String>,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let selection = match (ids.is_empty(), event_type) {
+        (false, _) => ReplaySelection::SvixIds(ids),
+        (true, Some(event_type)) => ReplaySelection::EventType(event_type),
+        (true, None) => ReplaySelection::AllRejected,
+    };
+    let mode = if dry_run {
+        WriteMode::DryRun
+    } else {
+        WriteMode::Commit
+    };
+    // One connection and no pool: a pool's background thread still opening a PostgreSQL
+    // connection when the process exits makes the exit crash (SIGSEGV), after the work is done.
+    let url = &settings.database.url;
+    let mut conn = ConnectionManager::new(url.clone(), settings.database.pool.sqlite.clone())
+        .open()
+        .with_context(|| format!("cannot open the database at {}", url.redacted()))?;
+    migrate(&mut conn).context("cannot migrate the database")?;
+    events::replay(&mut conn, &selection, mode, &mut std::io::stdout().lock())
 }
 
 fn dev_init(force: bool) -> anyhow::Result<()> {

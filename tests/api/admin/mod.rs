@@ -5,6 +5,7 @@ mod access;
 mod browser;
 mod editing;
 mod lists;
+mod replay;
 mod scale;
 mod webdriver;
 

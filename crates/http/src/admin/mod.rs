@@ -70,6 +70,12 @@ pub static ROUTES: &[Route] = &[
         BROWSER_PAGE,
         || web::to(webhook_events::get_webhook_event),
     ),
+    Route::undocumented(
+        Method::POST,
+        "/admin/webhook-events/{id}/replay",
+        BROWSER_PAGE,
+        || web::to(webhook_events::replay_webhook_event),
+    ),
 ];
 
 /// The `/admin` scope, with every route of [`ROUTES`]; anything else under it answers the

@@ -1,16 +1,19 @@
-//! `/admin/webhook-events`: the webhook log, and one delivery with its payload.
+//! `/admin/webhook-events`: the webhook log, one delivery with its payload, and the button
+//! that replays a rejected one.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use clerk_sync_domain::{HANDLED_EVENT_TYPES, Outcome};
+use clerk_sync_persistence::WriteMode;
 use clerk_sync_persistence::admin::webhook_events::{WebhookEventFilter, WebhookEventListRow};
 use clerk_sync_persistence::admin::{self, Direction};
+use clerk_sync_persistence::replay::{ReplayEffect, replay_event};
 
 use super::list::{Column, Pager, Params, columns};
 use super::memberships::options;
 use super::page::{Layout, Section, html, timestamp};
-use super::{AdminError, Staff};
+use super::{AdminError, Staff, csrf};
 use crate::AppState;
 use crate::db::run_db;
 
@@ -125,6 +128,13 @@ struct EventPage {
     object_href: String,
     fields: Vec<(&'static str, String)>,
     payload: String,
+    /// What the last replay did, when the page is shown after one.
+    replay_notice: String,
+    replay_notice_ok: bool,
+    /// The replay form, for a rejected event whose payload is kept.
+    can_replay: bool,
+    replay_action: String,
+    csrf_token: String,
 }
 
 /// The payload as pages show it: JSON pretty-printed, anything else as received.
@@ -156,20 +166,20 @@ fn object_href(clerk_object_id: &str) -> String {
 /// down.
 pub async fn get_webhook_event(
     staff: Staff,
+    request: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AdminError> {
-    const MISSING: AdminError = AdminError::NotFound("No webhook event has this id");
-    let id = path
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or(MISSING)?;
+    let id = parse_id(&path)?;
     let event = run_db(&state.database, move |conn| {
         admin::webhook_events::find(conn, id)
     })
     .await?
     .ok_or(MISSING)?;
+    let token = csrf::token(&request)?;
+    let replayed = Params::of(&request).get("replayed").map(str::to_owned);
+    let (replay_notice, replay_notice_ok) = replay_notice(replayed.as_deref(), &event.outcome);
+    let can_replay = event.outcome == Outcome::Rejected.as_str() && event.payload.is_some();
     let clerk_object_id = event.clerk_object_id.unwrap_or_default();
     let view = EventPage {
         layout: Layout::new(
@@ -192,8 +202,97 @@ pub async fn get_webhook_event(
         outcome: event.outcome,
         error: event.error.unwrap_or_default(),
         payload: event.payload.as_deref().map(pretty).unwrap_or_default(),
+        replay_notice,
+        replay_notice_ok,
+        can_replay,
+        replay_action: format!("{PATH}/{id}/replay"),
+        csrf_token: token.value,
     };
-    Ok(html(StatusCode::OK, &view))
+    let mut response = html(StatusCode::OK, &view);
+    if let Some(cookie) = token.new_cookie {
+        response
+            .add_cookie(&cookie)
+            .map_err(|err| AdminError::Api(crate::ApiError::Internal(Box::new(err))))?;
+    }
+    Ok(response)
+}
+
+const MISSING: AdminError = AdminError::NotFound("No webhook event has this id");
+
+fn parse_id(raw: &str) -> Result<i64, AdminError> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(MISSING)
+}
+
+/// The `replayed` query parameter the replay's redirect carries: what the replay did.
+const REPLAYED: &str = "replayed";
+
+/// The notice after a replay (`replayed` as the redirect set it, `outcome` the event's now),
+/// and whether it is good news.
+fn replay_notice(replayed: Option<&str>, outcome: &str) -> (String, bool) {
+    match replayed {
+        None => (String::new(), false),
+        Some("not-rejected") => (
+            format!("Not replayed: this delivery is {outcome}, not rejected (any more)."),
+            true,
+        ),
+        Some("no-payload") => (
+            "Not replayed: its payload is no longer kept.".to_owned(),
+            false,
+        ),
+        Some(_) if outcome == Outcome::Rejected.as_str() => (
+            "Replayed: it still cannot be applied; the error below is today's reason.".to_owned(),
+            false,
+        ),
+        Some(_) => (format!("Replayed: the delivery is now {outcome}."), true),
+    }
+}
+
+/// `POST /admin/webhook-events/{id}/replay`: processes a rejected delivery's kept payload
+/// again, through the webhook's exactly-once path (as `clerk-sync events replay --id` does),
+/// then answers 303 to the event's page, which shows what it became. Needs the page's CSRF
+/// token; an event that is not rejected is left alone.
+///
+/// # Errors
+/// The 401/403 pages without staff access; 403 without a valid CSRF token; 404 for an
+/// unknown id; 503 when the database is down.
+pub async fn replay_webhook_event(
+    staff: Staff,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    let id = parse_id(&path)?;
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let submitted = form
+        .iter()
+        .find(|(key, _)| key == csrf::FIELD)
+        .map(|(_, value)| value.as_str());
+    csrf::verify(&request, submitted)?;
+    let now = chrono::Utc::now().naive_utc();
+    let replayed = run_db(&state.database, move |conn| {
+        replay_event(conn, id, WriteMode::Commit, now)
+    })
+    .await?
+    .ok_or(MISSING)?;
+    let result = match &replayed.effect {
+        ReplayEffect::Became(outcome) => outcome.as_str(),
+        ReplayEffect::StillRejected(_) => Outcome::Rejected.as_str(),
+        ReplayEffect::NotRejected => "not-rejected",
+        ReplayEffect::NoPayload => "no-payload",
+    };
+    tracing::info!(
+        webhook_event_id = id,
+        svix_id = %replayed.svix_id,
+        event_type = %replayed.event_type,
+        before = %replayed.before,
+        result,
+        by_user_id = staff.user.id.0,
+        "admin replayed a webhook event"
+    );
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("{PATH}/{id}?{REPLAYED}={result}")))
+        .finish())
 }
 
 #[cfg(test)]
@@ -211,5 +310,20 @@ mod tests {
         assert_eq!(object_href("user_2Vp"), "/admin/users?q=user_2Vp");
         assert_eq!(object_href("org_1"), "/admin/organizations?q=org_1");
         assert_eq!(object_href("orgmem_1"), "");
+    }
+
+    #[test]
+    fn the_notice_after_a_replay_says_what_it_became() {
+        assert_eq!(replay_notice(None, "applied"), (String::new(), false));
+        assert_eq!(
+            replay_notice(Some("applied"), "applied"),
+            ("Replayed: the delivery is now applied.".to_owned(), true)
+        );
+        assert!(!replay_notice(Some("rejected"), "rejected").1);
+        assert!(
+            replay_notice(Some("not-rejected"), "stale")
+                .0
+                .contains("stale")
+        );
     }
 }
