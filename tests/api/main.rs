@@ -14,6 +14,7 @@ mod attacks;
 mod auth;
 mod bad_input;
 mod docs;
+mod forward_auth;
 mod jwks;
 mod jwks_server;
 mod ops;
