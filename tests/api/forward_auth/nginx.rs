@@ -102,3 +102,56 @@ async fn nginx_passes_only_identities_clerk_sync_verified() {
     assert_eq!(response.status().as_u16(), 200, "the front end is public");
     assert_eq!(upstream.hits(), before + 1);
 }
+
+/// docker-compose.yml's profile "proxy" runs the configuration this file tests, at the path
+/// the site's `include` names.
+#[test]
+fn the_compose_proxy_profile_uses_the_tested_configuration() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let compose: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(root.join("docker-compose.yml")).expect("docker-compose.yml"),
+    )
+    .expect("YAML");
+    let services = &compose["services"];
+    let volumes: Vec<&str> = services["nginx"]["volumes"]
+        .as_sequence()
+        .expect("the nginx service mounts its configuration")
+        .iter()
+        .filter_map(serde_yaml::Value::as_str)
+        .collect();
+    assert!(
+        volumes.contains(&"./deploy/nginx/site.conf:/etc/nginx/conf.d/default.conf:ro"),
+        "{volumes:?}"
+    );
+    assert!(
+        volumes.contains(
+            &"./deploy/nginx/clerk-sync-auth.conf:/etc/nginx/snippets/clerk-sync-auth.conf:ro"
+        ),
+        "{volumes:?}"
+    );
+    let site = std::fs::read_to_string(deploy("nginx/site.conf")).expect("site.conf");
+    assert!(site.contains("include /etc/nginx/snippets/clerk-sync-auth.conf;"));
+    for (service, upstream) in [
+        ("clerk-sync", "clerk-sync:8000"),
+        ("frontend", "frontend:3000"),
+        ("api", "api:8080"),
+    ] {
+        assert!(
+            services[service].is_mapping(),
+            "the compose file has no service {service}"
+        );
+        assert!(site.contains(&format!("server {upstream};")), "{upstream}");
+        let profiles = &services[service]["profiles"];
+        assert!(
+            profiles.is_null()
+                || profiles
+                    .as_sequence()
+                    .is_some_and(|p| p.iter().any(|p| p.as_str() == Some("proxy"))),
+            "{service} does not start with the profile proxy"
+        );
+    }
+    assert!(
+        services["api"]["ports"].is_null(),
+        "the API must be reachable only through nginx"
+    );
+}
