@@ -16,6 +16,7 @@ mod bad_input;
 mod binary;
 mod commands;
 mod docs;
+mod forward_auth;
 mod headers;
 mod jwks;
 mod jwks_server;

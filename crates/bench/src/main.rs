@@ -72,7 +72,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "health,me,delivery"
+        default_value = "health,me,verify,delivery"
     )]
     workloads: Vec<report::Kind>,
     /// Times the server is started on a fresh SQLite file to measure start-up.
@@ -117,6 +117,7 @@ struct Bench {
     binary: PathBuf,
     public_key: String,
     me: Arc<Me>,
+    verify: Arc<Me>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -135,6 +136,7 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     eprintln!("minting {} session tokens…", args.users);
     let me = Arc::new(Me::new(&private_key, args.users)?);
+    let verify = Arc::new(me.to_verify());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.client_threads.max(1))
         .enable_all()
@@ -146,6 +148,7 @@ fn main() -> anyhow::Result<()> {
         binary,
         public_key,
         me,
+        verify,
     };
     let result = bench.run_all();
     drop(std::fs::remove_dir_all(&bench.dir));
@@ -215,7 +218,7 @@ impl Bench {
             for _ in 0..self.args.repeat {
                 let loadavg = procfs::loadavg();
                 let limit = match row.kind {
-                    report::Kind::Me => {
+                    report::Kind::Me | report::Kind::Verify => {
                         limits::sqlite_me(&file, synchronous, self.args.users, threads, duration)?
                     }
                     report::Kind::Delivery => {
@@ -272,7 +275,7 @@ impl Bench {
         let duration = Duration::from_secs(self.args.duration);
         for row in &mut rows {
             let script = match row.kind {
-                report::Kind::Me => &me_script,
+                report::Kind::Me | report::Kind::Verify => &me_script,
                 report::Kind::Delivery => &delivery_script,
                 report::Kind::Health => continue,
             };
@@ -334,6 +337,7 @@ impl Bench {
                 let workload: Arc<dyn Workload> = match kind {
                     report::Kind::Health => Arc::new(Health),
                     report::Kind::Me => Arc::clone(&self.me) as Arc<dyn Workload>,
+                    report::Kind::Verify => Arc::clone(&self.verify) as Arc<dyn Workload>,
                     report::Kind::Delivery => Arc::clone(deliveries) as Arc<dyn Workload>,
                 };
                 let mut row = Row::new(backend, kind, concurrency);

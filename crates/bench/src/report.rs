@@ -13,6 +13,9 @@ pub enum Kind {
     Health,
     /// `GET /api/v1/auth/me/` with a distinct valid token per user.
     Me,
+    /// `GET /api/v1/auth/verify` (forward auth) with the same tokens: the same token check
+    /// and user lookup, answered in headers.
+    Verify,
     /// Signed `user.updated` deliveries, each applied.
     Delivery,
 }
@@ -23,6 +26,7 @@ impl Kind {
         match self {
             Self::Health => "GET /health",
             Self::Me => "GET /me",
+            Self::Verify => "GET /verify",
             Self::Delivery => "POST webhook",
         }
     }

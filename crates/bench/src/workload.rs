@@ -172,6 +172,8 @@ impl Workload for Deliveries {
 /// `GET /api/v1/auth/me/` with one valid session token per seeded user, in turn.
 pub struct Me {
     requests: Vec<Vec<u8>>,
+    /// Whether the requests go to forward auth (`/api/v1/auth/verify`) instead.
+    verify: bool,
 }
 
 impl Me {
@@ -223,7 +225,29 @@ impl Me {
         for part in minted {
             requests.extend(part.context("cannot mint the session tokens")?);
         }
-        Ok(Self { requests })
+        Ok(Self {
+            requests,
+            verify: false,
+        })
+    }
+
+    /// The same tokens sent to `GET /api/v1/auth/verify` (forward auth), which does the same
+    /// token check and the same user lookup and answers in headers only.
+    pub fn to_verify(&self) -> Self {
+        let requests = self
+            .requests
+            .iter()
+            .map(|request| {
+                let rest = request
+                    .strip_prefix(b"GET /api/v1/auth/me/ ".as_slice())
+                    .unwrap_or(request);
+                [b"GET /api/v1/auth/verify ".as_slice(), rest].concat()
+            })
+            .collect();
+        Self {
+            requests,
+            verify: true,
+        }
     }
 }
 
@@ -234,7 +258,11 @@ impl Workload for Me {
     }
 
     fn accept(&self, status: u16, body: &[u8]) -> bool {
-        status == 200 && contains(body, br#""clerk_id":"user_bench"#)
+        if self.verify {
+            status == 200 && body.is_empty()
+        } else {
+            status == 200 && contains(body, br#""clerk_id":"user_bench"#)
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::handlers::{health, me, organizations, webhooks};
+use crate::handlers::{forward_auth, health, me, organizations, webhooks};
 use crate::metrics;
 
 /// The document's description, shown at the top of `/docs`.
@@ -27,6 +27,7 @@ Authenticated routes take a Clerk session token (an RS256 JWT), either as `Autho
         webhooks::receive_clerk_webhook,
         me::get_me,
         me::list_my_organizations,
+        forward_auth::verify_session,
         organizations::list_organization_members,
         metrics::get_metrics,
         get_openapi,
@@ -35,6 +36,7 @@ Authenticated routes take a Clerk session token (an RS256 JWT), either as `Autho
     tags(
         (name = "webhooks", description = "Clerk's events, delivered by Svix"),
         (name = "me", description = "The signed-in caller"),
+        (name = "forward auth", description = "For reverse proxies: the caller's identity as headers"),
         (name = "organizations", description = "Organizations, as their members see them"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     ),
@@ -211,6 +213,7 @@ mod tests {
         for path in [
             "/api/v1/auth/me/",
             "/api/v1/auth/me/organizations/",
+            "/api/v1/auth/verify",
             "/api/v1/organizations/{org_id}/members/",
         ] {
             let operation = &document["paths"][path]["get"];

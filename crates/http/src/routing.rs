@@ -6,7 +6,7 @@
 use actix_web::http::Method;
 use actix_web::web;
 
-use crate::handlers::{health, me, organizations, webhooks};
+use crate::handlers::{forward_auth, health, me, organizations, webhooks};
 use crate::{docs, metrics, openapi};
 
 /// One mounted route.
@@ -20,6 +20,9 @@ pub struct Route {
     pub path: &'static str,
     /// Whether `/openapi.json` describes the route.
     pub listing: Listing,
+    /// Whether every method reaches the handler (forward auth: proxies send the original
+    /// request's method), `method` being the one the document describes.
+    pub any_method: bool,
     handler: fn() -> actix_web::Route,
 }
 
@@ -48,6 +51,22 @@ impl Route {
             method,
             path,
             listing: Listing::Documented,
+            any_method: false,
+            handler,
+        }
+    }
+
+    /// A route that `/openapi.json` describes with `method`, answered for every method.
+    pub const fn documented_any_method(
+        method: Method,
+        path: &'static str,
+        handler: fn() -> actix_web::Route,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            listing: Listing::Documented,
+            any_method: true,
             handler,
         }
     }
@@ -63,6 +82,7 @@ impl Route {
             method,
             path,
             listing: Listing::Undocumented(why),
+            any_method: false,
             handler,
         }
     }
@@ -73,9 +93,14 @@ impl Route {
         self.path.strip_suffix('/').unwrap_or(self.path)
     }
 
-    /// The actix route: the handler, for this method only.
+    /// The actix route: the handler, for this method only (or for all, see
+    /// [`Route::any_method`]).
     pub fn to_actix(&self) -> actix_web::Route {
-        (self.handler)().method(self.method.clone())
+        if self.any_method {
+            (self.handler)()
+        } else {
+            (self.handler)().method(self.method.clone())
+        }
     }
 
     /// Whether `/openapi.json` describes the route.
@@ -96,6 +121,9 @@ pub static ROUTES: &[Route] = &[
     Route::documented(Method::GET, "/api/v1/auth/me/", || web::to(me::get_me)),
     Route::documented(Method::GET, "/api/v1/auth/me/organizations/", || {
         web::to(me::list_my_organizations)
+    }),
+    Route::documented_any_method(Method::GET, "/api/v1/auth/verify", || {
+        web::to(forward_auth::verify_session)
     }),
     Route::documented(
         Method::GET,
