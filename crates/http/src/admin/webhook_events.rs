@@ -176,7 +176,11 @@ pub async fn get_webhook_event(
     })
     .await?
     .ok_or(MISSING)?;
-    let token = csrf::token(&request)?;
+    let token = staff
+        .session_id
+        .as_deref()
+        .map(|session_id| state.admin_csrf_key.token(session_id))
+        .unwrap_or_default();
     let replayed = Params::of(&request).get("replayed").map(str::to_owned);
     let (replay_notice, replay_notice_ok) = replay_notice(replayed.as_deref(), &event.outcome);
     let can_replay = event.outcome == Outcome::Rejected.as_str() && event.payload.is_some();
@@ -206,15 +210,9 @@ pub async fn get_webhook_event(
         replay_notice_ok,
         can_replay,
         replay_action: format!("{PATH}/{id}/replay"),
-        csrf_token: token.value,
+        csrf_token: token,
     };
-    let mut response = html(StatusCode::OK, &view);
-    if let Some(cookie) = token.new_cookie {
-        response
-            .add_cookie(&cookie)
-            .map_err(|err| AdminError::Api(crate::ApiError::Internal(Box::new(err))))?;
-    }
-    Ok(response)
+    Ok(html(StatusCode::OK, &view))
 }
 
 const MISSING: AdminError = AdminError::NotFound("No webhook event has this id");
@@ -268,7 +266,12 @@ pub async fn replay_webhook_event(
         .iter()
         .find(|(key, _)| key == csrf::FIELD)
         .map(|(_, value)| value.as_str());
-    csrf::verify(&request, submitted)?;
+    csrf::verify(
+        &request,
+        &state.admin_csrf_key,
+        staff.session_id.as_deref(),
+        submitted,
+    )?;
     let now = chrono::Utc::now().naive_utc();
     let replayed = run_db(&state.database, move |conn| {
         replay_event(conn, id, WriteMode::Commit, now)
