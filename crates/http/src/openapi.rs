@@ -28,6 +28,7 @@ Authenticated routes take a Clerk session token (an RS256 JWT), either as `Autho
         me::get_me,
         me::list_my_organizations,
         forward_auth::verify_session,
+        forward_auth::verify_session_for_envoy,
         organizations::list_organization_members,
         metrics::get_metrics,
         get_openapi,

@@ -23,6 +23,9 @@ pub struct Route {
     /// Whether every method reaches the handler (forward auth: proxies send the original
     /// request's method), `method` being the one the document describes.
     pub any_method: bool,
+    /// The actix pattern, when it differs from `path` (a parameter that takes the rest of
+    /// the path, slashes included).
+    pattern: Option<&'static str>,
     handler: fn() -> actix_web::Route,
 }
 
@@ -52,6 +55,7 @@ impl Route {
             path,
             listing: Listing::Documented,
             any_method: false,
+            pattern: None,
             handler,
         }
     }
@@ -67,6 +71,25 @@ impl Route {
             path,
             listing: Listing::Documented,
             any_method: true,
+            pattern: None,
+            handler,
+        }
+    }
+
+    /// Like [`Route::documented_any_method`], mounted under the actix `pattern`: `path` ends
+    /// in a parameter that takes the rest of the path, slashes included.
+    pub const fn documented_any_method_with_rest(
+        method: Method,
+        path: &'static str,
+        pattern: &'static str,
+        handler: fn() -> actix_web::Route,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            listing: Listing::Documented,
+            any_method: true,
+            pattern: Some(pattern),
             handler,
         }
     }
@@ -83,6 +106,7 @@ impl Route {
             path,
             listing: Listing::Undocumented(why),
             any_method: false,
+            pattern: None,
             handler,
         }
     }
@@ -90,6 +114,9 @@ impl Route {
     /// The path the route is registered under: without a trailing slash, since the server
     /// trims it from every request (`NormalizePath`) before routing.
     pub fn mounted_path(&self) -> &'static str {
+        if let Some(pattern) = self.pattern {
+            return pattern;
+        }
         self.path.strip_suffix('/').unwrap_or(self.path)
     }
 
@@ -125,6 +152,12 @@ pub static ROUTES: &[Route] = &[
     Route::documented_any_method(Method::GET, "/api/v1/auth/verify", || {
         web::to(forward_auth::verify_session)
     }),
+    Route::documented_any_method_with_rest(
+        Method::GET,
+        "/api/v1/auth/verify/envoy{original_path}",
+        "/api/v1/auth/verify/envoy{original_path:.*}",
+        || web::to(forward_auth::verify_session_for_envoy),
+    ),
     Route::documented(
         Method::GET,
         "/api/v1/organizations/{org_id}/members/",

@@ -191,4 +191,41 @@ server_tests! {
             assert_eq!(body["detail"], json!(format!("Could not validate credentials: the claim {claim} holds characters a header cannot carry")));
         }
     }
+
+    the_envoy_form_reads_requirements_from_a_header_not_the_original_query(server) {
+        seed(&server).await;
+        let member = member_token(SYNCED, "org:member");
+        let envoy = |path: &str, token: Option<&str>, requirements: Option<&str>| {
+            let mut request = server.client.get(server.url(&format!("/api/v1/auth/verify/envoy{path}")));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if let Some(requirements) = requirements {
+                request = request.header("x-clerk-sync-requirements", requirements);
+            }
+            request.send()
+        };
+        // Envoy appends the original path and query: neither is read, whatever they hold.
+        for path in ["", "/", "/api/items", "/api/items?page=2&rol=x", "/api/v1/auth/verify?staff=1"] {
+            let response = envoy(path, Some(&member), None).await.expect("answers");
+            assert_eq!(response.status().as_u16(), 200, "{path}");
+            assert_eq!(header(&response, "x-clerk-user-id"), Some(SYNCED), "{path}");
+            assert_eq!(header(&response, "x-clerk-org-role"), Some("org:member"), "{path}");
+            assert_eq!(identity(&response).len(), 9, "{path}");
+        }
+        let response = envoy("/api/items", None, None).await.expect("answers");
+        assert_eq!(response.status().as_u16(), 401);
+        assert_eq!(header(&response, "www-authenticate"), Some("Bearer"));
+        // The requirements come from the header the filter adds.
+        let response = envoy("/api/admin/?role=org:member", Some(&member), Some("role=org:admin")).await.expect("answers");
+        assert_eq!(response.status().as_u16(), 403);
+        assert!(identity(&response).is_empty());
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(body, json!({"detail": "This requires the role org:admin in the session's active organization"}));
+        let admin = member_token(SYNCED, "org:admin");
+        let response = envoy("/api/admin/", Some(&admin), Some("role=org:admin&synced=1")).await.expect("answers");
+        assert_eq!(response.status().as_u16(), 200);
+        let response = envoy("/api/admin/", Some(&admin), Some("rol=org:admin")).await.expect("answers");
+        assert_eq!(response.status().as_u16(), 400);
+    }
 }

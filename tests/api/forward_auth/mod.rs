@@ -5,6 +5,7 @@
 mod caddy;
 mod endpoint;
 mod nginx;
+mod untested_proxies;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};

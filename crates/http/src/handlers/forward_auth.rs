@@ -232,6 +232,73 @@ pub async fn verify_session(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let requirements = Requirements::parse(request.query_string())?;
+    answer(&requirements, &session, &state).await
+}
+
+/// The request header that carries the requirements to the Envoy form of the check, in the
+/// query syntax of `/api/v1/auth/verify` (`role=org:admin&synced=1`).
+pub const REQUIREMENTS_HEADER: &str = "x-clerk-sync-requirements";
+
+/// `/api/v1/auth/verify/envoy…`, for every method: the same check for Envoy's `ext_authz`
+/// HTTP service, which appends the original request's path and query to its `path_prefix`.
+/// What follows `envoy` is the original request's and is not read; the requirements come
+/// from the [`REQUIREMENTS_HEADER`] that the Envoy filter adds.
+///
+/// # Errors
+/// As [`verify_session`].
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/verify/envoy{original_path}",
+    tag = "forward auth",
+    summary = "Forward auth for Envoy's ext_authz HTTP service",
+    description = "The check of `/api/v1/auth/verify`, in the form Envoy's `ext_authz` HTTP service calls: its `path_prefix` is `/api/v1/auth/verify/envoy` and Envoy appends the original request's path and query, which are not read. The requirements come from the `X-Clerk-Sync-Requirements` header, in the query syntax of `/api/v1/auth/verify` (`role=org:admin&synced=1`), set by the filter's `headers_to_add`. The answers are those of `/api/v1/auth/verify`.",
+    security(("bearer" = []), ("session_cookie" = [])),
+    params(
+        ("original_path" = String, Path, description = "The original request's path and query, appended by Envoy; not read", example = "/api/items"),
+        ("X-Clerk-Sync-Requirements" = Option<String>, Header, description = "The requirements, in the query syntax of `/api/v1/auth/verify`", example = "role=org:admin"),
+    ),
+    responses(
+        (status = 200, description = "A valid session; the identity is in the headers of `/api/v1/auth/verify`", headers(
+            ("X-Clerk-User-Id" = String, description = "The Clerk user id (`sub`)"),
+            ("X-Clerk-Session-Id" = String, description = "The Clerk session id (`sid`), when the token has one"),
+            ("X-Clerk-Org-Id" = String, description = "The session's active organization, when it has one"),
+            ("X-Clerk-Org-Slug" = String, description = "Its slug, when it has one"),
+            ("X-Clerk-Org-Role" = String, description = "The user's role in it (`org:admin`)"),
+            ("X-Clerk-Org-Permissions" = String, description = "The user's permissions in it, comma-separated (may be empty)"),
+            ("X-User-Id" = String, description = "The local user id, when the user is in the mirror"),
+            ("X-User-Email" = String, description = "The user's verified primary email, when there is one"),
+            ("X-User-Is-Staff" = String, description = "`true` or `false`, when the user is in the mirror"),
+        )),
+        (status = 400, description = "An unknown requirement in the header, or a flag other than 1 or 0", body = ErrorDetail),
+        (status = 401, description = "No valid session token; the detail says why", body = ErrorDetail,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 403, description = "The account is disabled, or a requirement is not met (the detail names it)", body = ErrorDetail),
+        (status = 503, description = "Session token verification is not configured, or the database is unavailable", body = ErrorDetail),
+    ),
+)]
+pub async fn verify_session_for_envoy(
+    request: HttpRequest,
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let requirements = match request.headers().get(REQUIREMENTS_HEADER) {
+        None => Requirements::default(),
+        Some(value) => Requirements::parse(value.to_str().map_err(|_| {
+            ApiError::BadRequest(format!(
+                "Invalid forward auth requirements: the {REQUIREMENTS_HEADER} header is not ASCII"
+            ))
+        })?)?,
+    };
+    answer(&requirements, &session, &state).await
+}
+
+/// The check both forms share: the mirror's row (disabled accounts refused), the
+/// requirements, then the identity headers.
+async fn answer(
+    requirements: &Requirements,
+    session: &Session,
+    state: &AppState,
+) -> Result<HttpResponse, ApiError> {
     let clerk_id = session.user_id().clone();
     let user = run_db(&state.database, move |conn| {
         users::find_by_clerk_id(conn, &clerk_id)
@@ -239,8 +306,8 @@ pub async fn verify_session(
     .await?
     .map(usable)
     .transpose()?;
-    check(&requirements, &session, user.as_ref())?;
-    let headers = IdentityHeaders::of(&session, user.as_ref())?;
+    check(requirements, session, user.as_ref())?;
+    let headers = IdentityHeaders::of(session, user.as_ref())?;
     let mut response = HttpResponse::Ok();
     response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     for (name, value) in headers.iter() {
