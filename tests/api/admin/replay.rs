@@ -26,8 +26,8 @@ fn graces(server: &TestServer) -> i64 {
         .expect("count")
 }
 
-/// Opens an event's page as the admin: its body, the CSRF cookie and the form's token.
-async fn open_event(server: &TestServer, id: i64) -> (String, String, String) {
+/// Opens an event's page as the admin: its body and the form's CSRF token.
+async fn open_event(server: &TestServer, id: i64) -> (String, String) {
     let response = server
         .client
         .get(server.url(&format!("/admin/webhook-events/{id}")))
@@ -36,16 +36,20 @@ async fn open_event(server: &TestServer, id: i64) -> (String, String, String) {
         .await
         .expect("answers");
     assert_eq!(response.status().as_u16(), 200);
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("a CSRF cookie")
-        .to_owned();
     let body = response.text().await.expect("body");
     let token = hidden(&body, "csrf_token").expect("the form carries the token");
-    (body, cookie, token)
+    (body, token)
+}
+
+/// Where a press of the button says it comes from.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// The server's own page (`Origin` of the server).
+    Page,
+    /// The server's origin, and this `Sec-Fetch-Site`.
+    FetchSite(&'a str),
+    /// No `Origin` nor `Referer`.
+    Nowhere,
 }
 
 /// Posts the replay form of event `id`; the status and `Location`.
@@ -53,9 +57,8 @@ async fn press_replay(
     server: &TestServer,
     as_user: &str,
     id: i64,
-    cookie: Option<&str>,
+    from: Source<'_>,
     fields: &str,
-    fetch_site: Option<&str>,
 ) -> (u16, String) {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -66,11 +69,14 @@ async fn press_replay(
         .bearer_auth(token_for(as_user))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(fields.to_owned());
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    if let Some(site) = fetch_site {
-        request = request.header("sec-fetch-site", site);
+    match from {
+        Source::Page => request = request.header("origin", &server.base),
+        Source::FetchSite(site) => {
+            request = request
+                .header("origin", &server.base)
+                .header("sec-fetch-site", site);
+        }
+        Source::Nowhere => {}
     }
     let response = request.send().await.expect("answers");
     let location = response
@@ -85,19 +91,19 @@ async fn press_replay(
 const REPLAY_FORM: &str = "/replay\">";
 
 server_tests! {
-    the_replay_button_needs_this_browsers_token_and_staff(server) {
+    the_replay_button_needs_this_sessions_token_and_staff(server) {
         seed(&server).await;
         kept_rejected(&mut server.conn(), "msg_grace", "user.created", &grace_created());
         let (id, _, _) = logged(&server, "msg_grace");
-        let (body, cookie, token) = open_event(&server, id).await;
+        let (body, token) = open_event(&server, id).await;
         assert!(body.contains(REPLAY_FORM) && body.contains(">Replay</button>"), "{body}");
         let form = format!("csrf_token={token}");
-        assert_eq!(press_replay(&server, ADMIN, id, None, &form, None).await.0, 403, "no cookie");
-        assert_eq!(press_replay(&server, ADMIN, id, Some(&cookie), "", None).await.0, 403, "no token");
-        let forged = "clerk_sync_csrf=forgedforgedforgedforgedforgedforged";
-        assert_eq!(press_replay(&server, ADMIN, id, Some(forged), &form, None).await.0, 403, "another token");
-        assert_eq!(press_replay(&server, ADMIN, id, Some(&cookie), &form, Some("cross-site")).await.0, 403, "from another site");
-        assert_eq!(press_replay(&server, "user_2BobBrown", id, Some(&cookie), &form, None).await.0, 403, "not staff");
+        assert_eq!(press_replay(&server, ADMIN, id, Source::Nowhere, &form).await.0, 403, "neither Origin nor Referer");
+        assert_eq!(press_replay(&server, ADMIN, id, Source::Page, "").await.0, 403, "no token");
+        let forged = "csrf_token=forgedforgedforgedforgedforgedforgedforged";
+        assert_eq!(press_replay(&server, ADMIN, id, Source::Page, forged).await.0, 403, "another token");
+        assert_eq!(press_replay(&server, ADMIN, id, Source::FetchSite("cross-site"), &form).await.0, 403, "from another site");
+        assert_eq!(press_replay(&server, "user_2BobBrown", id, Source::Page, &form).await.0, 403, "not staff");
         assert_eq!(logged(&server, "msg_grace"), (id, "rejected".to_owned(), 1), "nothing was replayed");
         assert_eq!(graces(&server), 0);
     }
@@ -106,9 +112,9 @@ server_tests! {
         seed(&server).await;
         kept_rejected(&mut server.conn(), "msg_grace", "user.created", &grace_created());
         let (id, _, _) = logged(&server, "msg_grace");
-        let (_, cookie, token) = open_event(&server, id).await;
+        let (_, token) = open_event(&server, id).await;
         let form = format!("csrf_token={token}");
-        let (status, location) = press_replay(&server, ADMIN, id, Some(&cookie), &form, None).await;
+        let (status, location) = press_replay(&server, ADMIN, id, Source::Page, &form).await;
         assert_eq!((status, location.as_str()), (303, format!("/admin/webhook-events/{id}?replayed=applied").as_str()));
         assert_eq!(logged(&server, "msg_grace"), (id, "applied".to_owned(), 2));
         assert_eq!(graces(&server), 1, "the mirror has the user");
@@ -116,19 +122,19 @@ server_tests! {
         assert!(page.body.contains("Replayed: the delivery is now applied."), "{}", page.body);
         assert!(!page.body.contains(REPLAY_FORM), "no button for an applied event");
         // Pressed again (a second tab, a resubmitted form): left alone.
-        let (status, location) = press_replay(&server, ADMIN, id, Some(&cookie), &form, None).await;
+        let (status, location) = press_replay(&server, ADMIN, id, Source::Page, &form).await;
         assert_eq!((status, location.as_str()), (303, format!("/admin/webhook-events/{id}?replayed=not-rejected").as_str()));
         assert_eq!(logged(&server, "msg_grace"), (id, "applied".to_owned(), 2), "not counted again");
         assert!(admin_get(&server, &location).await.body.contains("Not replayed: this delivery is applied"));
 
         // The seed's delivery the server rejected still cannot be parsed: it stays rejected.
         let (broken, _, _) = logged(&server, "msg_broken");
-        let (status, location) = press_replay(&server, ADMIN, broken, Some(&cookie), &form, None).await;
+        let (status, location) = press_replay(&server, ADMIN, broken, Source::Page, &form).await;
         assert_eq!((status, location.as_str()), (303, format!("/admin/webhook-events/{broken}?replayed=rejected").as_str()));
         assert_eq!(logged(&server, "msg_broken"), (broken, "rejected".to_owned(), 2));
         let page = admin_get(&server, &location).await;
         assert!(page.body.contains("it still cannot be applied") && page.body.contains("`data.id`"), "{}", page.body);
         assert!(page.body.contains(REPLAY_FORM), "still offered");
-        assert_eq!(press_replay(&server, ADMIN, 999_999, Some(&cookie), &form, None).await.0, 404);
+        assert_eq!(press_replay(&server, ADMIN, 999_999, Source::Page, &form).await.0, 404);
     }
 }
