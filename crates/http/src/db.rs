@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use clerk_sync_persistence::{Conn, Database, DbConnection, StoreError};
+use clerk_sync_persistence::{Conn, Database, DbConnection, StoreError, UnavailableCause};
 
 use crate::ApiError;
 
@@ -60,9 +60,8 @@ where
     let result = tokio::time::timeout(DATABASE_DEADLINE, blocking)
         .await
         .map_err(|_elapsed| {
-            ApiError::Unavailable(StoreError::Unavailable(format!(
-                "the database did not answer within {} s",
-                DATABASE_DEADLINE.as_secs()
+            ApiError::Unavailable(StoreError::Unavailable(UnavailableCause::Deadline(
+                DATABASE_DEADLINE,
             )))
         })?
         .map_err(|err| ApiError::Internal(Box::new(err)))?;

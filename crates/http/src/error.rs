@@ -28,6 +28,19 @@ pub enum ApiError {
     /// The caller's account is disabled: made inactive by staff, or banned by Clerk.
     #[error("This account is disabled")]
     AccountDisabled,
+    /// Signed in, but not an active staff user (the admin pages).
+    #[error("You are signed in, but your user is not an active staff user of this mirror.")]
+    NotStaff,
+    /// Signed in with a Clerk user that is not in the mirror (yet) (the admin pages).
+    #[error(
+        "You are signed in, but your Clerk user has not been synced to this mirror yet (its user.created webhook has not arrived)."
+    )]
+    NotSynced,
+    /// An admin form did not carry this session's CSRF token, or came from another origin.
+    #[error(
+        "The form was not sent from this admin page, or it has expired. Reload the page and submit it again."
+    )]
+    CsrfRefused,
     /// The thing asked for does not exist; the text names it.
     #[error("{0}")]
     NotFound(&'static str),
@@ -65,6 +78,35 @@ pub enum ApiError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+impl ApiError {
+    /// Logs the cause of a 5xx answer, once, where the answer is made: the JSON answers and
+    /// the admin pages both call this. A 4xx answer's detail says all there is to say.
+    pub(crate) fn log_cause(&self) {
+        match self {
+            Self::Unavailable(cause) => {
+                tracing::warn!(error = %Chain(cause), "answering 503: database unavailable");
+            }
+            Self::Internal(cause) => {
+                tracing::error!(error = %Chain(cause.as_ref()), "answering 500");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// An error and its causes, outermost first, joined by `: `.
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut causes = std::iter::successors(Some(self.0), |&err| err.source());
+        if let Some(outermost) = causes.next() {
+            write!(f, "{outermost}")?;
+        }
+        causes.try_for_each(|cause| write!(f, ": {cause}"))
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
@@ -88,7 +130,11 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest(_) | Self::InvalidSignature => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) | Self::AccountDisabled => StatusCode::FORBIDDEN,
+            Self::Forbidden(_)
+            | Self::AccountDisabled
+            | Self::NotStaff
+            | Self::NotSynced
+            | Self::CsrfRefused => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
@@ -100,15 +146,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "answering 503: database unavailable")
-            }
-            Self::Internal(cause) => {
-                tracing::error!(error = %cause, source = ?cause.source(), "answering 500")
-            }
-            _ => {}
-        }
+        self.log_cause();
         let mut response = HttpResponse::build(self.status_code());
         if matches!(self, Self::Unauthorized(_)) {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
@@ -133,6 +171,7 @@ impl ResponseError for ApiError {
 #[cfg(test)]
 mod tests {
     use actix_web::body::MessageBody;
+    use clerk_sync_persistence::UnavailableCause;
 
     use super::*;
 
@@ -209,7 +248,9 @@ mod tests {
                 r#"{"detail":"Webhook verification is not configured: set CLERK_WEBHOOK_SIGNING_SECRET in the environment or .env, then restart the server (settings are read at start)"}"#,
             ),
             (
-                ApiError::Unavailable(StoreError::Unavailable("password=hunter2 refused".into())),
+                ApiError::Unavailable(StoreError::Unavailable(UnavailableCause::Deadline(
+                    std::time::Duration::from_secs(5),
+                ))),
                 503,
                 r#"{"detail":"The database is unavailable; try again shortly"}"#,
             ),
@@ -217,6 +258,21 @@ mod tests {
                 ApiError::Internal("secret detail".into()),
                 500,
                 r#"{"detail":"Internal server error"}"#,
+            ),
+            (
+                ApiError::NotStaff,
+                403,
+                r#"{"detail":"You are signed in, but your user is not an active staff user of this mirror."}"#,
+            ),
+            (
+                ApiError::NotSynced,
+                403,
+                r#"{"detail":"You are signed in, but your Clerk user has not been synced to this mirror yet (its user.created webhook has not arrived)."}"#,
+            ),
+            (
+                ApiError::CsrfRefused,
+                403,
+                r#"{"detail":"The form was not sent from this admin page, or it has expired. Reload the page and submit it again."}"#,
             ),
         ];
         for (err, status, body) in cases {
@@ -237,9 +293,22 @@ mod tests {
 
     #[test]
     fn database_conflicts_are_retryable() {
-        let unavailable = ApiError::from(StoreError::Unavailable("down".into()));
+        let unavailable = ApiError::from(StoreError::Unavailable(UnavailableCause::Deadline(
+            std::time::Duration::from_secs(5),
+        )));
         assert_eq!(unavailable.status_code(), StatusCode::SERVICE_UNAVAILABLE);
-        let corrupt = ApiError::from(StoreError::Corrupt("bad row".into()));
+        let corrupt = ApiError::from(StoreError::from(clerk_sync_domain::UnknownOutcome));
         assert_eq!(corrupt.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn logged_causes_name_every_link_of_the_chain() {
+        let err = StoreError::Unavailable(UnavailableCause::Deadline(
+            std::time::Duration::from_secs(5),
+        ));
+        assert_eq!(
+            Chain(&err).to_string(),
+            "the database is unavailable: the database did not answer within 5 s"
+        );
     }
 }

@@ -8,7 +8,7 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
 
-use crate::StoreError;
+use crate::{StoreError, UnavailableCause, UrlProblem};
 
 /// A connection to either backend. Queries written once against it run on both; where SQL
 /// differs (upserts, locking, transaction start), code matches on the variant.
@@ -54,15 +54,14 @@ impl DatabaseUrl {
             .or_else(|| url.strip_prefix("sqlite:"))
         else {
             let scheme = url.split_once(':').map_or("(none)", |(scheme, _)| scheme);
-            return Err(StoreError::InvalidUrl(format!(
-                "unsupported scheme `{scheme}`: use sqlite://PATH (relative), sqlite:///ABSOLUTE/PATH or postgres://USER@HOST/DB"
-            )));
+            return Err(UrlProblem::UnsupportedScheme {
+                scheme: scheme.to_owned(),
+            }
+            .into());
         };
         let path = path.split_once('?').map_or(path, |(path, _)| path);
         if path.is_empty() || path.contains(":memory:") || path.starts_with("file::memory") {
-            return Err(StoreError::InvalidUrl(
-                "a SQLite URL needs a file path, e.g. sqlite://data/clerk-sync.sqlite3 (in-memory databases are not shared between connections)".to_owned(),
-            ));
+            return Err(UrlProblem::NoSqliteFile.into());
         }
         Ok(Self::Sqlite(PathBuf::from(path)))
     }
@@ -158,7 +157,7 @@ impl ConnectionManager {
     /// [`StoreError::Unavailable`] when the database cannot be reached or opened.
     pub fn open(&self) -> Result<DbConnection, StoreError> {
         self.connect_inner()
-            .map_err(|err| StoreError::Unavailable(err.to_string()))
+            .map_err(|err| StoreError::from(UnavailableCause::from(err)))
     }
 
     fn connect_inner(&self) -> Result<DbConnection, ConnectionError> {
@@ -211,12 +210,14 @@ impl ManageConnection for ConnectionManager {
 /// Creates the directory a SQLite file lives in, so a fresh checkout starts without set-up.
 pub(crate) fn ensure_parent_dir(path: &Path) -> Result<(), StoreError> {
     match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|err| {
-            StoreError::Unavailable(format!(
-                "cannot create the directory {} for the SQLite database: {err}",
-                dir.display()
-            ))
-        }),
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| {
+                StoreError::from(UnavailableCause::CreateDir {
+                    dir: dir.to_owned(),
+                    source,
+                })
+            })
+        }
         _ => Ok(()),
     }
 }
@@ -259,10 +260,17 @@ mod tests {
 
     #[test]
     fn unknown_scheme_errors_do_not_echo_the_url() {
-        let err = DatabaseUrl::parse("mysql://root:hunter2@db/x")
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let Err(StoreError::InvalidUrl(problem)) = DatabaseUrl::parse("mysql://root:hunter2@db/x")
+        else {
+            panic!("mysql:// is not a supported scheme");
+        };
+        assert_eq!(
+            problem,
+            UrlProblem::UnsupportedScheme {
+                scheme: "mysql".to_owned()
+            }
+        );
+        let err = problem.to_string();
         assert!(err.contains("`mysql`") && !err.contains("hunter2"), "{err}");
     }
 

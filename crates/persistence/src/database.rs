@@ -8,7 +8,10 @@ use diesel::r2d2::{NopErrorHandler, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::connection::ensure_parent_dir;
-use crate::{Backend, ConnectionManager, DatabaseUrl, DbConnection, SqliteOptions, StoreError};
+use crate::{
+    Backend, ConnectionManager, DatabaseUrl, DbConnection, SqliteOptions, StoreError,
+    UnavailableCause,
+};
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -118,7 +121,7 @@ impl Database {
     pub fn get(&self) -> Result<Conn, StoreError> {
         self.pool
             .get()
-            .map_err(|err| StoreError::Unavailable(err.to_string()))
+            .map_err(|err| StoreError::from(UnavailableCause::from(err)))
     }
 
     /// Checks out a connection for a write transaction that is likely to meet others (webhook
@@ -138,7 +141,7 @@ impl Database {
             .as_ref()
             .unwrap_or(&self.pool)
             .get()
-            .map_err(|err| StoreError::Unavailable(err.to_string()))
+            .map_err(|err| StoreError::from(UnavailableCause::from(err)))
     }
 
     /// Whether the database answers a trivial query.
@@ -148,7 +151,7 @@ impl Database {
     pub fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.get()?;
         conn.batch_execute("SELECT 1")
-            .map_err(|err| StoreError::Unavailable(err.to_string()))
+            .map_err(|err| StoreError::from(UnavailableCause::from(err)))
     }
 
     /// Connections in use and idle.
@@ -168,7 +171,7 @@ impl Database {
 /// [`StoreError::Unavailable`] when it does not.
 pub fn ping(conn: &mut DbConnection) -> Result<(), StoreError> {
     conn.batch_execute("SELECT 1")
-        .map_err(|err| StoreError::Unavailable(err.to_string()))
+        .map_err(|err| StoreError::from(UnavailableCause::from(err)))
 }
 
 /// Applies every pending migration of the connection's backend.
@@ -176,8 +179,7 @@ pub fn ping(conn: &mut DbConnection) -> Result<(), StoreError> {
 /// # Errors
 /// [`StoreError::Migration`] when one fails; the failed migration is rolled back.
 pub fn migrate(conn: &mut DbConnection) -> Result<(), StoreError> {
-    let failed =
-        |err: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(err.to_string());
+    let failed = StoreError::Migration;
     match conn {
         DbConnection::Sqlite(sqlite) => sqlite
             .run_pending_migrations(SQLITE_MIGRATIONS)
@@ -201,8 +203,7 @@ pub fn migrate(conn: &mut DbConnection) -> Result<(), StoreError> {
 /// # Errors
 /// [`StoreError::Migration`] when one fails.
 pub fn revert_all(conn: &mut DbConnection) -> Result<(), StoreError> {
-    let failed =
-        |err: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(err.to_string());
+    let failed = StoreError::Migration;
     match conn {
         DbConnection::Sqlite(sqlite) => sqlite
             .revert_all_migrations(SQLITE_MIGRATIONS)

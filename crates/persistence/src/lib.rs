@@ -24,7 +24,7 @@ pub use connection::{
     Backend, ConnectionManager, DatabaseUrl, DbConnection, SqliteOptions, SqliteSynchronous,
 };
 pub use database::{Conn, Database, PoolOptions, PoolState, migrate, ping, revert_all};
-pub use error::StoreError;
+pub use error::{CorruptValue, StoreError, UnavailableCause, UrlProblem};
 pub use sync::{apply, process_delivery, record_rejection};
 pub use transaction::{WriteMode, write_transaction, write_transaction_in};
 pub use webhook_events::Delivery;

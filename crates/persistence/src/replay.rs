@@ -147,10 +147,7 @@ fn replay_row(
     mode: WriteMode,
     now: NaiveDateTime,
 ) -> Result<Replayed, StoreError> {
-    let before: Outcome = row
-        .outcome
-        .parse()
-        .map_err(|err: clerk_sync_domain::UnknownOutcome| StoreError::Corrupt(err.to_string()))?;
+    let before: Outcome = row.outcome.parse()?;
     let mut replayed = Replayed {
         id: row.id,
         svix_id: row.svix_id,

@@ -58,11 +58,7 @@ pub(crate) fn recorded_outcome(
         .select(webhook_events::outcome)
         .first(conn)
         .optional()?;
-    name.map(|name| {
-        name.parse()
-            .map_err(|err: clerk_sync_domain::UnknownOutcome| StoreError::Corrupt(err.to_string()))
-    })
-    .transpose()
+    Ok(name.map(|name| name.parse()).transpose()?)
 }
 
 /// Records a first delivery.

@@ -61,9 +61,9 @@ impl FromRequest for Staff {
                         user_id = user.id.0,
                         "admin refused: not an active staff user"
                     );
-                    Err(AdminError::NotStaff)
+                    Err(ApiError::NotStaff.into())
                 }
-                None => Err(AdminError::NotSynced),
+                None => Err(ApiError::NotSynced.into()),
             }
         })
     }

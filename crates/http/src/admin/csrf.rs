@@ -18,10 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::hmac;
 use subtle::ConstantTimeEq;
 
-use super::AdminError;
-
-/// The hidden form field holding the token.
-pub const FIELD: &str = "csrf_token";
+use crate::ApiError;
 
 /// What the HMAC covers besides the session id, so that the key signs nothing else alike.
 const CONTEXT: &[u8] = b"clerk-sync admin form\0";
@@ -62,27 +59,33 @@ impl CsrfKey {
     }
 }
 
+/// The token the forms of a page carry: that of the request's session (`sid`). A session
+/// token that names no session gets an empty one, and its forms are refused by [`verify`].
+pub fn form_token(key: &CsrfKey, session_id: Option<&str>) -> String {
+    session_id.map(|sid| key.token(sid)).unwrap_or_default()
+}
+
 /// Accepts a POST only with the token of `session_id` in `submitted`, from this server's own
 /// origin.
 ///
 /// # Errors
-/// [`AdminError::Csrf`] otherwise, also when the session token names no session (`sid`).
+/// [`ApiError::CsrfRefused`] otherwise, also when the session token names no session (`sid`).
 pub fn verify(
     request: &HttpRequest,
     key: &CsrfKey,
     session_id: Option<&str>,
     submitted: Option<&str>,
-) -> Result<(), AdminError> {
+) -> Result<(), ApiError> {
     let fetch_site = request
         .headers()
         .get("sec-fetch-site")
         .and_then(|value| value.to_str().ok());
     if fetch_site.is_some_and(|site| !matches!(site, "same-origin" | "none")) {
-        return Err(AdminError::Csrf);
+        return Err(ApiError::CsrfRefused);
     }
     if !from_own_origin(request) {
         tracing::info!("admin form refused: not sent from this server's origin");
-        return Err(AdminError::Csrf);
+        return Err(ApiError::CsrfRefused);
     }
     match (session_id, submitted) {
         (Some(session_id), Some(submitted))
@@ -90,7 +93,7 @@ pub fn verify(
         {
             Ok(())
         }
-        _ => Err(AdminError::Csrf),
+        _ => Err(ApiError::CsrfRefused),
     }
 }
 

@@ -1,37 +1,30 @@
-//! Why an admin page cannot be shown, answered as an HTML page (never JSON: a person reads it).
+//! Why an admin page cannot be shown: an [`ApiError`], answered as an HTML page (never JSON:
+//! a person reads it).
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
+use clerk_sync_persistence::StoreError;
 
 use super::page::{Layout, html};
 use crate::ApiError;
 
-/// An admin request that failed, with the page that says why and what to do.
+/// An admin request that failed: the edge's one error type, with the page that says why and
+/// what to do. The status is the error's own; the cause of a 5xx is logged as for JSON
+/// answers ([`ApiError::log_cause`]).
 #[derive(Debug)]
-pub enum AdminError {
-    /// No valid session token (401); the text says what was wrong with it.
-    SignIn(String),
-    /// Signed in, but not an active staff user (403).
-    NotStaff,
-    /// Signed in with a Clerk user that is not in the mirror (yet) (403).
-    NotSynced,
-    /// The form did not carry this session's CSRF token, or came from another origin (403).
-    Csrf,
-    /// No such page or record (404); the text names it.
-    NotFound(&'static str),
-    /// Anything the rest of the HTTP edge can fail with (database down, misconfiguration).
-    Api(ApiError),
-}
+pub struct AdminError(pub ApiError);
 
 impl From<ApiError> for AdminError {
     fn from(err: ApiError) -> Self {
-        match err {
-            ApiError::Unauthorized(reason) => Self::SignIn(reason),
-            ApiError::NotFound(what) => Self::NotFound(what),
-            other => Self::Api(other),
-        }
+        Self(err)
+    }
+}
+
+impl From<StoreError> for AdminError {
+    fn from(err: StoreError) -> Self {
+        Self(err.into())
     }
 }
 
@@ -41,7 +34,11 @@ impl std::fmt::Display for AdminError {
     }
 }
 
-impl std::error::Error for AdminError {}
+impl std::error::Error for AdminError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
 
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -59,35 +56,42 @@ const SIGN_IN_STEPS: [&str; 3] = [
 ];
 
 impl AdminError {
+    /// The page for "no such page or record"; `what` names it.
+    pub const fn not_found(what: &'static str) -> Self {
+        Self(ApiError::NotFound(what))
+    }
+
     fn title(&self) -> &'static str {
-        match self {
-            Self::SignIn(_) => "Sign in to continue",
-            Self::NotStaff | Self::NotSynced => "Staff only",
-            Self::Csrf => "The form could not be accepted",
-            Self::NotFound(_) => "Not found",
-            Self::Api(err) if err.status_code().is_server_error() => "Service unavailable",
-            Self::Api(_) => "Request refused",
+        match &self.0 {
+            ApiError::Unauthorized(_) => "Sign in to continue",
+            ApiError::NotStaff | ApiError::NotSynced => "Staff only",
+            ApiError::CsrfRefused => "The form could not be accepted",
+            ApiError::NotFound(_) => "Not found",
+            err if err.status_code().is_server_error() => "Service unavailable",
+            _ => "Request refused",
         }
     }
 
     fn message(&self) -> String {
-        match self {
-            Self::SignIn(reason) => {
-                format!("These pages need a Clerk session. {}.", reason.replace('`', ""))
+        match &self.0 {
+            ApiError::Unauthorized(reason) => {
+                format!(
+                    "These pages need a Clerk session. {}.",
+                    reason.replace('`', "")
+                )
             }
-            Self::NotStaff => "You are signed in, but your user is not an active staff user of this mirror.".to_owned(),
-            Self::NotSynced => "You are signed in, but your Clerk user has not been synced to this mirror yet (its user.created webhook has not arrived).".to_owned(),
-            Self::Csrf => "The form was not sent from this admin page, or it has expired. Reload the page and submit it again.".to_owned(),
-            Self::NotFound(what) => format!("{what}."),
-            Self::Api(err) if err.status_code() == StatusCode::INTERNAL_SERVER_ERROR => "Something went wrong on the server; the error has been logged.".to_owned(),
-            Self::Api(err) => err.to_string(),
+            ApiError::NotFound(what) => format!("{what}."),
+            err if err.status_code() == StatusCode::INTERNAL_SERVER_ERROR => {
+                "Something went wrong on the server; the error has been logged.".to_owned()
+            }
+            err => err.to_string(),
         }
     }
 
     fn steps(&self) -> Vec<&'static str> {
-        match self {
-            Self::SignIn(_) => SIGN_IN_STEPS.to_vec(),
-            Self::NotStaff | Self::NotSynced => vec![
+        match &self.0 {
+            ApiError::Unauthorized(_) => SIGN_IN_STEPS.to_vec(),
+            ApiError::NotStaff | ApiError::NotSynced => vec![
                 "Ask an operator to run clerk-sync promote-staff YOUR-EMAIL, or another staff user to tick \"Staff\" on your user's page.",
             ],
             _ => Vec::new(),
@@ -97,19 +101,11 @@ impl AdminError {
 
 impl ResponseError for AdminError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::SignIn(_) => StatusCode::UNAUTHORIZED,
-            Self::NotStaff | Self::NotSynced | Self::Csrf => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Api(err) => err.status_code(),
-        }
+        self.0.status_code()
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Api(err) = self {
-            // The JSON edge logs 5xx causes once; the same response, discarded, does it here.
-            drop(err.error_response());
-        }
+        self.0.log_cause();
         let message = self.message();
         let page = ErrorPage {
             layout: Layout::bare(self.title()),
@@ -118,7 +114,7 @@ impl ResponseError for AdminError {
             steps: self.steps(),
         };
         let mut response = html(self.status_code(), &page);
-        if matches!(self, Self::SignIn(_)) {
+        if matches!(self.0, ApiError::Unauthorized(_)) {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -129,5 +125,44 @@ impl ResponseError for AdminError {
 
 /// Unknown paths under `/admin`.
 pub async fn not_found() -> HttpResponse {
-    AdminError::NotFound("There is no admin page at this address").error_response()
+    AdminError::not_found("There is no admin page at this address").error_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_refusal_keeps_its_status_and_page() {
+        let cases = [
+            (
+                ApiError::Unauthorized("Token has expired".into()),
+                401,
+                "Sign in to continue",
+            ),
+            (ApiError::NotStaff, 403, "Staff only"),
+            (ApiError::NotSynced, 403, "Staff only"),
+            (ApiError::CsrfRefused, 403, "The form could not be accepted"),
+            (ApiError::NotFound("No user has this id"), 404, "Not found"),
+            (
+                ApiError::Internal("boom".into()),
+                500,
+                "Service unavailable",
+            ),
+            (ApiError::BadRequest("bad".into()), 400, "Request refused"),
+        ];
+        for (err, status, title) in cases {
+            let page = AdminError(err);
+            assert_eq!((page.status_code().as_u16(), page.title()), (status, title));
+        }
+        let sign_in = AdminError(ApiError::Unauthorized("Token has `expired`".into()));
+        assert_eq!(
+            sign_in.message(),
+            "These pages need a Clerk session. Token has expired."
+        );
+        assert_eq!(
+            AdminError(ApiError::Internal("secret".into())).message(),
+            "Something went wrong on the server; the error has been logged."
+        );
+    }
 }

@@ -1,166 +1,179 @@
-//! The parts of a list page: its query parameters, sortable column headers and pagination.
+//! The parts of a list page: its query string, its columns with the orders they sort by (one
+//! sort table per list), and pagination.
 
-use actix_web::HttpRequest;
 use clerk_sync_persistence::admin::{Direction, Page, PageRequest};
+use serde::{Deserialize, Serialize};
 
 use super::page::count;
+use super::query::lenient;
 
-/// The query string of a list page, read leniently: an unknown or malformed value falls back
-/// to the default rather than failing the page.
-#[derive(Debug, Default)]
-pub struct Params {
-    pairs: Vec<(String, String)>,
+/// The query string of a list page: the list's own filters `F`, then its order and page. It
+/// is also how the page's links are written ([`ListQuery::link`]), in this order, leaving out
+/// what is `None`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct ListQuery<F> {
+    /// The list's filters.
+    #[serde(flatten)]
+    pub filters: F,
+    /// `sort`, as given: a key the list does not know sorts in its default order (and is
+    /// kept, as given, in the page's links and form).
+    #[serde(default, deserialize_with = "lenient::text")]
+    pub sort: Option<String>,
+    /// `dir`: `asc` or `desc`; else the list's default direction.
+    #[serde(
+        default,
+        deserialize_with = "lenient::direction",
+        serialize_with = "lenient::write_direction"
+    )]
+    pub dir: Option<Direction>,
+    /// `page`, from 1; else the first.
+    #[serde(default, deserialize_with = "lenient::page")]
+    pub page: Option<u32>,
 }
 
-impl Params {
-    /// The parameters of a request.
-    pub fn of(request: &HttpRequest) -> Self {
-        Self {
-            pairs: serde_urlencoded::from_str(request.query_string()).unwrap_or_default(),
-        }
+impl<F: Clone + Serialize> ListQuery<F> {
+    /// The page asked for.
+    pub fn page_request(&self) -> PageRequest {
+        PageRequest::new(self.page.unwrap_or(1), PageRequest::default().per_page)
     }
 
-    /// A parameter, trimmed; `None` when absent or blank.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.trim())
-            .filter(|value| !value.is_empty())
+    /// `dir` as the page's form carries it on: `asc`, `desc` or empty.
+    pub fn dir_text(&self) -> String {
+        self.dir
+            .map(lenient::direction_name)
+            .unwrap_or_default()
+            .to_owned()
     }
 
-    /// A parameter, or an empty string (for form fields).
-    pub fn text(&self, name: &str) -> String {
-        self.get(name).unwrap_or_default().to_owned()
-    }
-
-    /// `yes` → `Some(true)`, `no` → `Some(false)`, anything else → `None`.
-    pub fn yes_no(&self, name: &str) -> Option<bool> {
-        match self.get(name) {
-            Some("yes") => Some(true),
-            Some("no") => Some(false),
-            _ => None,
-        }
-    }
-
-    /// A positive number, e.g. an id filter.
-    pub fn id(&self, name: &str) -> Option<i64> {
-        self.get(name)
-            .and_then(|value| value.parse().ok())
-            .filter(|id| *id > 0)
-    }
-
-    /// The page asked for (`page`, from 1).
-    pub fn page(&self) -> PageRequest {
-        let page = self.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-        PageRequest::new(page, PageRequest::default().per_page)
-    }
-
-    /// The sort key (`sort`): `default` or one of `others`; and the direction (`dir`, else
-    /// `default_direction`).
-    pub fn sort<T: Copy>(
-        &self,
-        default: (&'static str, T),
-        others: &[(&'static str, T)],
-        default_direction: Direction,
-    ) -> (Sorting, T) {
-        let (key, value) = self
-            .get("sort")
-            .and_then(|wanted| others.iter().find(|(key, _)| *key == wanted))
-            .copied()
-            .unwrap_or(default);
-        let direction = match self.get("dir") {
-            Some("asc") => Direction::Asc,
-            Some("desc") => Direction::Desc,
-            _ => default_direction,
-        };
-        (Sorting { key, direction }, value)
-    }
-
-    /// `path` with these parameters, `changes` applied (`None` removes one), and the page
-    /// reset unless a change sets it.
-    pub fn href(&self, path: &str, changes: &[(&str, Option<&str>)]) -> String {
-        let mut pairs: Vec<(&str, &str)> = self
-            .pairs
-            .iter()
-            .filter(|(key, value)| {
-                !value.trim().is_empty()
-                    && key != "page"
-                    && !changes.iter().any(|(changed, _)| changed == key)
-            })
-            .map(|(key, value)| (key.as_str(), value.trim()))
-            .collect();
-        pairs.extend(
-            changes
-                .iter()
-                .filter_map(|(key, value)| value.map(|value| (*key, value))),
-        );
-        match serde_urlencoded::to_string(&pairs) {
-            Ok(query) if !query.is_empty() => format!("{path}?{query}"),
+    /// A link to `path` with this query, changed by `change`; the page is reset unless
+    /// `change` sets it.
+    pub fn link(&self, path: &str, change: impl FnOnce(&mut Self)) -> String {
+        let mut query = self.clone();
+        query.page = None;
+        change(&mut query);
+        // The query types hold flat text, numbers and flags, which always serialize; were
+        // one not to, the link would lead to the unfiltered list.
+        match serde_urlencoded::to_string(&query) {
+            Ok(text) if !text.is_empty() => format!("{path}?{text}"),
             _ => path.to_owned(),
         }
     }
 }
 
-/// The current sort key and direction.
-#[derive(Clone, Copy, Debug)]
-pub struct Sorting {
-    key: &'static str,
-    direction: Direction,
+/// A list's column: its header and, when it sorts, the key that names its order in the
+/// address and the order itself (`S`, the list's sort type in persistence).
+#[derive(Debug)]
+pub struct Column<S> {
+    label: &'static str,
+    sort: Option<(&'static str, S)>,
 }
 
-impl Sorting {
-    /// The direction.
-    pub fn direction(self) -> Direction {
-        self.direction
+impl<S> Column<S> {
+    /// A column that sorts the list by `sort`, named `key` in the address.
+    pub const fn sorted(label: &'static str, key: &'static str, sort: S) -> Self {
+        Self {
+            label,
+            sort: Some((key, sort)),
+        }
+    }
+
+    /// A column that does not sort.
+    pub const fn plain(label: &'static str) -> Self {
+        Self { label, sort: None }
     }
 }
 
-/// A column header: a link that sorts by the column (or flips the direction when it already
-/// does), with an arrow on the current one.
+/// A list's sort table: its columns, in order, and the order it takes unless the address
+/// names another.
 #[derive(Debug)]
-pub struct Column {
+pub struct SortTable<S: 'static> {
+    /// The columns.
+    pub columns: &'static [Column<S>],
+    /// The order without (or with an unknown) `sort`.
+    pub default: S,
+    /// The direction without (or with an unknown) `dir`.
+    pub direction: Direction,
+}
+
+/// The order a list is shown in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sorting<S> {
+    /// What it is sorted by.
+    pub sort: S,
+    /// In which direction.
+    pub direction: Direction,
+}
+
+impl<S: Copy + PartialEq> SortTable<S> {
+    /// The order `query` asks for: its `sort` when this table has that key, else the
+    /// default; its `dir`, else the default direction.
+    pub fn sorting<F>(&self, query: &ListQuery<F>) -> Sorting<S> {
+        let sort = query
+            .sort
+            .as_deref()
+            .and_then(|wanted| {
+                self.columns
+                    .iter()
+                    .find_map(|column| column.sort.filter(|(key, _)| *key == wanted))
+            })
+            .map_or(self.default, |(_, sort)| sort);
+        Sorting {
+            sort,
+            direction: query.dir.unwrap_or(self.direction),
+        }
+    }
+
+    /// The header row of the list at `path` shown in `sorting`: each sortable column links
+    /// to the list sorted by it (or in the other direction when it already is), and the
+    /// current one says so (for `aria-sort` and the arrow).
+    pub fn headers<F: Clone + Serialize>(
+        &self,
+        query: &ListQuery<F>,
+        path: &str,
+        sorting: Sorting<S>,
+    ) -> Vec<Header> {
+        self.columns
+            .iter()
+            .map(|column| {
+                let Some((key, sort)) = column.sort else {
+                    return Header {
+                        label: column.label,
+                        href: String::new(),
+                        sorted: "none",
+                    };
+                };
+                let current = sort == sorting.sort;
+                let next = match (current, sorting.direction) {
+                    (true, Direction::Asc) => Direction::Desc,
+                    _ => Direction::Asc,
+                };
+                Header {
+                    label: column.label,
+                    href: query.link(path, |query| {
+                        query.sort = Some(key.to_owned());
+                        query.dir = Some(next);
+                    }),
+                    sorted: match (current, sorting.direction) {
+                        (false, _) => "none",
+                        (true, Direction::Asc) => "ascending",
+                        (true, Direction::Desc) => "descending",
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
+/// A column header as the page shows it: a link that sorts by the column, with an arrow on
+/// the current one.
+#[derive(Debug)]
+pub struct Header {
     /// Header text.
     pub label: &'static str,
     /// Where clicking leads; empty for a column that does not sort.
     pub href: String,
     /// `ascending`, `descending` or `none` (for `aria-sort` and the arrow).
     pub sorted: &'static str,
-}
-
-/// The header row of a table: `(label, sort key)` per column, `""` for no sort.
-pub fn columns(
-    params: &Params,
-    path: &str,
-    sorting: Sorting,
-    headers: &[(&'static str, &'static str)],
-) -> Vec<Column> {
-    headers
-        .iter()
-        .map(|(label, key)| {
-            if key.is_empty() {
-                return Column {
-                    label,
-                    href: String::new(),
-                    sorted: "none",
-                };
-            }
-            let current = *key == sorting.key;
-            let next = match (current, sorting.direction) {
-                (true, Direction::Asc) => "desc",
-                _ => "asc",
-            };
-            Column {
-                label,
-                href: params.href(path, &[("sort", Some(key)), ("dir", Some(next))]),
-                sorted: match (current, sorting.direction) {
-                    (false, _) => "none",
-                    (true, Direction::Asc) => "ascending",
-                    (true, Direction::Desc) => "descending",
-                },
-            }
-        })
-        .collect()
 }
 
 /// The pagination bar under a table.
@@ -182,11 +195,11 @@ pub struct Pager {
 
 impl Pager {
     /// The bar for `page` of a listing at `path`.
-    pub fn new<T>(params: &Params, path: &str, page: &Page<T>) -> Self {
+    pub fn new<F: Clone + Serialize, T>(query: &ListQuery<F>, path: &str, page: &Page<T>) -> Self {
         let pages = page.pages();
         let link = |target: u32, exists: bool| {
             if exists {
-                params.href(path, &[("page", Some(&target.to_string()))])
+                query.link(path, |query| query.page = Some(target))
             } else {
                 String::new()
             }
@@ -220,52 +233,84 @@ impl Pager {
 
 #[cfg(test)]
 mod tests {
-    use actix_web::test::TestRequest;
-
+    use super::super::query::PageQuery;
     use super::*;
 
-    fn params(query: &str) -> Params {
-        Params::of(
-            &TestRequest::get()
-                .uri(&format!("/admin/users?{query}"))
-                .to_http_request(),
-        )
+    #[derive(Clone, Debug, Default, Deserialize, Serialize)]
+    #[serde(default)]
+    struct Filters {
+        #[serde(deserialize_with = "lenient::text")]
+        q: Option<String>,
+        #[serde(
+            deserialize_with = "lenient::yes_no",
+            serialize_with = "lenient::write_yes_no"
+        )]
+        staff: Option<bool>,
+        #[serde(deserialize_with = "lenient::id")]
+        user: Option<i64>,
     }
+
+    fn query(text: &str) -> ListQuery<Filters> {
+        PageQuery::parse(text).0
+    }
+
+    const TABLE: SortTable<u8> = SortTable {
+        columns: &[
+            Column::sorted("Email", "email", 1),
+            Column::sorted("Joined", "joined", 2),
+            Column::plain("Staff"),
+        ],
+        default: 1,
+        direction: Direction::Asc,
+    };
 
     #[test]
     fn links_keep_the_filters_and_reset_the_page() {
-        let p = params("q=ada%40x&staff=yes&page=3&sort=email&empty=");
+        let q = query("q=ada%40x&staff=yes&page=3&sort=email&empty=");
         assert_eq!(
-            p.href("/admin/users", &[("staff", None)]),
+            q.link("/admin/users", |q| q.filters.staff = None),
             "/admin/users?q=ada%40x&sort=email"
         );
         assert_eq!(
-            p.href("/admin/users", &[("page", Some("4"))]),
+            q.link("/admin/users", |q| q.page = Some(4)),
             "/admin/users?q=ada%40x&staff=yes&sort=email&page=4"
         );
     }
 
     #[test]
     fn unknown_values_fall_back_to_defaults() {
-        let p = params("sort=password&dir=sideways&page=-2&staff=maybe");
-        let (sorting, value) = p.sort(("email", 1), &[("joined", 2)], Direction::Asc);
+        let q = query("sort=password&dir=sideways&page=-2&staff=maybe&user=0");
         assert_eq!(
-            (sorting.key, value, sorting.direction()),
-            ("email", 1, Direction::Asc)
+            TABLE.sorting(&q),
+            Sorting {
+                sort: 1,
+                direction: Direction::Asc
+            }
         );
-        assert_eq!((p.page().page, p.yes_no("staff")), (1, None));
+        assert_eq!(
+            (q.page_request().page, q.filters.staff, q.filters.user),
+            (1, None, None)
+        );
+        assert_eq!(
+            q.sort.as_deref(),
+            Some("password"),
+            "an unknown key is kept as given"
+        );
+        assert_eq!(q.dir_text(), "");
+    }
+
+    #[test]
+    fn the_first_of_a_repeated_parameter_counts() {
+        let q = query("q=+ada+&q=bob&staff=no&staff=yes&user=7&page=2&page=x");
+        assert_eq!(q.filters.q.as_deref(), Some("ada"));
+        assert_eq!((q.filters.staff, q.filters.user), (Some(false), Some(7)));
+        assert_eq!(q.page_request().page, 2);
     }
 
     #[test]
     fn the_current_column_flips_its_direction() {
-        let p = params("sort=email&dir=asc");
-        let (sorting, _) = p.sort(("email", ()), &[("joined", ())], Direction::Asc);
-        let cols = columns(
-            &p,
-            "/u",
-            sorting,
-            &[("Email", "email"), ("Joined", "joined"), ("Staff", "")],
-        );
+        let q = query("sort=email&dir=asc");
+        let cols = TABLE.headers(&q, "/u", TABLE.sorting(&q));
         assert_eq!(cols[0].href, "/u?sort=email&dir=desc");
         assert_eq!(cols[0].sorted, "ascending");
         assert_eq!(
@@ -273,6 +318,12 @@ mod tests {
             ("/u?sort=joined&dir=asc", "none")
         );
         assert!(cols[2].href.is_empty());
+        let q = query("sort=joined&dir=desc");
+        let cols = TABLE.headers(&q, "/u", TABLE.sorting(&q));
+        assert_eq!(
+            (cols[1].href.as_str(), cols[1].sorted),
+            ("/u?sort=joined&dir=asc", "descending")
+        );
     }
 
     #[test]
@@ -283,7 +334,7 @@ mod tests {
             page: 2,
             per_page: 50,
         };
-        let pager = Pager::new(&params("q=a"), "/u", &page);
+        let pager = Pager::new(&query("q=a"), "/u", &page);
         assert_eq!(
             (pager.summary.as_str(), pager.position.as_str()),
             ("51–100 of 100,000", "Page 2 of 2,000")
@@ -298,7 +349,7 @@ mod tests {
             page: 1,
             per_page: 50,
         };
-        let pager = Pager::new(&params(""), "/u", &empty);
+        let pager = Pager::new(&query(""), "/u", &empty);
         assert_eq!(
             (pager.summary.as_str(), pager.next.as_str()),
             ("No results", "")

@@ -1,16 +1,19 @@
 //! `/admin/memberships`: who belongs to which organization, with which role.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use clerk_sync_domain::{OrganizationId, UserId};
 use clerk_sync_persistence::admin::memberships::{
     MembershipFilter, MembershipListRow, MembershipSort,
 };
 use clerk_sync_persistence::admin::{self, Direction};
+use clerk_sync_persistence::{DbConnection, StoreError};
+use serde::{Deserialize, Serialize};
 
-use super::list::{Column, Pager, Params, columns};
+use super::list::{Column, Header, ListQuery, Pager, SortTable};
 use super::page::{Layout, Section, html, timestamp};
+use super::query::{PageQuery, lenient};
 use super::{AdminError, Staff};
 use crate::AppState;
 use crate::db::run_db;
@@ -71,6 +74,55 @@ impl From<MembershipListRow> for MembershipView {
     }
 }
 
+/// The membership list's filters (its query string, with [`ListQuery`]'s order and page).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct MembershipFilters {
+    /// `q`: the start of the member's email or of the organization's name.
+    #[serde(deserialize_with = "lenient::text")]
+    q: Option<String>,
+    /// `role`: a role key, exactly.
+    #[serde(deserialize_with = "lenient::text")]
+    role: Option<String>,
+    /// `user`: a user's local id.
+    #[serde(deserialize_with = "lenient::id")]
+    user: Option<i64>,
+    /// `organization`: an organization's local id.
+    #[serde(deserialize_with = "lenient::id")]
+    organization: Option<i64>,
+}
+
+impl MembershipFilters {
+    fn filter(&self) -> MembershipFilter {
+        MembershipFilter {
+            search: self.q.clone(),
+            role: self.role.clone(),
+            user: self.user.map(UserId),
+            organization: self.organization.map(OrganizationId),
+        }
+    }
+
+    fn is_filtered(&self) -> bool {
+        self.q.is_some()
+            || self.role.is_some()
+            || self.user.is_some()
+            || self.organization.is_some()
+    }
+}
+
+/// The membership list's columns and orders.
+const SORTS: SortTable<MembershipSort> = SortTable {
+    columns: &[
+        Column::sorted("User", "user", MembershipSort::User),
+        Column::sorted("Organization", "organization", MembershipSort::Organization),
+        Column::sorted("Role", "role", MembershipSort::Role),
+        Column::plain("Membership id"),
+        Column::sorted("Joined", "joined", MembershipSort::Joined),
+    ],
+    default: MembershipSort::Joined,
+    direction: Direction::Desc,
+};
+
 #[derive(Template)]
 #[template(path = "memberships.html")]
 struct MembershipsPage {
@@ -85,7 +137,7 @@ struct MembershipsPage {
     filtered: bool,
     scope_label: String,
     unscoped_href: String,
-    columns: Vec<Column>,
+    columns: Vec<Header>,
     rows: Vec<MembershipView>,
     pager: Pager,
 }
@@ -98,78 +150,58 @@ struct MembershipsPage {
 /// The 401/403 pages without staff access; 503 when the database is down.
 pub async fn list_memberships(
     staff: Staff,
-    request: HttpRequest,
+    PageQuery(query): PageQuery<ListQuery<MembershipFilters>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AdminError> {
-    let params = Params::of(&request);
-    let (sorting, sort) = params.sort(
-        ("joined", MembershipSort::Joined),
-        &[
-            ("role", MembershipSort::Role),
-            ("user", MembershipSort::User),
-            ("organization", MembershipSort::Organization),
-        ],
-        Direction::Desc,
-    );
-    let filter = MembershipFilter {
-        search: params.get("q").map(str::to_owned),
-        role: params.get("role").map(str::to_owned),
-        user: params.id("user").map(UserId),
-        organization: params.id("organization").map(OrganizationId),
-    };
-    let (page_request, direction, query) = (params.page(), sorting.direction(), filter.clone());
+    let sorting = SORTS.sorting(&query);
+    let (filter, page_request) = (query.filters.filter(), query.page_request());
     let (page, roles, scope_label) = run_db(&state.database, move |conn| {
-        let page = admin::memberships::list(conn, &query, sort, direction, page_request)?;
+        let page =
+            admin::memberships::list(conn, &filter, sorting.sort, sorting.direction, page_request)?;
         let roles = admin::memberships::roles(conn)?;
-        let scope = match (query.user, query.organization) {
-            (Some(user), _) => admin::users::find(conn, user)?.map(|u| {
-                format!(
-                    "Memberships of {}",
-                    u.email.or(u.clerk_id).unwrap_or_default()
-                )
-            }),
-            (None, Some(org)) => {
-                admin::organizations::find(conn, org)?.map(|o| format!("Members of {}", o.name))
-            }
-            (None, None) => None,
-        };
-        Ok((page, roles, scope.unwrap_or_default()))
+        Ok((page, roles, scope_label(conn, &filter)?))
     })
     .await?;
-    let columns = columns(
-        &params,
-        PATH,
-        sorting,
-        &[
-            ("User", "user"),
-            ("Organization", "organization"),
-            ("Role", "role"),
-            ("Membership id", ""),
-            ("Joined", "joined"),
-        ],
-    );
-    let pager = Pager::new(&params, PATH, &page);
+    let filters = &query.filters;
     let view = MembershipsPage {
         layout: Layout::new("Memberships", Section::Memberships, &staff),
-        q: params.text("q"),
-        role: params.text("role"),
-        roles: options(roles, filter.role.as_deref()),
-        user: filter.user.map(|id| id.0.to_string()).unwrap_or_default(),
-        organization: filter
+        q: filters.q.clone().unwrap_or_default(),
+        role: filters.role.clone().unwrap_or_default(),
+        roles: options(roles, filters.role.as_deref()),
+        user: filters.user.map(|id| id.to_string()).unwrap_or_default(),
+        organization: filters
             .organization
-            .map(|id| id.0.to_string())
+            .map(|id| id.to_string())
             .unwrap_or_default(),
-        sort: params.text("sort"),
-        dir: params.text("dir"),
-        filtered: filter.search.is_some()
-            || filter.role.is_some()
-            || filter.user.is_some()
-            || filter.organization.is_some(),
+        sort: query.sort.clone().unwrap_or_default(),
+        dir: query.dir_text(),
+        filtered: filters.is_filtered(),
         scope_label,
-        unscoped_href: params.href(PATH, &[("user", None), ("organization", None)]),
-        columns,
+        unscoped_href: query.link(PATH, |query| {
+            query.filters.user = None;
+            query.filters.organization = None;
+        }),
+        columns: SORTS.headers(&query, PATH, sorting),
+        pager: Pager::new(&query, PATH, &page),
         rows: page.items.into_iter().map(MembershipView::from).collect(),
-        pager,
     };
     Ok(html(StatusCode::OK, &view))
+}
+
+/// Whose memberships a list scoped to a user or an organization shows, in words; empty for
+/// an unscoped list or an id nobody has.
+fn scope_label(conn: &mut DbConnection, filter: &MembershipFilter) -> Result<String, StoreError> {
+    let label = match (filter.user, filter.organization) {
+        (Some(user), _) => admin::users::find(conn, user)?.map(|u| {
+            format!(
+                "Memberships of {}",
+                u.email.or(u.clerk_id).unwrap_or_default()
+            )
+        }),
+        (None, Some(org)) => {
+            admin::organizations::find(conn, org)?.map(|o| format!("Members of {}", o.name))
+        }
+        (None, None) => None,
+    };
+    Ok(label.unwrap_or_default())
 }

@@ -16,6 +16,7 @@ mod list;
 mod memberships;
 mod organizations;
 mod page;
+mod query;
 mod users;
 mod webhook_events;
 

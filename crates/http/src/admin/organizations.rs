@@ -1,16 +1,18 @@
 //! `/admin/organizations`: the organization list, and an organization with its members.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use clerk_sync_domain::OrganizationId;
 use clerk_sync_persistence::admin::memberships::{MembershipFilter, MembershipSort};
 use clerk_sync_persistence::admin::organizations::OrganizationSort;
 use clerk_sync_persistence::admin::{self, Direction, PageRequest};
+use serde::{Deserialize, Serialize};
 
-use super::list::{Column, Pager, Params, columns};
+use super::list::{Column, Header, ListQuery, Pager, SortTable};
 use super::memberships::MembershipView;
 use super::page::{Layout, Section, clerk_time, count, html, timestamp};
+use super::query::{PageQuery, lenient};
 use super::{AdminError, Staff};
 use crate::AppState;
 use crate::db::run_db;
@@ -18,6 +20,28 @@ use crate::db::run_db;
 const PATH: &str = "/admin/organizations";
 /// Members shown on an organization's page; the rest are a link away.
 const INLINE_MEMBERS: u32 = 100;
+
+/// The organization list's filter (its query string, with [`ListQuery`]'s order and page).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct OrganizationFilters {
+    /// `q`: the start of the name, or of the Clerk id.
+    #[serde(deserialize_with = "lenient::text")]
+    q: Option<String>,
+}
+
+/// The organization list's columns and orders.
+const SORTS: SortTable<OrganizationSort> = SortTable {
+    columns: &[
+        Column::sorted("Name", "name", OrganizationSort::Name),
+        Column::sorted("Clerk id", "clerk_id", OrganizationSort::ClerkId),
+        Column::plain("Slug"),
+        Column::plain("Members"),
+        Column::sorted("Joined", "joined", OrganizationSort::Joined),
+    ],
+    default: OrganizationSort::Name,
+    direction: Direction::Asc,
+};
 
 struct OrganizationListRow {
     href: String,
@@ -37,7 +61,7 @@ struct OrganizationsPage {
     sort: String,
     dir: String,
     filtered: bool,
-    columns: Vec<Column>,
+    columns: Vec<Header>,
     rows: Vec<OrganizationListRow>,
     pager: Pager,
 }
@@ -50,41 +74,25 @@ struct OrganizationsPage {
 /// The 401/403 pages without staff access; 503 when the database is down.
 pub async fn list_organizations(
     staff: Staff,
-    request: HttpRequest,
+    PageQuery(query): PageQuery<ListQuery<OrganizationFilters>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AdminError> {
-    let params = Params::of(&request);
-    let (sorting, sort) = params.sort(
-        ("name", OrganizationSort::Name),
-        &[
-            ("clerk_id", OrganizationSort::ClerkId),
-            ("joined", OrganizationSort::Joined),
-        ],
-        Direction::Asc,
-    );
-    let search = params.get("q").map(str::to_owned);
-    let (page_request, direction, query) = (params.page(), sorting.direction(), search.clone());
+    let sorting = SORTS.sorting(&query);
+    let (search, page_request) = (query.filters.q.clone(), query.page_request());
     let (page, counts) = run_db(&state.database, move |conn| {
-        let page =
-            admin::organizations::list(conn, query.as_deref(), sort, direction, page_request)?;
+        let page = admin::organizations::list(
+            conn,
+            search.as_deref(),
+            sorting.sort,
+            sorting.direction,
+            page_request,
+        )?;
         let ids: Vec<OrganizationId> = page.items.iter().map(|o| OrganizationId(o.id)).collect();
         let counts = admin::organizations::member_counts(conn, &ids)?;
         Ok((page, counts))
     })
     .await?;
-    let columns = columns(
-        &params,
-        PATH,
-        sorting,
-        &[
-            ("Name", "name"),
-            ("Clerk id", "clerk_id"),
-            ("Slug", ""),
-            ("Members", ""),
-            ("Joined", "joined"),
-        ],
-    );
-    let pager = Pager::new(&params, PATH, &page);
+    let pager = Pager::new(&query, PATH, &page);
     let rows = page
         .items
         .into_iter()
@@ -100,11 +108,11 @@ pub async fn list_organizations(
         .collect();
     let view = OrganizationsPage {
         layout: Layout::new("Organizations", Section::Organizations, &staff),
-        q: params.text("q"),
-        sort: params.text("sort"),
-        dir: params.text("dir"),
-        filtered: search.is_some(),
-        columns,
+        q: query.filters.q.clone().unwrap_or_default(),
+        sort: query.sort.clone().unwrap_or_default(),
+        dir: query.dir_text(),
+        filtered: query.filters.q.is_some(),
+        columns: SORTS.headers(&query, PATH, sorting),
         rows,
         pager,
     };
@@ -134,7 +142,7 @@ pub async fn get_organization(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AdminError> {
-    const MISSING: AdminError = AdminError::NotFound("No organization has this id");
+    const MISSING: AdminError = AdminError::not_found("No organization has this id");
     let id = path
         .parse::<i64>()
         .ok()

@@ -5,17 +5,21 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use clerk_sync_domain::UserId;
-use clerk_sync_persistence::admin::memberships::{MembershipFilter, MembershipSort};
+use clerk_sync_persistence::admin::memberships::{
+    MembershipFilter, MembershipListRow, MembershipSort,
+};
 use clerk_sync_persistence::admin::users::{
     FlagsChange, LocalFlags, STAFF_LOCK, UserFilter, UserSort,
 };
-use clerk_sync_persistence::admin::{self, Direction, PageRequest};
+use clerk_sync_persistence::admin::{self, Direction, Page, PageRequest};
 use clerk_sync_persistence::users::UserRow;
 use clerk_sync_persistence::write_transaction;
+use serde::{Deserialize, Serialize};
 
-use super::list::{Column, Pager, Params, columns};
+use super::list::{Column, Header, ListQuery, Pager, SortTable};
 use super::memberships::MembershipView;
 use super::page::{Layout, Section, clerk_time, count, html, timestamp};
+use super::query::{PageQuery, lenient, read_form};
 use super::{AdminError, Staff, csrf};
 use crate::AppState;
 use crate::db::run_db;
@@ -23,6 +27,56 @@ use crate::db::run_db;
 const PATH: &str = "/admin/users";
 /// Memberships shown on a user's page; more are a link away.
 const INLINE_MEMBERSHIPS: u32 = 100;
+
+/// The user list's filters (its query string, with [`ListQuery`]'s order and page).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct UserFilters {
+    /// `q`: the start of the email, or of the Clerk id.
+    #[serde(deserialize_with = "lenient::text")]
+    q: Option<String>,
+    /// `staff`: `yes` or `no`.
+    #[serde(
+        deserialize_with = "lenient::yes_no",
+        serialize_with = "lenient::write_yes_no"
+    )]
+    staff: Option<bool>,
+    /// `active`: `yes` or `no`.
+    #[serde(
+        deserialize_with = "lenient::yes_no",
+        serialize_with = "lenient::write_yes_no"
+    )]
+    active: Option<bool>,
+}
+
+impl UserFilters {
+    fn filter(&self) -> UserFilter {
+        UserFilter {
+            search: self.q.clone(),
+            staff: self.staff,
+            active: self.active,
+        }
+    }
+
+    fn is_filtered(&self) -> bool {
+        self.q.is_some() || self.staff.is_some() || self.active.is_some()
+    }
+}
+
+/// The user list's columns and orders.
+const SORTS: SortTable<UserSort> = SortTable {
+    columns: &[
+        Column::sorted("Email", "email", UserSort::Email),
+        Column::sorted("First name", "first_name", UserSort::FirstName),
+        Column::sorted("Last name", "last_name", UserSort::LastName),
+        Column::sorted("Clerk id", "clerk_id", UserSort::ClerkId),
+        Column::plain("Staff"),
+        Column::plain("Active"),
+        Column::sorted("Joined", "joined", UserSort::Joined),
+    ],
+    default: UserSort::Email,
+    direction: Direction::Asc,
+};
 
 struct UserListRow {
     href: String,
@@ -45,7 +99,7 @@ struct UsersPage {
     sort: String,
     dir: String,
     filtered: bool,
-    columns: Vec<Column>,
+    columns: Vec<Header>,
     rows: Vec<UserListRow>,
     pager: Pager,
 }
@@ -58,58 +112,27 @@ struct UsersPage {
 /// The 401/403 pages without staff access; 503 when the database is down.
 pub async fn list_users(
     staff: Staff,
-    request: HttpRequest,
+    PageQuery(query): PageQuery<ListQuery<UserFilters>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AdminError> {
-    let params = Params::of(&request);
-    let (sorting, sort) = params.sort(
-        ("email", UserSort::Email),
-        &[
-            ("first_name", UserSort::FirstName),
-            ("last_name", UserSort::LastName),
-            ("clerk_id", UserSort::ClerkId),
-            ("joined", UserSort::Joined),
-        ],
-        Direction::Asc,
-    );
-    let filter = UserFilter {
-        search: params.get("q").map(str::to_owned),
-        staff: params.yes_no("staff"),
-        active: params.yes_no("active"),
-    };
-    let page_request = params.page();
-    let direction = sorting.direction();
-    let query = filter.clone();
+    let sorting = SORTS.sorting(&query);
+    let (filter, page_request) = (query.filters.filter(), query.page_request());
     let page = run_db(&state.database, move |conn| {
-        admin::users::list(conn, &query, sort, direction, page_request)
+        admin::users::list(conn, &filter, sorting.sort, sorting.direction, page_request)
     })
     .await?;
-    let columns = columns(
-        &params,
-        PATH,
-        sorting,
-        &[
-            ("Email", "email"),
-            ("First name", "first_name"),
-            ("Last name", "last_name"),
-            ("Clerk id", "clerk_id"),
-            ("Staff", ""),
-            ("Active", ""),
-            ("Joined", "joined"),
-        ],
-    );
-    let pager = Pager::new(&params, PATH, &page);
+    let filters = &query.filters;
     let view = UsersPage {
         layout: Layout::new("Users", Section::Users, &staff),
-        q: params.text("q"),
-        staff: params.yes_no("staff").map_or("", yes_no).to_owned(),
-        active: params.yes_no("active").map_or("", yes_no).to_owned(),
-        sort: params.text("sort"),
-        dir: params.text("dir"),
-        filtered: filter.search.is_some() || filter.staff.is_some() || filter.active.is_some(),
-        columns,
+        q: filters.q.clone().unwrap_or_default(),
+        staff: filters.staff.map_or("", yes_no).to_owned(),
+        active: filters.active.map_or("", yes_no).to_owned(),
+        sort: query.sort.clone().unwrap_or_default(),
+        dir: query.dir_text(),
+        filtered: filters.is_filtered(),
+        columns: SORTS.headers(&query, PATH, sorting),
+        pager: Pager::new(&query, PATH, &page),
         rows: page.items.into_iter().map(list_row).collect(),
-        pager,
     };
     Ok(html(StatusCode::OK, &view))
 }
@@ -152,11 +175,30 @@ struct UserPage {
     memberships_href: String,
 }
 
+const MISSING: AdminError = AdminError::not_found("No user has this id");
+
 fn parse_id(raw: &str) -> Result<i64, AdminError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or(AdminError::NotFound("No user has this id"))
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(MISSING)
+}
+
+/// What a user's page says about the last submission of its form, which sets its status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Notice {
+    /// Nothing (the page opened by a link): 200.
+    None,
+    /// The change was saved (the redirect after the POST says so): 200.
+    Saved,
+    /// The change was refused, for this reason: 409, the form as it was.
+    Refused(&'static str),
+}
+
+/// The user page's query string.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct UserPageQuery {
+    /// Set by the redirect after a saved change.
+    #[serde(deserialize_with = "lenient::text")]
+    saved: Option<String>,
 }
 
 /// `GET /admin/users/{id}`: a user's Clerk fields (read-only), local flags (a form), and
@@ -167,26 +209,29 @@ fn parse_id(raw: &str) -> Result<i64, AdminError> {
 /// down.
 pub async fn get_user(
     staff: Staff,
-    request: HttpRequest,
+    PageQuery(query): PageQuery<UserPageQuery>,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AdminError> {
     let id = parse_id(&path)?;
-    let saved = Params::of(&request).get("saved").is_some();
-    render_user(&staff, &state, id, saved, String::new(), StatusCode::OK).await
+    let notice = if query.saved.is_some() {
+        Notice::Saved
+    } else {
+        Notice::None
+    };
+    render_user(&staff, &state, id, notice).await
 }
 
+/// The page of user `id`, as `staff` sees it, with `notice`.
 async fn render_user(
     staff: &Staff,
     state: &AppState,
     id: i64,
-    saved: bool,
-    problem: String,
-    status: StatusCode,
+    notice: Notice,
 ) -> Result<HttpResponse, AdminError> {
     let (user, memberships) = run_db(&state.database, move |conn| {
         let Some(user) = admin::users::find(conn, UserId(id))? else {
-            return Ok((None, None));
+            return Ok(None);
         };
         let filter = MembershipFilter {
             user: Some(UserId(id)),
@@ -199,26 +244,39 @@ async fn render_user(
             Direction::Asc,
             PageRequest::new(1, INLINE_MEMBERSHIPS),
         )?;
-        Ok((Some(user), Some(memberships)))
+        Ok(Some((user, memberships)))
     })
-    .await?;
-    let (Some(user), Some(memberships)) = (user, memberships) else {
-        return Err(AdminError::NotFound("No user has this id"));
+    .await?
+    .ok_or(MISSING)?;
+    let csrf_token = csrf::form_token(&state.admin_csrf_key, staff.session_id.as_deref());
+    let (status, saved, problem) = match notice {
+        Notice::None => (StatusCode::OK, false, ""),
+        Notice::Saved => (StatusCode::OK, true, ""),
+        Notice::Refused(problem) => (StatusCode::CONFLICT, false, problem),
     };
-    let csrf_token = staff
-        .session_id
-        .as_deref()
-        .map(|session_id| state.admin_csrf_key.token(session_id))
-        .unwrap_or_default();
-    let title = display_name(&user);
-    let memberships_total = memberships.total;
     let view = UserPage {
-        layout: Layout::new(title, Section::Users, staff),
+        saved,
+        problem: problem.to_owned(),
+        ..user_page(staff, csrf_token, user, memberships)
+    };
+    Ok(html(status, &view))
+}
+
+/// A user's page, without a notice.
+fn user_page(
+    staff: &Staff,
+    csrf_token: String,
+    user: UserRow,
+    memberships: Page<MembershipListRow>,
+) -> UserPage {
+    let memberships_total = memberships.total;
+    UserPage {
+        layout: Layout::new(display_name(&user), Section::Users, staff),
         id: user.id,
         action: format!("{PATH}/{}", user.id),
         csrf_token,
-        saved,
-        problem,
+        saved: false,
+        problem: String::new(),
         is_staff: user.is_staff,
         is_active: user.is_active,
         is_self: staff.user.id.0 == user.id,
@@ -242,8 +300,7 @@ async fn render_user(
             ("Banned", yes_no(user.banned).to_owned()),
             ("Clerk version", clerk_time(user.clerk_updated_at)),
         ],
-    };
-    Ok(html(status, &view))
+    }
 }
 
 fn display_name(user: &UserRow) -> String {
@@ -265,6 +322,22 @@ fn display_name(user: &UserRow) -> String {
 const SELF_LOCKOUT: &str = "This would remove your own access to these pages. Tick \"I understand\" to go ahead, or leave both boxes ticked.";
 const LAST_STAFF: &str = "Not saved: this is the last active staff user, and nobody could open these pages any more. Make another user staff first (or use `clerk-sync demote-staff` on the command line).";
 
+/// The form of a user's page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct FlagsForm {
+    /// The page's CSRF token (the hidden field every admin form carries).
+    #[serde(deserialize_with = "lenient::raw")]
+    csrf_token: Option<String>,
+    #[serde(deserialize_with = "lenient::present")]
+    is_staff: bool,
+    #[serde(deserialize_with = "lenient::present")]
+    is_active: bool,
+    /// "I understand" under a change that removes the user's own access.
+    #[serde(deserialize_with = "lenient::present")]
+    confirm_lockout: bool,
+}
+
 /// `POST /admin/users/{id}`: sets `is_staff` and `is_active` (checkboxes) in one transaction.
 /// Needs the page's CSRF token. Removing your own access needs `confirm_lockout`; removing
 /// the last active staff user is refused. Answers 303 to the user's page on success.
@@ -281,26 +354,19 @@ pub async fn update_user(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AdminError> {
     let id = parse_id(&path)?;
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let field = |name: &str| {
-        form.iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    };
+    let form: FlagsForm = read_form(&body);
     csrf::verify(
         &request,
         &state.admin_csrf_key,
         staff.session_id.as_deref(),
-        field(csrf::FIELD),
+        form.csrf_token.as_deref(),
     )?;
     let flags = LocalFlags {
-        is_staff: field("is_staff").is_some(),
-        is_active: field("is_active").is_some(),
+        is_staff: form.is_staff,
+        is_active: form.is_active,
     };
-    let is_self = staff.user.id.0 == id;
-    if is_self && !flags.admits() && field("confirm_lockout").is_none() {
-        let problem = SELF_LOCKOUT.to_owned();
-        return render_user(&staff, &state, id, false, problem, StatusCode::CONFLICT).await;
+    if staff.user.id.0 == id && !flags.admits() && !form.confirm_lockout {
+        return render_user(&staff, &state, id, Notice::Refused(SELF_LOCKOUT)).await;
     }
     let now = chrono::Utc::now().naive_utc();
     let change = run_db(&state.database, move |conn| {
@@ -324,10 +390,9 @@ pub async fn update_user(
                 .insert_header((header::LOCATION, format!("{PATH}/{id}?saved=1")))
                 .finish())
         }
-        FlagsChange::NotFound => Err(AdminError::NotFound("No user has this id")),
+        FlagsChange::NotFound => Err(MISSING),
         FlagsChange::LastStaff => {
-            let problem = LAST_STAFF.to_owned();
-            render_user(&staff, &state, id, false, problem, StatusCode::CONFLICT).await
+            render_user(&staff, &state, id, Notice::Refused(LAST_STAFF)).await
         }
     }
 }

@@ -9,15 +9,60 @@ use clerk_sync_persistence::WriteMode;
 use clerk_sync_persistence::admin::webhook_events::{WebhookEventFilter, WebhookEventListRow};
 use clerk_sync_persistence::admin::{self, Direction};
 use clerk_sync_persistence::replay::{ReplayEffect, replay_event};
+use serde::{Deserialize, Serialize};
 
-use super::list::{Column, Pager, Params, columns};
+use super::list::{Column, Header, ListQuery, Pager, SortTable};
 use super::memberships::options;
 use super::page::{Layout, Section, html, timestamp};
+use super::query::{PageQuery, lenient, read_form};
 use super::{AdminError, Staff, csrf};
 use crate::AppState;
 use crate::db::run_db;
 
 const PATH: &str = "/admin/webhook-events";
+
+/// The webhook log's filters (its query string, with [`ListQuery`]'s order and page).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct EventFilters {
+    /// `q`: a Svix message id or a Clerk object id, exactly.
+    #[serde(deserialize_with = "lenient::text")]
+    q: Option<String>,
+    /// `type`: an event type, exactly.
+    #[serde(rename = "type", deserialize_with = "lenient::text")]
+    event_type: Option<String>,
+    /// `outcome`: an outcome's name.
+    #[serde(deserialize_with = "lenient::text")]
+    outcome: Option<String>,
+}
+
+impl EventFilters {
+    fn filter(&self) -> WebhookEventFilter {
+        WebhookEventFilter {
+            search: self.q.clone(),
+            event_type: self.event_type.clone(),
+            outcome: self.outcome.clone(),
+        }
+    }
+
+    fn is_filtered(&self) -> bool {
+        self.q.is_some() || self.event_type.is_some() || self.outcome.is_some()
+    }
+}
+
+/// The webhook log's columns: it sorts only by when entries were received.
+const SORTS: SortTable<()> = SortTable {
+    columns: &[
+        Column::sorted("Received", "received", ()),
+        Column::plain("Type"),
+        Column::plain("Object"),
+        Column::plain("Outcome"),
+        Column::plain("Attempts"),
+        Column::plain("Svix message id"),
+    ],
+    default: (),
+    direction: Direction::Desc,
+};
 
 struct EventListRow {
     href: String,
@@ -54,7 +99,7 @@ struct EventsPage {
     outcomes: Vec<(String, bool)>,
     dir: String,
     filtered: bool,
-    columns: Vec<Column>,
+    columns: Vec<Header>,
     rows: Vec<EventListRow>,
     pager: Pager,
 }
@@ -67,52 +112,31 @@ struct EventsPage {
 /// The 401/403 pages without staff access; 503 when the database is down.
 pub async fn list_webhook_events(
     staff: Staff,
-    request: HttpRequest,
+    PageQuery(query): PageQuery<ListQuery<EventFilters>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AdminError> {
-    let params = Params::of(&request);
-    let (sorting, ()) = params.sort(("received", ()), &[], Direction::Desc);
-    let filter = WebhookEventFilter {
-        search: params.get("q").map(str::to_owned),
-        event_type: params.get("type").map(str::to_owned),
-        outcome: params.get("outcome").map(str::to_owned),
-    };
-    let (page_request, direction, query) = (params.page(), sorting.direction(), filter.clone());
+    let sorting = SORTS.sorting(&query);
+    let (filter, page_request) = (query.filters.filter(), query.page_request());
     let page = run_db(&state.database, move |conn| {
-        admin::webhook_events::list(conn, &query, direction, page_request)
+        admin::webhook_events::list(conn, &filter, sorting.direction, page_request)
     })
     .await?;
-    let columns = columns(
-        &params,
-        PATH,
-        sorting,
-        &[
-            ("Received", "received"),
-            ("Type", ""),
-            ("Object", ""),
-            ("Outcome", ""),
-            ("Attempts", ""),
-            ("Svix message id", ""),
-        ],
-    );
-    let pager = Pager::new(&params, PATH, &page);
+    let filters = &query.filters;
     let view = EventsPage {
         layout: Layout::new("Webhook events", Section::WebhookEvents, &staff),
-        q: params.text("q"),
-        event_type: params.text("type"),
+        q: filters.q.clone().unwrap_or_default(),
+        event_type: filters.event_type.clone().unwrap_or_default(),
         event_types: HANDLED_EVENT_TYPES,
-        outcome: params.text("outcome"),
+        outcome: filters.outcome.clone().unwrap_or_default(),
         outcomes: options(
             Outcome::ALL.iter().map(|o| o.as_str()).collect(),
-            filter.outcome.as_deref(),
+            filters.outcome.as_deref(),
         ),
-        dir: params.text("dir"),
-        filtered: filter.search.is_some()
-            || filter.event_type.is_some()
-            || filter.outcome.is_some(),
-        columns,
+        dir: query.dir_text(),
+        filtered: filters.is_filtered(),
+        columns: SORTS.headers(&query, PATH, sorting),
+        pager: Pager::new(&query, PATH, &page),
         rows: page.items.into_iter().map(EventListRow::from).collect(),
-        pager,
     };
     Ok(html(StatusCode::OK, &view))
 }
@@ -166,7 +190,7 @@ fn object_href(clerk_object_id: &str) -> String {
 /// down.
 pub async fn get_webhook_event(
     staff: Staff,
-    request: HttpRequest,
+    PageQuery(query): PageQuery<EventPageQuery>,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AdminError> {
@@ -176,13 +200,8 @@ pub async fn get_webhook_event(
     })
     .await?
     .ok_or(MISSING)?;
-    let token = staff
-        .session_id
-        .as_deref()
-        .map(|session_id| state.admin_csrf_key.token(session_id))
-        .unwrap_or_default();
-    let replayed = Params::of(&request).get("replayed").map(str::to_owned);
-    let (replay_notice, replay_notice_ok) = replay_notice(replayed.as_deref(), &event.outcome);
+    let (replay_notice, replay_notice_ok) =
+        replay_notice(query.replayed.as_deref(), &event.outcome);
     let can_replay = event.outcome == Outcome::Rejected.as_str() && event.payload.is_some();
     let clerk_object_id = event.clerk_object_id.unwrap_or_default();
     let view = EventPage {
@@ -210,12 +229,12 @@ pub async fn get_webhook_event(
         replay_notice_ok,
         can_replay,
         replay_action: format!("{PATH}/{id}/replay"),
-        csrf_token: token,
+        csrf_token: csrf::form_token(&state.admin_csrf_key, staff.session_id.as_deref()),
     };
     Ok(html(StatusCode::OK, &view))
 }
 
-const MISSING: AdminError = AdminError::NotFound("No webhook event has this id");
+const MISSING: AdminError = AdminError::not_found("No webhook event has this id");
 
 fn parse_id(raw: &str) -> Result<i64, AdminError> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(MISSING)
@@ -223,6 +242,24 @@ fn parse_id(raw: &str) -> Result<i64, AdminError> {
 
 /// The `replayed` query parameter the replay's redirect carries: what the replay did.
 const REPLAYED: &str = "replayed";
+
+/// The query string of an event's page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EventPageQuery {
+    /// [`REPLAYED`], after a replay.
+    #[serde(deserialize_with = "lenient::text")]
+    replayed: Option<String>,
+}
+
+/// The replay button's form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ReplayForm {
+    /// The page's CSRF token (the hidden field every admin form carries).
+    #[serde(deserialize_with = "lenient::raw")]
+    csrf_token: Option<String>,
+}
 
 /// The notice after a replay (`replayed` as the redirect set it, `outcome` the event's now),
 /// and whether it is good news.
@@ -261,16 +298,12 @@ pub async fn replay_webhook_event(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AdminError> {
     let id = parse_id(&path)?;
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let submitted = form
-        .iter()
-        .find(|(key, _)| key == csrf::FIELD)
-        .map(|(_, value)| value.as_str());
+    let form: ReplayForm = read_form(&body);
     csrf::verify(
         &request,
         &state.admin_csrf_key,
         staff.session_id.as_deref(),
-        submitted,
+        form.csrf_token.as_deref(),
     )?;
     let now = chrono::Utc::now().naive_utc();
     let replayed = run_db(&state.database, move |conn| {

@@ -66,7 +66,7 @@ impl FromRequest for Session {
                 None => Err(TokenError::Missing),
             };
             verified.map(Session).map_err(|err| {
-                state.metrics.observe_token_rejection(&err.reason());
+                state.metrics.observe_token_rejection(err.reason());
                 ApiError::from(err)
             })
         })

@@ -19,7 +19,7 @@ use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use super::TokenError;
+use super::{TokenError, TokenRefusal};
 
 /// The largest JWKS document read: Clerk's holds one or two keys of under a kilobyte each.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
@@ -96,10 +96,8 @@ enum Reason {
     UnknownKid,
 }
 
-const UNKNOWN_KID: TokenError =
-    TokenError::Invalid("unknown signing key (kid); the keys may have been rotated");
-const UNAVAILABLE: TokenError =
-    TokenError::Invalid("the signing keys (JWKS) could not be fetched; try again shortly");
+const UNKNOWN_KID: TokenError = TokenError::Invalid(TokenRefusal::UnknownKey);
+const UNAVAILABLE: TokenError = TokenError::Invalid(TokenRefusal::KeysUnavailable);
 
 impl JwksCache {
     /// The endpoint and its cache settings.

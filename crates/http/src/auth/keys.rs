@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use jsonwebtoken::DecodingKey;
 
-use super::TokenError;
 use super::jwks::{JwksCache, JwksOptions};
+use super::{TokenError, TokenRefusal};
 
 /// The key given could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +55,7 @@ impl KeySource {
         match self {
             Self::Pem(key) => Ok(Arc::clone(key)),
             Self::Jwks(cache) => {
-                let kid = kid.ok_or(TokenError::Invalid("the token names no signing key (kid)"))?;
+                let kid = kid.ok_or(TokenError::Invalid(TokenRefusal::NoKeyId))?;
                 cache.key(kid).await
             }
         }

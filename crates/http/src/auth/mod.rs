@@ -16,4 +16,4 @@ pub use guard::{OrganizationAccess, OrganizationMember, require_membership};
 pub use jwks::{JwksCache, JwksOptions, retry_delay};
 pub use keys::{InvalidKey, KeySource};
 pub use rsa::install_crypto_provider;
-pub use token::{MAX_TOKEN_BYTES, TokenError, TokenPolicy, TokenVerifier};
+pub use token::{MAX_TOKEN_BYTES, TokenError, TokenPolicy, TokenRefusal, TokenVerifier};

@@ -32,25 +32,135 @@ pub enum TokenError {
     Expired,
     /// Anything else: bad signature, algorithm, key, encoding, time or party claims.
     #[error("Could not validate credentials: {0}")]
-    Invalid(&'static str),
+    Invalid(TokenRefusal),
     /// A claim whose content does not mean what Clerk's claims mean.
     #[error("Could not validate credentials: {0}")]
     Claims(DomainError),
 }
 
 impl TokenError {
-    /// A short, stable name of the reason, for metrics: `missing`, `expired`, `invalid_claims`,
-    /// or the refusal's text up to its first `;` or `(`, in snake case (`invalid_signature`,
-    /// `algorithm_not_allowed`, `unknown_signing_key`, …).
-    pub fn reason(&self) -> String {
+    /// A short, stable name of the reason, for the `reason` label of the token rejection
+    /// metric: `missing`, `expired`, `invalid_claims`, or the [`TokenRefusal::label`].
+    pub fn reason(&self) -> &'static str {
         match self {
-            Self::Missing => "missing".to_owned(),
-            Self::Expired => "expired".to_owned(),
-            Self::Claims(_) => "invalid_claims".to_owned(),
-            Self::Invalid(text) => {
-                let head = text.split([';', '(']).next().unwrap_or(text).trim();
-                head.split_whitespace().collect::<Vec<_>>().join("_")
-            }
+            Self::Missing => "missing",
+            Self::Expired => "expired",
+            Self::Claims(_) => "invalid_claims",
+            Self::Invalid(refusal) => refusal.label(),
+        }
+    }
+}
+
+/// Why a token that is there, and not expired, was refused. The `Display` text ends the
+/// response's `detail`; [`TokenRefusal::label`] names it in metrics.
+#[derive(Clone, Copy, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenRefusal {
+    /// Longer than [`MAX_TOKEN_BYTES`].
+    #[error("token is too large")]
+    TooLarge,
+    /// Not three base64url parts with a JSON header.
+    #[error("malformed token")]
+    Malformed,
+    /// Signed with anything but RS256 (`none`, the HMAC family, …).
+    #[error("algorithm not allowed; tokens must be signed with RS256")]
+    AlgorithmNotAllowed,
+    /// A `crit` header.
+    #[error("the token requires header extensions (crit) this server does not support")]
+    CriticalExtensions,
+    /// `nbf` is still ahead (beyond the leeway).
+    #[error("token is not valid yet (nbf)")]
+    NotYetValid,
+    /// The signature does not verify with the key.
+    #[error("invalid signature")]
+    InvalidSignature,
+    /// No `exp`.
+    #[error("the token has no expiry (exp)")]
+    NoExpiry,
+    /// No `iss`, while the issuer is pinned.
+    #[error("the token names no issuer (iss)")]
+    NoIssuer,
+    /// No `sub`.
+    #[error("the token names no user (sub)")]
+    NoSubject,
+    /// `iss` is not the pinned issuer.
+    #[error("unexpected issuer (iss)")]
+    UnexpectedIssuer,
+    /// Claims that are not JSON of the expected types.
+    #[error("malformed claims")]
+    MalformedClaims,
+    /// The key cannot verify RS256 signatures.
+    #[error("the signing key cannot be used")]
+    UnusableKey,
+    /// `iat` is ahead (beyond the leeway).
+    #[error("token was issued in the future (iat)")]
+    IssuedInFuture,
+    /// No `azp`, while authorized parties are configured.
+    #[error("the token names no authorized party (azp)")]
+    NoAuthorizedParty,
+    /// `azp` is not one of the authorized parties.
+    #[error("unexpected authorized party (azp)")]
+    UnexpectedAuthorizedParty,
+    /// The session's status is `pending`, and pending sessions are not accepted.
+    #[error("the session is pending (sign-in is not complete)")]
+    SessionPending,
+    /// No `kid`, while the keys come from a JWKS endpoint.
+    #[error("the token names no signing key (kid)")]
+    NoKeyId,
+    /// A `kid` the JWKS endpoint does not list.
+    #[error("unknown signing key (kid); the keys may have been rotated")]
+    UnknownKey,
+    /// The JWKS endpoint could not be read, and no keys are held.
+    #[error("the signing keys (JWKS) could not be fetched; try again shortly")]
+    KeysUnavailable,
+}
+
+impl TokenRefusal {
+    /// Every refusal, for tests and documentation.
+    pub const ALL: [Self; 19] = [
+        Self::TooLarge,
+        Self::Malformed,
+        Self::AlgorithmNotAllowed,
+        Self::CriticalExtensions,
+        Self::NotYetValid,
+        Self::InvalidSignature,
+        Self::NoExpiry,
+        Self::NoIssuer,
+        Self::NoSubject,
+        Self::UnexpectedIssuer,
+        Self::MalformedClaims,
+        Self::UnusableKey,
+        Self::IssuedInFuture,
+        Self::NoAuthorizedParty,
+        Self::UnexpectedAuthorizedParty,
+        Self::SessionPending,
+        Self::NoKeyId,
+        Self::UnknownKey,
+        Self::KeysUnavailable,
+    ];
+
+    /// The refusal's name in the token rejection metric. These values are a contract
+    /// (dashboards and alerts select on them): never change one.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::TooLarge => "token_is_too_large",
+            Self::Malformed => "malformed_token",
+            Self::AlgorithmNotAllowed => "algorithm_not_allowed",
+            Self::CriticalExtensions => "the_token_requires_header_extensions",
+            Self::NotYetValid => "token_is_not_valid_yet",
+            Self::InvalidSignature => "invalid_signature",
+            Self::NoExpiry => "the_token_has_no_expiry",
+            Self::NoIssuer => "the_token_names_no_issuer",
+            Self::NoSubject => "the_token_names_no_user",
+            Self::UnexpectedIssuer => "unexpected_issuer",
+            Self::MalformedClaims => "malformed_claims",
+            Self::UnusableKey => "the_signing_key_cannot_be_used",
+            Self::IssuedInFuture => "token_was_issued_in_the_future",
+            Self::NoAuthorizedParty => "the_token_names_no_authorized_party",
+            Self::UnexpectedAuthorizedParty => "unexpected_authorized_party",
+            Self::SessionPending => "the_session_is_pending",
+            Self::NoKeyId => "the_token_names_no_signing_key",
+            Self::UnknownKey => "unknown_signing_key",
+            Self::KeysUnavailable => "the_signing_keys",
         }
     }
 }
@@ -103,11 +213,8 @@ fn present<'de, D: serde::Deserializer<'de>>(field: D) -> Result<bool, D::Error>
     serde::de::IgnoredAny::deserialize(field).map(|_| true)
 }
 
-const BAD_ALGORITHM: TokenError =
-    TokenError::Invalid("algorithm not allowed; tokens must be signed with RS256");
-const MALFORMED: TokenError = TokenError::Invalid("malformed token");
-const CRITICAL_EXTENSIONS: TokenError =
-    TokenError::Invalid("the token requires header extensions (crit) this server does not support");
+const BAD_ALGORITHM: TokenError = TokenError::Invalid(TokenRefusal::AlgorithmNotAllowed);
+const MALFORMED: TokenError = TokenError::Invalid(TokenRefusal::Malformed);
 
 /// Reads the header, refusing any algorithm but RS256 before anything else is read: `none`,
 /// the HMAC family (whose "secret" would be the public key), and any other algorithm; then any
@@ -120,7 +227,7 @@ fn read_header(token: &str) -> Result<WireHeader, TokenError> {
         return Err(BAD_ALGORITHM);
     }
     if header.crit {
-        return Err(CRITICAL_EXTENSIONS);
+        return Err(TokenError::Invalid(TokenRefusal::CriticalExtensions));
     }
     Ok(header)
 }
@@ -128,22 +235,20 @@ fn read_header(token: &str) -> Result<WireHeader, TokenError> {
 fn rejection(kind: &ErrorKind) -> TokenError {
     TokenError::Invalid(match kind {
         ErrorKind::ExpiredSignature => return TokenError::Expired,
-        ErrorKind::ImmatureSignature => "token is not valid yet (nbf)",
-        ErrorKind::InvalidSignature => "invalid signature",
+        ErrorKind::ImmatureSignature => TokenRefusal::NotYetValid,
+        ErrorKind::InvalidSignature => TokenRefusal::InvalidSignature,
         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-            return BAD_ALGORITHM;
+            TokenRefusal::AlgorithmNotAllowed
         }
         ErrorKind::MissingRequiredClaim(claim) => match claim.as_str() {
-            "exp" => "the token has no expiry (exp)",
-            "iss" => "the token names no issuer (iss)",
-            _ => "the token names no user (sub)",
+            "exp" => TokenRefusal::NoExpiry,
+            "iss" => TokenRefusal::NoIssuer,
+            _ => TokenRefusal::NoSubject,
         },
-        ErrorKind::InvalidIssuer => "unexpected issuer (iss)",
-        ErrorKind::InvalidClaimFormat(_) | ErrorKind::Json(_) => "malformed claims",
-        ErrorKind::InvalidRsaKey(_) | ErrorKind::InvalidKeyFormat => {
-            "the signing key cannot be used"
-        }
-        _ => "malformed token",
+        ErrorKind::InvalidIssuer => TokenRefusal::UnexpectedIssuer,
+        ErrorKind::InvalidClaimFormat(_) | ErrorKind::Json(_) => TokenRefusal::MalformedClaims,
+        ErrorKind::InvalidRsaKey(_) | ErrorKind::InvalidKeyFormat => TokenRefusal::UnusableKey,
+        _ => TokenRefusal::Malformed,
     })
 }
 
@@ -199,7 +304,7 @@ impl TokenVerifier {
     /// reason.
     pub async fn verify(&self, token: &str) -> Result<AuthContext, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
-            return Err(TokenError::Invalid("token is too large"));
+            return Err(TokenError::Invalid(TokenRefusal::TooLarge));
         }
         let header = read_header(token)?;
         let key = self.keys.key(header.kid.as_deref()).await?;
@@ -213,22 +318,60 @@ impl TokenVerifier {
     fn check(&self, claims: &SessionTokenClaims) -> Result<AuthContext, TokenError> {
         let leeway = self.policy.leeway.as_secs_f64();
         if claims.iat.is_some_and(|iat| iat > unix_now() + leeway) {
-            return Err(TokenError::Invalid("token was issued in the future (iat)"));
+            return Err(TokenError::Invalid(TokenRefusal::IssuedInFuture));
         }
         if let Some(parties) = &self.policy.authorized_parties {
-            let azp = claims.azp.as_deref().ok_or(TokenError::Invalid(
-                "the token names no authorized party (azp)",
-            ))?;
+            let azp = claims
+                .azp
+                .as_deref()
+                .ok_or(TokenError::Invalid(TokenRefusal::NoAuthorizedParty))?;
             if !parties.iter().any(|party| party == azp) {
-                return Err(TokenError::Invalid("unexpected authorized party (azp)"));
+                return Err(TokenError::Invalid(TokenRefusal::UnexpectedAuthorizedParty));
             }
         }
         let context = AuthContext::from_claims(claims).map_err(TokenError::Claims)?;
         if context.status == SessionStatus::Pending && !self.policy.accept_pending {
-            return Err(TokenError::Invalid(
-                "the session is pending (sign-in is not complete)",
-            ));
+            return Err(TokenError::Invalid(TokenRefusal::SessionPending));
         }
         Ok(context)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How labels were once derived from the refusal's text (up to its first `;` or `(`, in
+    /// snake case): the labels each variant now states must stay these.
+    fn label_of_text(text: &str) -> String {
+        let head = text.split([';', '(']).next().unwrap_or(text).trim();
+        head.split_whitespace().collect::<Vec<_>>().join("_")
+    }
+
+    #[test]
+    fn every_refusal_has_its_own_label_and_keeps_the_published_one() {
+        let mut labels: Vec<&str> = TokenRefusal::ALL.iter().map(|r| r.label()).collect();
+        for refusal in TokenRefusal::ALL {
+            assert_eq!(
+                refusal.label(),
+                label_of_text(&refusal.to_string()),
+                "{refusal:?}"
+            );
+            assert_eq!(TokenError::Invalid(refusal).reason(), refusal.label());
+        }
+        let claims = TokenError::Claims(DomainError::InvalidEmail);
+        labels.extend([
+            TokenError::Missing.reason(),
+            TokenError::Expired.reason(),
+            claims.reason(),
+        ]);
+        assert_eq!(
+            labels[labels.len() - 3..],
+            ["missing", "expired", "invalid_claims"]
+        );
+        let count = labels.len();
+        labels.sort_unstable();
+        labels.dedup();
+        assert_eq!(labels.len(), count, "labels are distinct: {labels:?}");
     }
 }

@@ -5,7 +5,9 @@ use std::borrow::Cow;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse, web};
 use clerk_sync_domain::{DomainError, EventEnvelope, Outcome};
-use clerk_sync_persistence::{Delivery, process_delivery, record_rejection};
+use clerk_sync_persistence::{
+    DbConnection, Delivery, StoreError, process_delivery, record_rejection,
+};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -119,71 +121,118 @@ pub async fn receive_clerk_webhook(
         })?;
     // Verified: the body is Svix's, no longer a stranger's bytes held before authentication.
     drop(reservation);
-    let received_at = chrono::Utc::now().naive_utc();
-    let svix_id = message.id;
-    if svix_id.is_empty() || svix_id.len() > MAX_SVIX_ID_LEN {
-        tracing::info!(
-            length = svix_id.len(),
-            "webhook refused: signed, but its svix-id cannot key the log"
-        );
-        return Err(ApiError::BadRequest(format!(
-            "The svix-id header must hold 1 to {MAX_SVIX_ID_LEN} characters (Svix's message \
-             ids are about 30); nothing was recorded"
-        )));
+    let delivery = VerifiedDelivery::new(message.id, body)?;
+    match EventEnvelope::parse(&delivery.body) {
+        Ok(envelope) => apply(&state, delivery, envelope).await,
+        Err(err) => reject(&state, delivery, &err).await,
     }
-    match EventEnvelope::parse(&body) {
-        Ok(envelope) => {
-            let event_type = envelope.event_type.clone();
-            let outcome = run_db_write(&state.database, move |conn| {
-                let payload = storable_payload(&body);
-                let delivery = Delivery {
-                    svix_id: &svix_id,
-                    event_type: &envelope.event_type,
-                    clerk_object_id: envelope.event.object_id(),
-                    payload: &payload,
-                    received_at,
-                };
-                process_delivery(conn, &delivery, &envelope)
-            })
-            .await?;
-            tracing::info!(%event_type, %outcome, "webhook processed");
-            state
-                .metrics
-                .observe_delivery(&event_type, outcome.as_str());
-            Ok(WebhookAccepted::answer(outcome))
+}
+
+/// A delivery whose signature verified, keyed by a usable `svix-id`.
+struct VerifiedDelivery {
+    svix_id: String,
+    body: web::Bytes,
+    received_at: chrono::NaiveDateTime,
+}
+
+impl VerifiedDelivery {
+    /// # Errors
+    /// [`ApiError::BadRequest`] for an `svix-id` that cannot key the webhook log: empty, or
+    /// longer than [`MAX_SVIX_ID_LEN`].
+    fn new(svix_id: String, body: web::Bytes) -> Result<Self, ApiError> {
+        if svix_id.is_empty() || svix_id.len() > MAX_SVIX_ID_LEN {
+            tracing::info!(
+                length = svix_id.len(),
+                "webhook refused: signed, but its svix-id cannot key the log"
+            );
+            return Err(ApiError::BadRequest(format!(
+                "The svix-id header must hold 1 to {MAX_SVIX_ID_LEN} characters (Svix's message \
+                 ids are about 30); nothing was recorded"
+            )));
         }
-        Err(err) => {
-            let event_type = match &err {
-                DomainError::MalformedEvent {
-                    event_type: Some(event_type),
-                    ..
-                } => event_type.clone(),
-                _ => "unknown".to_owned(),
+        Ok(Self {
+            svix_id,
+            body,
+            received_at: chrono::Utc::now().naive_utc(),
+        })
+    }
+
+    /// Writes the delivery with `write` (in its own transaction, on the writer connection),
+    /// logged under `event_type`, and counts its outcome.
+    async fn record<F>(
+        self,
+        state: &AppState,
+        event_type: String,
+        write: F,
+    ) -> Result<Outcome, ApiError>
+    where
+        F: FnOnce(&mut DbConnection, &Delivery<'_>) -> Result<Outcome, StoreError> + Send + 'static,
+    {
+        let counted_type = event_type.clone();
+        let outcome = run_db_write(&state.database, move |conn| {
+            let payload = storable_payload(&self.body);
+            let delivery = Delivery {
+                svix_id: &self.svix_id,
+                event_type: &event_type,
+                clerk_object_id: None,
+                payload: &payload,
+                received_at: self.received_at,
             };
-            let reason = err.to_string();
-            let recorded_reason = reason.clone();
-            let logged_type = event_type.clone();
-            let outcome = run_db_write(&state.database, move |conn| {
-                let payload = storable_payload(&body);
-                let delivery = Delivery {
-                    svix_id: &svix_id,
-                    event_type: &event_type,
-                    clerk_object_id: None,
-                    payload: &payload,
-                    received_at,
-                };
-                record_rejection(conn, &delivery, &recorded_reason)
-            })
-            .await?;
-            tracing::warn!(event_type = %logged_type, %outcome, "webhook rejected: verified body could not be applied");
-            state
-                .metrics
-                .observe_delivery(&logged_type, outcome.as_str());
-            match outcome {
-                Outcome::Duplicate => Ok(WebhookAccepted::answer(outcome)),
-                _ => Err(ApiError::BadRequest(reason)),
-            }
-        }
+            write(conn, &delivery)
+        })
+        .await?;
+        state
+            .metrics
+            .observe_delivery(&counted_type, outcome.as_str());
+        Ok(outcome)
+    }
+}
+
+/// Applies a parsed event exactly once, and answers 200 with what it did.
+async fn apply(
+    state: &AppState,
+    delivery: VerifiedDelivery,
+    envelope: EventEnvelope,
+) -> Result<HttpResponse, ApiError> {
+    let event_type = envelope.event_type.clone();
+    let outcome = delivery
+        .record(state, event_type.clone(), move |conn, delivery| {
+            let delivery = Delivery {
+                clerk_object_id: envelope.event.object_id(),
+                ..*delivery
+            };
+            process_delivery(conn, &delivery, &envelope)
+        })
+        .await?;
+    tracing::info!(%event_type, %outcome, "webhook processed");
+    Ok(WebhookAccepted::answer(outcome))
+}
+
+/// Logs a signed body that cannot be applied as rejected (with its payload, for replay), and
+/// answers 400 with the reason; a repeated delivery of it is answered 200 `duplicate`.
+async fn reject(
+    state: &AppState,
+    delivery: VerifiedDelivery,
+    err: &DomainError,
+) -> Result<HttpResponse, ApiError> {
+    let event_type = match err {
+        DomainError::MalformedEvent {
+            event_type: Some(event_type),
+            ..
+        } => event_type.clone(),
+        _ => "unknown".to_owned(),
+    };
+    let reason = err.to_string();
+    let recorded_reason = reason.clone();
+    let outcome = delivery
+        .record(state, event_type.clone(), move |conn, delivery| {
+            record_rejection(conn, delivery, &recorded_reason)
+        })
+        .await?;
+    tracing::warn!(%event_type, %outcome, "webhook rejected: verified body could not be applied");
+    match outcome {
+        Outcome::Duplicate => Ok(WebhookAccepted::answer(outcome)),
+        _ => Err(ApiError::BadRequest(reason)),
     }
 }
 

@@ -3,15 +3,18 @@
 
 use chrono::NaiveDateTime;
 use clerk_sync_domain::{OrganizationId, UserId};
-use diesel::dsl::{AsExprOf, sql};
+use diesel::dsl::{self, AsExprOf, sql};
 use diesel::expression::SqlLiteral;
 use diesel::expression::UncheckedBind;
 use diesel::prelude::*;
+use diesel::query_dsl::methods;
 use diesel::sql_types::{Bool, Text};
 
 use super::organizations::NAME;
 use super::users::EMAIL;
-use super::{Db, Direction, Page, PageRequest, backend_of, prefix_pattern};
+use super::{
+    Db, Direction, Page, PageRequest, backend_of, prefix_pattern, sorted, sorted_by_unique,
+};
 use crate::schema::{organization_memberships as memberships, organizations, users};
 use crate::{Backend, DbConnection, StoreError};
 
@@ -140,41 +143,54 @@ fn broad_search(backend: Backend, pattern: &str) -> SearchPredicate {
     .sql(&format!("{escape}))"))
 }
 
+/// The condition of a search resolved to ids: memberships of these users or organizations.
+type MemberOf = dsl::Or<
+    dsl::EqAny<memberships::user_id, Vec<i64>>,
+    dsl::EqAny<memberships::organization_id, Vec<i64>>,
+>;
+
 /// Applies a filter's conditions, which are all on the membership's own columns, to a query
 /// of memberships alone (counts) or joined with users and organizations (pages).
-macro_rules! filter_memberships {
-    ($query:expr, $backend:expr, $filter:expr, $search:expr) => {{
-        let mut query = $query;
-        match $search {
-            Search::All => {}
-            Search::Ids(user_ids, organization_ids) => {
-                query = query.filter(
-                    memberships::user_id
-                        .eq_any(user_ids.clone())
-                        .or(memberships::organization_id.eq_any(organization_ids.clone())),
-                );
-            }
-            Search::Broad(pattern) => query = query.filter(broad_search($backend, pattern)),
+fn filter_memberships<Q>(
+    mut query: Q,
+    backend: Backend,
+    filter: &MembershipFilter,
+    search: &Search,
+) -> Q
+where
+    Q: methods::FilterDsl<MemberOf, Output = Q>
+        + methods::FilterDsl<SearchPredicate, Output = Q>
+        + methods::FilterDsl<dsl::Eq<memberships::role, String>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<memberships::user_id, i64>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<memberships::organization_id, i64>, Output = Q>,
+{
+    match search {
+        Search::All => {}
+        Search::Ids(user_ids, organization_ids) => {
+            let member_of = memberships::user_id
+                .eq_any(user_ids.clone())
+                .or(memberships::organization_id.eq_any(organization_ids.clone()));
+            query = methods::FilterDsl::filter(query, member_of);
         }
-        if let Some(role) = $filter.role.as_deref().filter(|r| !r.is_empty()) {
-            query = query.filter(memberships::role.eq(role.to_owned()));
+        Search::Broad(pattern) => {
+            query = methods::FilterDsl::filter(query, broad_search(backend, pattern))
         }
-        if let Some(user) = $filter.user {
-            query = query.filter(memberships::user_id.eq(user.0));
-        }
-        if let Some(organization) = $filter.organization {
-            query = query.filter(memberships::organization_id.eq(organization.0));
-        }
-        query
-    }};
+    }
+    if let Some(role) = filter.role.as_deref().filter(|r| !r.is_empty()) {
+        query = methods::FilterDsl::filter(query, memberships::role.eq(role.to_owned()));
+    }
+    if let Some(user) = filter.user {
+        query = methods::FilterDsl::filter(query, memberships::user_id.eq(user.0));
+    }
+    if let Some(organization) = filter.organization {
+        query = methods::FilterDsl::filter(query, memberships::organization_id.eq(organization.0));
+    }
+    query
 }
 
-type Joined = diesel::dsl::IntoBoxed<
+type Joined = dsl::IntoBoxed<
     'static,
-    diesel::dsl::InnerJoin<
-        diesel::dsl::InnerJoin<memberships::table, users::table>,
-        organizations::table,
-    >,
+    dsl::InnerJoin<dsl::InnerJoin<memberships::table, users::table>, organizations::table>,
     Db,
 >;
 
@@ -183,7 +199,7 @@ fn joined(backend: Backend, filter: &MembershipFilter, search: &Search) -> Joine
         .inner_join(users::table)
         .inner_join(organizations::table)
         .into_boxed();
-    filter_memberships!(query, backend, filter, search)
+    filter_memberships(query, backend, filter, search)
 }
 
 /// A page of memberships matching `filter`, in `sort` order (ties broken by local id).
@@ -200,36 +216,23 @@ pub fn list(
     let backend = backend_of(conn);
     let search = resolve(conn, filter.search.as_deref())?;
     // Every condition is on the membership itself: counting needs no join.
-    let total: i64 = filter_memberships!(
+    let total: i64 = filter_memberships(
         memberships::table.into_boxed::<Db>(),
         backend,
         filter,
-        &search
+        &search,
     )
     .count()
     .get_result(conn)?;
     let page = page.clamped(total);
     let query = joined(backend, filter, &search);
-    let query = match (sort, direction) {
-        (MembershipSort::Joined, Direction::Asc) => query.order(memberships::id.asc()),
-        (MembershipSort::Joined, Direction::Desc) => query.order(memberships::id.desc()),
-        (MembershipSort::Role, Direction::Asc) => {
-            query.order((memberships::role.asc(), memberships::id.asc()))
-        }
-        (MembershipSort::Role, Direction::Desc) => {
-            query.order((memberships::role.desc(), memberships::id.desc()))
-        }
-        (MembershipSort::User, Direction::Asc) => {
-            query.order((users::email.asc(), memberships::id.asc()))
-        }
-        (MembershipSort::User, Direction::Desc) => {
-            query.order((users::email.desc(), memberships::id.desc()))
-        }
-        (MembershipSort::Organization, Direction::Asc) => {
-            query.order((organizations::name.asc(), memberships::id.asc()))
-        }
-        (MembershipSort::Organization, Direction::Desc) => {
-            query.order((organizations::name.desc(), memberships::id.desc()))
+    // The sort table: what each order sorts by.
+    let query = match sort {
+        MembershipSort::Joined => sorted_by_unique(query, memberships::id, direction),
+        MembershipSort::Role => sorted(query, memberships::role, memberships::id, direction),
+        MembershipSort::User => sorted(query, users::email, memberships::id, direction),
+        MembershipSort::Organization => {
+            sorted(query, organizations::name, memberships::id, direction)
         }
     };
     let items = query

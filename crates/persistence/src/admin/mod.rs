@@ -11,11 +11,12 @@ pub mod organizations;
 pub mod users;
 pub mod webhook_events;
 
-use diesel::Connection;
-use diesel::dsl::{AsExprOf, sql};
+use diesel::dsl::{AsExprOf, Asc, Desc, sql};
 use diesel::expression::SqlLiteral;
 use diesel::expression::UncheckedBind;
+use diesel::query_dsl::methods::OrderDsl;
 use diesel::sql_types::{Bool, Nullable, Text};
+use diesel::{Connection, ExpressionMethods};
 
 use crate::{Backend, DbConnection};
 
@@ -103,6 +104,33 @@ pub enum Direction {
     Asc,
     /// Largest first.
     Desc,
+}
+
+/// Orders `query` by `key` in `direction`, ties broken by the local id `id` in the same
+/// direction, so that a row never appears on two pages of one listing.
+pub(crate) fn sorted<Q, K, I>(query: Q, key: K, id: I, direction: Direction) -> Q
+where
+    K: ExpressionMethods,
+    I: ExpressionMethods,
+    Q: OrderDsl<(Asc<K>, Asc<I>), Output = Q> + OrderDsl<(Desc<K>, Desc<I>), Output = Q>,
+{
+    match direction {
+        Direction::Asc => OrderDsl::order(query, (key.asc(), id.asc())),
+        Direction::Desc => OrderDsl::order(query, (key.desc(), id.desc())),
+    }
+}
+
+/// Orders `query` by `key` in `direction`, for a key whose values are unique (a local id, a
+/// Clerk id), which needs no tie-breaker.
+pub(crate) fn sorted_by_unique<Q, K>(query: Q, key: K, direction: Direction) -> Q
+where
+    K: ExpressionMethods,
+    Q: OrderDsl<Asc<K>, Output = Q> + OrderDsl<Desc<K>, Output = Q>,
+{
+    match direction {
+        Direction::Asc => OrderDsl::order(query, key.asc()),
+        Direction::Desc => OrderDsl::order(query, key.desc()),
+    }
 }
 
 /// The backend a connection speaks to.

@@ -7,7 +7,9 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use super::users::names_clerk_id;
-use super::{Db, Direction, Page, PageRequest, TextKey, backend_of, prefix_pattern};
+use super::{
+    Db, Direction, Page, PageRequest, TextKey, backend_of, prefix_pattern, sorted, sorted_by_unique,
+};
 use crate::organizations::OrganizationRow;
 use crate::schema::{organization_memberships as memberships, organizations};
 use crate::{DbConnection, StoreError};
@@ -64,17 +66,11 @@ pub fn list(
     let total: i64 = filtered(conn, search).count().get_result(conn)?;
     let page = page.clamped(total);
     let query = filtered(conn, search);
-    let query = match (sort, direction) {
-        (OrganizationSort::Name, Direction::Asc) => {
-            query.order((organizations::name.asc(), organizations::id.asc()))
-        }
-        (OrganizationSort::Name, Direction::Desc) => {
-            query.order((organizations::name.desc(), organizations::id.desc()))
-        }
-        (OrganizationSort::ClerkId, Direction::Asc) => query.order(organizations::clerk_id.asc()),
-        (OrganizationSort::ClerkId, Direction::Desc) => query.order(organizations::clerk_id.desc()),
-        (OrganizationSort::Joined, Direction::Asc) => query.order(organizations::id.asc()),
-        (OrganizationSort::Joined, Direction::Desc) => query.order(organizations::id.desc()),
+    // The sort table: what each order sorts by.
+    let query = match sort {
+        OrganizationSort::Name => sorted(query, organizations::name, organizations::id, direction),
+        OrganizationSort::ClerkId => sorted_by_unique(query, organizations::clerk_id, direction),
+        OrganizationSort::Joined => sorted_by_unique(query, organizations::id, direction),
     };
     let items = query
         .select(OrganizationRow::as_select())

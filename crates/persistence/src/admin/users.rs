@@ -5,7 +5,10 @@ use clerk_sync_domain::{EmailAddress, UserId};
 use diesel::dsl::not;
 use diesel::prelude::*;
 
-use super::{Db, Direction, Page, PageRequest, TextKey, backend_of, prefix_pattern, rarely_true};
+use super::{
+    Db, Direction, Page, PageRequest, TextKey, backend_of, prefix_pattern, rarely_true, sorted,
+    sorted_by_unique,
+};
 use crate::schema::users;
 use crate::users::UserRow;
 use crate::{DbConnection, StoreError};
@@ -98,33 +101,13 @@ pub fn list(
     let page = page.clamped(total);
     let backend = backend_of(conn);
     let query = filtered(conn, filter);
-    let query = match (sort, direction) {
-        (UserSort::Email, Direction::Asc) => {
-            query.order((EMAIL.order(backend).asc(), users::id.asc()))
-        }
-        (UserSort::Email, Direction::Desc) => {
-            query.order((EMAIL.order(backend).desc(), users::id.desc()))
-        }
-        (UserSort::FirstName, Direction::Asc) => {
-            query.order((users::first_name.asc(), users::id.asc()))
-        }
-        (UserSort::FirstName, Direction::Desc) => {
-            query.order((users::first_name.desc(), users::id.desc()))
-        }
-        (UserSort::LastName, Direction::Asc) => {
-            query.order((users::last_name.asc(), users::id.asc()))
-        }
-        (UserSort::LastName, Direction::Desc) => {
-            query.order((users::last_name.desc(), users::id.desc()))
-        }
-        (UserSort::ClerkId, Direction::Asc) => {
-            query.order((CLERK_ID.order(backend).asc(), users::id.asc()))
-        }
-        (UserSort::ClerkId, Direction::Desc) => {
-            query.order((CLERK_ID.order(backend).desc(), users::id.desc()))
-        }
-        (UserSort::Joined, Direction::Asc) => query.order(users::id.asc()),
-        (UserSort::Joined, Direction::Desc) => query.order(users::id.desc()),
+    // The sort table: what each order sorts by.
+    let query = match sort {
+        UserSort::Email => sorted(query, EMAIL.order(backend), users::id, direction),
+        UserSort::FirstName => sorted(query, users::first_name, users::id, direction),
+        UserSort::LastName => sorted(query, users::last_name, users::id, direction),
+        UserSort::ClerkId => sorted(query, CLERK_ID.order(backend), users::id, direction),
+        UserSort::Joined => sorted_by_unique(query, users::id, direction),
     };
     let items = query
         .select(UserRow::as_select())

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Db, Direction, Page, PageRequest};
+use super::{Db, Direction, Page, PageRequest, sorted_by_unique};
 use crate::schema::webhook_events;
 use crate::webhook_events::WebhookEventRow;
 use crate::{DbConnection, StoreError};
@@ -77,10 +77,7 @@ pub fn list(
 ) -> Result<Page<WebhookEventListRow>, StoreError> {
     let total: i64 = filtered(filter).count().get_result(conn)?;
     let page = page.clamped(total);
-    let query = match direction {
-        Direction::Asc => filtered(filter).order(webhook_events::id.asc()),
-        Direction::Desc => filtered(filter).order(webhook_events::id.desc()),
-    };
+    let query = sorted_by_unique(filtered(filter), webhook_events::id, direction);
     let items = query
         .select(WebhookEventListRow::as_select())
         .limit(page.limit())

@@ -50,7 +50,7 @@ pub fn spawn_daily_purge(database: Database, retention_days: u64) {
             match actix_web::web::block(move || purge(&database, retention)).await {
                 Ok(Ok(purged)) => tracing::info!(purged, retention_days, "webhook log purged"),
                 Ok(Err(err)) => {
-                    tracing::warn!(error = %err, "webhook log purge failed; retrying tomorrow")
+                    tracing::warn!(error = %format_args!("{err:#}"), "webhook log purge failed; retrying tomorrow")
                 }
                 Err(err) => tracing::warn!(error = %err, "webhook log purge could not run"),
             }

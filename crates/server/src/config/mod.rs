@@ -449,7 +449,7 @@ fn check_resync(settings: ResyncSettings) -> Result<ResyncSettings, ConfigError>
 
 fn parse_database(file: DatabaseFile) -> Result<DatabaseSettings, ConfigError> {
     let url = DatabaseUrl::parse(&file.url).map_err(|err| match err {
-        StoreError::InvalidUrl(problem) => invalid("DATABASE_URL", problem),
+        StoreError::InvalidUrl(problem) => invalid("DATABASE_URL", problem.to_string()),
         other => invalid("DATABASE_URL", other.to_string()),
     })?;
     if file.pool_size == 0 {
