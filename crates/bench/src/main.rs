@@ -74,7 +74,7 @@ struct Args {
         value_delimiter = ',',
         default_value = "health,me,verify,delivery"
     )]
-    workloads: Vec<report::Kind>,
+    workloads: Vec<report::Endpoint>,
     /// Times the server is started on a fresh SQLite file to measure start-up.
     #[arg(long, default_value_t = 5)]
     startup_runs: usize,
@@ -212,25 +212,25 @@ impl Bench {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         for row in rows
             .iter_mut()
-            .filter(|row| row.kind != report::Kind::Health)
+            .filter(|row| row.endpoint != report::Endpoint::Health)
         {
             let threads = row.concurrency.min(cores);
             for _ in 0..self.args.repeat {
                 let loadavg = procfs::loadavg();
-                let limit = match row.kind {
-                    report::Kind::Me | report::Kind::Verify => {
+                let limit = match row.endpoint {
+                    report::Endpoint::Me | report::Endpoint::Verify => {
                         limits::sqlite_me(&file, synchronous, self.args.users, threads, duration)?
                     }
-                    report::Kind::Delivery => {
+                    report::Endpoint::Delivery => {
                         limits::sqlite_deliveries(&file, synchronous, &deliveries, duration)?
                     }
-                    report::Kind::Health => break,
+                    report::Endpoint::Health => break,
                 };
                 row.limit_loadavg.push(loadavg);
                 row.limits.push(limit);
             }
-            row.limit_label = match row.kind {
-                report::Kind::Delivery => "bare loop, 1 writer".to_owned(),
+            row.limit_label = match row.endpoint {
+                report::Endpoint::Delivery => "bare loop, 1 writer".to_owned(),
                 _ => format!("bare loop, {threads} thread(s)"),
             };
         }
@@ -274,10 +274,10 @@ impl Bench {
         ];
         let duration = Duration::from_secs(self.args.duration);
         for row in &mut rows {
-            let script = match row.kind {
-                report::Kind::Me | report::Kind::Verify => &me_script,
-                report::Kind::Delivery => &delivery_script,
-                report::Kind::Health => continue,
+            let script = match row.endpoint {
+                report::Endpoint::Me | report::Endpoint::Verify => &me_script,
+                report::Endpoint::Delivery => &delivery_script,
+                report::Endpoint::Health => continue,
             };
             // PostgreSQL's connection limit (100 by default, shared with everything else on
             // the server) caps the clients; the server itself holds at most its pool's size.
@@ -332,16 +332,16 @@ impl Bench {
         deliveries.check()?;
         let duration = Stop::After(Duration::from_secs(self.args.duration));
         let mut rows = Vec::new();
-        for &kind in &self.args.workloads {
+        for &endpoint in &self.args.workloads {
             for &concurrency in &self.args.concurrency {
-                let workload: Arc<dyn Workload> = match kind {
-                    report::Kind::Health => Arc::new(Health),
-                    report::Kind::Me => Arc::clone(&self.me) as Arc<dyn Workload>,
-                    report::Kind::Verify => Arc::clone(&self.verify) as Arc<dyn Workload>,
-                    report::Kind::Delivery => Arc::clone(deliveries) as Arc<dyn Workload>,
+                let workload: Arc<dyn Workload> = match endpoint {
+                    report::Endpoint::Health => Arc::new(Health),
+                    report::Endpoint::Me => Arc::clone(&self.me) as Arc<dyn Workload>,
+                    report::Endpoint::Verify => Arc::clone(&self.verify) as Arc<dyn Workload>,
+                    report::Endpoint::Delivery => Arc::clone(deliveries) as Arc<dyn Workload>,
                 };
-                let mut row = Row::new(backend, kind, concurrency);
-                let repeat = if kind == report::Kind::Health {
+                let mut row = Row::new(backend, endpoint, concurrency);
+                let repeat = if endpoint == report::Endpoint::Health {
                     1
                 } else {
                     self.args.repeat
@@ -352,7 +352,7 @@ impl Bench {
                         self.measure(&server, concurrency, duration, Arc::clone(&workload))?;
                     eprintln!(
                         "{backend} {} c={concurrency}: {:.0}/s p99 {:.2} ms, errors {}{}",
-                        kind.name(),
+                        endpoint.name(),
                         run.rate(),
                         run.percentile_ms(99),
                         run.errors,

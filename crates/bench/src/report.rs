@@ -6,9 +6,9 @@ use std::time::Duration;
 use crate::limits::Limit;
 use crate::load::RunResult;
 
-/// What a row measures.
+/// The endpoint a row measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Kind {
+pub enum Endpoint {
     /// `GET /api/v1/health`: the HTTP layer and the generator alone.
     Health,
     /// `GET /api/v1/auth/me/` with a distinct valid token per user.
@@ -20,7 +20,7 @@ pub enum Kind {
     Delivery,
 }
 
-impl Kind {
+impl Endpoint {
     /// The name in the table.
     pub fn name(self) -> &'static str {
         match self {
@@ -37,7 +37,7 @@ pub struct Row {
     /// "SQLite" or "PostgreSQL".
     pub backend: &'static str,
     /// The workload.
-    pub kind: Kind,
+    pub endpoint: Endpoint,
     /// Open connections.
     pub concurrency: usize,
     /// The server's runs.
@@ -56,10 +56,10 @@ pub struct Row {
 
 impl Row {
     /// A row without runs.
-    pub fn new(backend: &'static str, kind: Kind, concurrency: usize) -> Self {
+    pub fn new(backend: &'static str, endpoint: Endpoint, concurrency: usize) -> Self {
         Self {
             backend,
-            kind,
+            endpoint,
             concurrency,
             runs: Vec::new(),
             loadavg: Vec::new(),
@@ -130,7 +130,7 @@ pub fn markdown(rows: &[Row], startup: &Startup, duration: u64, repeat: usize) -
             out,
             "| {} | {} | {} | {:.0} ({:.0}) | {:.2} | {:.2} | {:.2} | {} | {:.0}% | {:.0}% | {:.1} | {} | {} | {} | {} |",
             row.backend,
-            row.kind.name(),
+            row.endpoint.name(),
             row.concurrency,
             median.rate(),
             best,

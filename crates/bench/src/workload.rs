@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, ensure};
+use clerk_sync_dev::templates::{self, Subject};
+use clerk_sync_dev::token::{TokenRequest, mint};
 use clerk_sync_domain::{ClerkEvent, EventEnvelope, UnixMillis};
-use clerk_sync_server::commands::dev::templates::{self, Subject};
-use clerk_sync_server::commands::dev::token::{TokenRequest, mint};
 use clerk_sync_svix::WebhookSecret;
 
 use crate::load::Workload;

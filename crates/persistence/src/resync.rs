@@ -244,95 +244,110 @@ pub fn held_memberships(
         .collect())
 }
 
-/// Removes and tombstones users Clerk no longer has, as a `user.deleted` event would; a user
-/// whose row was written at or after `written_before` (by a webhook, say, since the listing
-/// began) or is gone already is left alone. Returns the ids pruned.
-///
-/// # Errors
-/// [`StoreError`] when the database fails; nothing is pruned then.
-pub fn prune_users(
-    conn: &mut DbConnection,
-    ids: &[ClerkUserId],
-    written_before: NaiveDateTime,
-    mode: WriteMode,
-    now: NaiveDateTime,
-) -> Result<Vec<ClerkUserId>, StoreError> {
-    let keys: Vec<&str> = ids.iter().map(ClerkUserId::as_str).collect();
-    write_transaction_in(mode, conn, &keys, |conn| {
-        let reads = &mut Reads::default();
-        let mut pruned = Vec::new();
-        for id in ids {
-            let written: Option<NaiveDateTime> = users::table
-                .filter(users::clerk_id.eq(id.as_str()))
-                .select(users::updated_at)
-                .first(conn)
-                .optional()?;
-            if written.is_some_and(|at| at < written_before)
-                && changes::delete_user(conn, reads, id, None, now)? == Change::Deleted
-            {
-                pruned.push(id.clone());
+/// A Clerk id of a kind the prune removes: [`ClerkUserId`], [`ClerkOrgId`] or
+/// [`ClerkMembershipId`] (sealed: each names its table and its deletion).
+pub trait PrunableId: sealed::Prunable + Clone {}
+
+impl PrunableId for ClerkUserId {}
+impl PrunableId for ClerkOrgId {}
+impl PrunableId for ClerkMembershipId {}
+
+mod sealed {
+    use chrono::NaiveDateTime;
+    use clerk_sync_domain::{ClerkMembershipId, ClerkOrgId, ClerkUserId};
+    use diesel::prelude::*;
+
+    use crate::changes::{self, Change};
+    use crate::reads::Reads;
+    use crate::schema::{organization_memberships, organizations, users};
+    use crate::{DbConnection, StoreError};
+
+    /// The reads a prune's deletions share in a transaction. Nominally public so that the
+    /// sealed trait can name it; nothing outside the crate can make or open one.
+    pub struct PruneReads(pub(crate) Reads);
+
+    /// What the prune needs of a kind: when its row was last written, and its deletion (as
+    /// the kind's `*.deleted` event would do it).
+    pub trait Prunable: AsRef<str> {
+        fn written_at(&self, conn: &mut DbConnection) -> QueryResult<Option<NaiveDateTime>>;
+
+        fn delete(
+            &self,
+            conn: &mut DbConnection,
+            reads: &mut PruneReads,
+            now: NaiveDateTime,
+        ) -> Result<Change, StoreError>;
+    }
+
+    /// A kind's table (with `clerk_id` and `updated_at` columns) and its deletion.
+    macro_rules! prunable {
+        ($id:ty, $table:ident, $delete:expr) => {
+            impl Prunable for $id {
+                fn written_at(
+                    &self,
+                    conn: &mut DbConnection,
+                ) -> QueryResult<Option<NaiveDateTime>> {
+                    $table::table
+                        .filter($table::clerk_id.eq(self.as_str()))
+                        .select($table::updated_at)
+                        .first(conn)
+                        .optional()
+                }
+
+                fn delete(
+                    &self,
+                    conn: &mut DbConnection,
+                    reads: &mut PruneReads,
+                    now: NaiveDateTime,
+                ) -> Result<Change, StoreError> {
+                    let delete: fn(
+                        &mut DbConnection,
+                        &mut Reads,
+                        &Self,
+                        NaiveDateTime,
+                    ) -> Result<Change, StoreError> = $delete;
+                    delete(conn, &mut reads.0, self, now)
+                }
             }
-        }
-        Ok(pruned)
-    })
+        };
+    }
+
+    prunable!(ClerkUserId, users, |conn, reads, id, now| {
+        changes::delete_user(conn, reads, id, None, now)
+    });
+    // An organization's memberships go with it.
+    prunable!(ClerkOrgId, organizations, |conn, reads, id, now| {
+        changes::delete_organization(conn, reads, id, None, now)
+    });
+    prunable!(
+        ClerkMembershipId,
+        organization_memberships,
+        |conn, reads, id, now| { changes::delete_membership(conn, reads, id, now) }
+    );
 }
 
-/// Removes and tombstones organizations Clerk no longer has (their memberships go with them),
-/// under the same conditions as [`prune_users`].
+/// Removes and tombstones objects Clerk no longer has (users, organizations with their
+/// memberships, or memberships), as their `*.deleted` events would; an object whose row was
+/// written at or after `written_before` (by a webhook, say, since the listing began) or is gone
+/// already is left alone. Returns the ids pruned.
 ///
 /// # Errors
 /// [`StoreError`] when the database fails; nothing is pruned then.
-pub fn prune_organizations(
+pub fn prune<Id: PrunableId>(
     conn: &mut DbConnection,
-    ids: &[ClerkOrgId],
+    ids: &[Id],
     written_before: NaiveDateTime,
     mode: WriteMode,
     now: NaiveDateTime,
-) -> Result<Vec<ClerkOrgId>, StoreError> {
-    let keys: Vec<&str> = ids.iter().map(ClerkOrgId::as_str).collect();
+) -> Result<Vec<Id>, StoreError> {
+    let keys: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
     write_transaction_in(mode, conn, &keys, |conn| {
-        let reads = &mut Reads::default();
+        let reads = &mut sealed::PruneReads(Reads::default());
         let mut pruned = Vec::new();
         for id in ids {
-            let written: Option<NaiveDateTime> = organizations::table
-                .filter(organizations::clerk_id.eq(id.as_str()))
-                .select(organizations::updated_at)
-                .first(conn)
-                .optional()?;
+            let written = id.written_at(conn)?;
             if written.is_some_and(|at| at < written_before)
-                && changes::delete_organization(conn, reads, id, None, now)? == Change::Deleted
-            {
-                pruned.push(id.clone());
-            }
-        }
-        Ok(pruned)
-    })
-}
-
-/// Removes and tombstones memberships Clerk no longer has, under the same conditions as
-/// [`prune_users`].
-///
-/// # Errors
-/// [`StoreError`] when the database fails; nothing is pruned then.
-pub fn prune_memberships(
-    conn: &mut DbConnection,
-    ids: &[ClerkMembershipId],
-    written_before: NaiveDateTime,
-    mode: WriteMode,
-    now: NaiveDateTime,
-) -> Result<Vec<ClerkMembershipId>, StoreError> {
-    let keys: Vec<&str> = ids.iter().map(ClerkMembershipId::as_str).collect();
-    write_transaction_in(mode, conn, &keys, |conn| {
-        let reads = &mut Reads::default();
-        let mut pruned = Vec::new();
-        for id in ids {
-            let written: Option<NaiveDateTime> = organization_memberships::table
-                .filter(organization_memberships::clerk_id.eq(id.as_str()))
-                .select(organization_memberships::updated_at)
-                .first(conn)
-                .optional()?;
-            if written.is_some_and(|at| at < written_before)
-                && changes::delete_membership(conn, reads, id, now)? == Change::Deleted
+                && id.delete(conn, reads, now)? == Change::Deleted
             {
                 pruned.push(id.clone());
             }

@@ -17,7 +17,7 @@ use clerk_sync_domain::{
 };
 use clerk_sync_persistence::resync::{
     Tally, apply_memberships, apply_organizations, apply_users, held_memberships,
-    held_organizations, held_users, prune_memberships, prune_organizations, prune_users,
+    held_organizations, held_users, prune,
 };
 use clerk_sync_persistence::{WriteMode, backend_tests, users as user_repo};
 use common::*;
@@ -257,13 +257,13 @@ backend_tests! {
         let user_ids = [ClerkUserId::parse("user_old").expect("id"), ClerkUserId::parse("user_fresh").expect("id")];
         let org_ids = [ClerkOrgId::parse("org_old").expect("id")];
         let before = mirror_state(&mut conn);
-        let dry = prune_users(&mut conn, &user_ids, listing_started, WriteMode::DryRun, now()).expect("tried");
+        let dry = prune(&mut conn, &user_ids, listing_started, WriteMode::DryRun, now()).expect("tried");
         assert_eq!(dry, user_ids[..1].to_vec());
         assert_eq!(mirror_state(&mut conn), before, "a dry run prunes nothing");
 
-        assert_eq!(prune_memberships(&mut conn, &membership_ids, listing_started, WriteMode::Commit, now()).expect("pruned"), membership_ids.to_vec());
-        assert_eq!(prune_organizations(&mut conn, &org_ids, listing_started, WriteMode::Commit, now()).expect("pruned"), org_ids.to_vec());
-        assert_eq!(prune_users(&mut conn, &user_ids, listing_started, WriteMode::Commit, now()).expect("pruned"), user_ids[..1].to_vec());
+        assert_eq!(prune(&mut conn, &membership_ids, listing_started, WriteMode::Commit, now()).expect("pruned"), membership_ids.to_vec());
+        assert_eq!(prune(&mut conn, &org_ids, listing_started, WriteMode::Commit, now()).expect("pruned"), org_ids.to_vec());
+        assert_eq!(prune(&mut conn, &user_ids, listing_started, WriteMode::Commit, now()).expect("pruned"), user_ids[..1].to_vec());
         let state = mirror_state(&mut conn);
         assert_eq!(state.tombstones, vec!["org_old".to_owned(), "orgmem_old".to_owned(), "user_old".to_owned()]);
         assert!(state.memberships.is_empty() && state.organizations.is_empty());
@@ -286,7 +286,7 @@ backend_tests! {
         // Between the listing of candidates and the prune, a webhook writes the row.
         deliver(&mut conn, "m2", &user("user.updated", "user_x", None, "X2", 20));
         let id = [ClerkUserId::parse("user_x").expect("id")];
-        assert!(prune_users(&mut conn, &id, cutoff, WriteMode::Commit, now()).expect("ran").is_empty());
+        assert!(prune(&mut conn, &id, cutoff, WriteMode::Commit, now()).expect("ran").is_empty());
         assert_eq!(mirror_state(&mut conn).users.len(), 1);
     }
 

@@ -10,9 +10,9 @@
 
 use std::time::{Duration, Instant};
 
+use clerk_sync_backend_api::{BackendApi, ObjectKind, RetryPolicy, SecretKey};
 use clerk_sync_persistence::testing::TestDatabase;
-use clerk_sync_server::resync::BackendApi;
-use clerk_sync_server::resync::{Kind, Options, Progress, RetryPolicy, SecretKey, Summary, resync};
+use clerk_sync_resync::{Options, Progress, Summary, resync};
 
 use super::fake_clerk::{FakeClerk, SECRET_KEY, membership, organization, organization_json, user};
 
@@ -84,7 +84,7 @@ async fn import(db: &TestDatabase, fake: &FakeClerk, label: &str) -> Duration {
     )
     .expect("client");
     let options = Options {
-        kinds: Kind::ALL.to_vec(),
+        kinds: ObjectKind::ALL.to_vec(),
         prune: false,
         allow_mass_prune: false,
         dry_run: false,

@@ -1,6 +1,8 @@
 //! A fake of Clerk's Backend API, on port 0: the listings and lookups a resync uses, checked
 //! as Clerk checks them (secret key, limit), with scripted failures, hooks that change the
 //! instance between two pages, and pauses during which a test can deliver webhooks.
+//!
+//! The Backend API client's own tests (crates/backend-api/tests) use it too.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -41,8 +43,12 @@ impl Store {
 
 /// A scripted answer to the next request of a path.
 pub enum Fault {
+    /// An error status, with `Retry-After` seconds.
     Status(u16, Option<u64>),
+    /// The answer comes this late.
     Delay(Duration),
+    /// A 200 with this body.
+    Body(&'static str),
 }
 
 type Hook = Box<dyn FnOnce(&mut Store) + Send>;
@@ -272,6 +278,7 @@ async fn respond(
             return response;
         }
         Some(Fault::Delay(delay)) => actix_web::rt::time::sleep(delay).await,
+        Some(Fault::Body(body)) => return json_body(body.to_owned()),
         None => {}
     }
     let limit = paging.and_then(|p| p.limit).unwrap_or(10);
@@ -288,6 +295,13 @@ async fn respond(
         let items: Vec<&str> = slice.iter().map(|o| o.json.as_str()).collect();
         format!("[{}]", items.join(","))
     };
+    let paginated = |objects: &[Listed]| -> HttpResponse {
+        json_body(format!(
+            "{{\"data\":{},\"total_count\":{}}}",
+            page(objects),
+            objects.len()
+        ))
+    };
     let listing = |objects: &[Listed]| -> HttpResponse {
         if paging.and_then(|p| p.order_by.as_deref()) != Some("+created_at") {
             return error(
@@ -296,11 +310,7 @@ async fn respond(
                 "the resync must list in creation order",
             );
         }
-        json_body(format!(
-            "{{\"data\":{},\"total_count\":{}}}",
-            page(objects),
-            objects.len()
-        ))
+        paginated(objects)
     };
     let find = |objects: &[Listed], id: &str| -> HttpResponse {
         objects.iter().find(|o| o.id == id).map_or_else(
@@ -350,6 +360,15 @@ async fn respond(
             json!({"object": "total_count", "total_count": store.users.len()}).to_string(),
         ),
         ["users", id] => find(&store.users, id),
+        ["users", id, "organization_memberships"] => {
+            let members: Vec<Listed> = store
+                .memberships
+                .iter()
+                .filter(|m| m.user.as_deref() == Some(*id))
+                .cloned()
+                .collect();
+            paginated(&members)
+        }
         ["organizations"] => listing(&store.organizations),
         ["organizations", id] => find(&store.organizations, id),
         ["organizations", id, "memberships"] => {
@@ -364,11 +383,7 @@ async fn respond(
                 .filter(|m| user.is_none() || m.user == user)
                 .cloned()
                 .collect();
-            json_body(format!(
-                "{{\"data\":{},\"total_count\":{}}}",
-                page(&members),
-                members.len()
-            ))
+            paginated(&members)
         }
         ["organization_memberships"] => listing(&store.memberships),
         _ => error(404, "resource_not_found", "no such route in the fake"),

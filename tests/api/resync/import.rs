@@ -1,7 +1,7 @@
 //! Importing and repairing: every page, whatever the page boundaries; counts that say what
 //! changed; the same rules as webhooks.
 
-use clerk_sync_server::resync::Kind;
+use clerk_sync_backend_api::ObjectKind;
 
 use super::fake_clerk::{FakeClerk, PageAt, membership, organization, organization_json, user};
 use super::*;
@@ -45,31 +45,31 @@ server_tests! {
     imports_every_page_then_finds_nothing_to_change(server) {
         let fake = FakeClerk::start().await;
         seed(&fake, 9, 3);
-        let summary = run(&server, &fake, &options(&Kind::ALL)).await;
-        assert_eq!(counts(&summary, Kind::Users), [9, 0, 0, 0, 0, 0]);
-        assert_eq!(counts(&summary, Kind::Organizations), [3, 0, 0, 0, 0, 0]);
-        assert_eq!(counts(&summary, Kind::Memberships), [9, 0, 0, 0, 0, 0]);
+        let summary = run(&server, &fake, &options(&ObjectKind::ALL)).await;
+        assert_eq!(counts(&summary, ObjectKind::Users), [9, 0, 0, 0, 0, 0]);
+        assert_eq!(counts(&summary, ObjectKind::Organizations), [3, 0, 0, 0, 0, 0]);
+        assert_eq!(counts(&summary, ObjectKind::Memberships), [9, 0, 0, 0, 0, 0]);
         assert_eq!(clerk_ids(&server, "users").len(), 9);
         assert_eq!(user_row(&server, "user_4"), Some((Some("U4".into()), Some("user4@example.com".into()))));
         assert_eq!(server.count("organization_memberships"), 9);
 
-        let again = run(&server, &fake, &options(&Kind::ALL)).await;
-        assert_eq!(counts(&again, Kind::Users), [0, 0, 9, 0, 0, 0]);
-        assert_eq!(counts(&again, Kind::Memberships), [0, 0, 9, 0, 0, 0]);
+        let again = run(&server, &fake, &options(&ObjectKind::ALL)).await;
+        assert_eq!(counts(&again, ObjectKind::Users), [0, 0, 9, 0, 0, 0]);
+        assert_eq!(counts(&again, ObjectKind::Memberships), [0, 0, 9, 0, 0, 0]);
 
         fake.with_store(|store| store.users[2] = user("user_2", Some("new@example.com"), "Renamed", 20));
-        let repaired = run(&server, &fake, &options(&[Kind::Users])).await;
-        assert_eq!(counts(&repaired, Kind::Users), [0, 1, 8, 0, 0, 0]);
-        assert!(repaired.kind(Kind::Organizations).is_none(), "only the kinds asked for");
+        let repaired = run(&server, &fake, &options(&[ObjectKind::Users])).await;
+        assert_eq!(counts(&repaired, ObjectKind::Users), [0, 1, 8, 0, 0, 0]);
+        assert!(repaired.kind(ObjectKind::Organizations).is_none(), "only the kinds asked for");
         assert_eq!(user_row(&server, "user_2"), Some((Some("Renamed".into()), Some("new@example.com".into()))));
     }
 
     pages_that_end_exactly_on_the_page_size_lose_and_repeat_nothing(server) {
         let fake = FakeClerk::start().await;
         seed(&fake, 8, 4);
-        let summary = run(&server, &fake, &options(&Kind::ALL)).await;
-        assert_eq!(counts(&summary, Kind::Users), [8, 0, 0, 0, 0, 0], "each user counted once");
-        assert_eq!(counts(&summary, Kind::Organizations), [4, 0, 0, 0, 0, 0]);
+        let summary = run(&server, &fake, &options(&ObjectKind::ALL)).await;
+        assert_eq!(counts(&summary, ObjectKind::Users), [8, 0, 0, 0, 0, 0], "each user counted once");
+        assert_eq!(counts(&summary, ObjectKind::Organizations), [4, 0, 0, 0, 0, 0]);
         assert_eq!(clerk_ids(&server, "users").len(), 8);
         let user_pages: Vec<String> = fake.requests().into_iter().filter(|r| r.path == "/users").map(|r| r.query).collect();
         assert_eq!(user_pages.len(), 3, "{user_pages:?}");
@@ -86,17 +86,17 @@ server_tests! {
         fake.after_page("/users", PageAt::FIRST, |store| {
             store.users.push(user("user_new", Some("new@example.com"), "New", 30));
         });
-        let summary = run(&server, &fake, &options(&[Kind::Users])).await;
-        assert_eq!(counts(&summary, Kind::Users), [7, 0, 0, 0, 0, 0], "{summary}");
+        let summary = run(&server, &fake, &options(&[ObjectKind::Users])).await;
+        assert_eq!(counts(&summary, ObjectKind::Users), [7, 0, 0, 0, 0, 0], "{summary}");
         assert!(clerk_ids(&server, "users").contains(&"user_new".to_owned()));
     }
 
     an_empty_instance_imports_nothing(server) {
         let fake = FakeClerk::start().await;
-        let mut options = options(&Kind::ALL);
+        let mut options = options(&ObjectKind::ALL);
         options.prune = true;
         let summary = run(&server, &fake, &options).await;
-        for kind in Kind::ALL {
+        for kind in ObjectKind::ALL {
             assert_eq!(counts(&summary, kind), [0; 6], "{kind:?}");
         }
         assert_eq!(server.count("users") + server.count("organizations"), 0);
@@ -105,13 +105,13 @@ server_tests! {
     memberships_alone_create_their_users_and_organizations(server) {
         let fake = FakeClerk::start().await;
         seed(&fake, 5, 2);
-        let summary = run(&server, &fake, &options(&[Kind::Memberships])).await;
-        assert_eq!(counts(&summary, Kind::Memberships), [5, 0, 0, 0, 0, 0]);
+        let summary = run(&server, &fake, &options(&[ObjectKind::Memberships])).await;
+        assert_eq!(counts(&summary, ObjectKind::Memberships), [5, 0, 0, 0, 0, 0]);
         assert_eq!(clerk_ids(&server, "organizations"), vec!["org_0".to_owned(), "org_1".to_owned()]);
         assert_eq!(user_row(&server, "user_3"), Some((Some("Member".into()), None)), "from the public user data");
         // The users' own listing then fills them in, as their webhooks would.
-        let summary = run(&server, &fake, &options(&[Kind::Users])).await;
-        assert_eq!(counts(&summary, Kind::Users), [0, 5, 0, 0, 0, 0]);
+        let summary = run(&server, &fake, &options(&[ObjectKind::Users])).await;
+        assert_eq!(counts(&summary, ObjectKind::Users), [0, 5, 0, 0, 0, 0]);
         assert_eq!(user_row(&server, "user_3"), Some((Some("U3".into()), Some("user3@example.com".into()))));
     }
 
@@ -119,8 +119,8 @@ server_tests! {
         let fake = FakeClerk::start().await;
         seed(&fake, 3, 1);
         fake.with_store(|store| store.users[1].json = r#"{"id":"user_1","object":"user","updated_at":"soon"}"#.to_owned());
-        let summary = run(&server, &fake, &options(&[Kind::Users])).await;
-        assert_eq!(counts(&summary, Kind::Users), [2, 0, 0, 0, 0, 1]);
+        let summary = run(&server, &fake, &options(&[ObjectKind::Users])).await;
+        assert_eq!(counts(&summary, ObjectKind::Users), [2, 0, 0, 0, 0, 1]);
         assert_eq!(summary.failed(), 1);
     }
 }

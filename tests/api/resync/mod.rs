@@ -11,16 +11,15 @@ mod webhooks;
 
 use std::time::Duration;
 
-use clerk_sync_server::resync::{
-    BackendApi, Kind, KindSummary, Options, Progress, RetryPolicy, SecretKey, Summary, resync,
-};
+use clerk_sync_backend_api::{BackendApi, ObjectKind, RetryPolicy, SecretKey};
+use clerk_sync_resync::{KindSummary, Options, Progress, ResyncError, Summary, resync};
 use diesel::prelude::*;
 
 use crate::common::TestServer;
 use fake_clerk::FakeClerk;
 
 /// Options as the tests use them: small pages, so a few objects make several.
-pub fn options(kinds: &[Kind]) -> Options {
+pub fn options(kinds: &[ObjectKind]) -> Options {
     Options {
         kinds: kinds.to_vec(),
         prune: false,
@@ -48,9 +47,14 @@ pub async fn try_run(
     server: &TestServer,
     fake: &FakeClerk,
     options: &Options,
-) -> anyhow::Result<Summary> {
+) -> Result<Summary, ResyncError> {
     let api = api_with_key(fake, fake_clerk::SECRET_KEY);
     resync(&server.database, &api, options, &Progress::hidden()).await
+}
+
+/// An error as `clerk-sync resync` prints it: the message and its causes, `: `-separated.
+pub fn message(err: ResyncError) -> String {
+    format!("{:#}", anyhow::Error::from(err))
 }
 
 pub async fn run(server: &TestServer, fake: &FakeClerk, options: &Options) -> Summary {
@@ -60,7 +64,7 @@ pub async fn run(server: &TestServer, fake: &FakeClerk, options: &Options) -> Su
 }
 
 /// created, updated, unchanged, stale, pruned, failed.
-pub fn counts(summary: &Summary, kind: Kind) -> [u64; 6] {
+pub fn counts(summary: &Summary, kind: ObjectKind) -> [u64; 6] {
     let k: &KindSummary = summary.kind(kind).expect("the kind was resynced");
     let pruned = u64::try_from(k.pruned.len()).expect("a count");
     [k.created, k.updated, k.unchanged, k.stale, pruned, k.failed]

@@ -1,7 +1,8 @@
 //! Prune and dry run: what Clerk no longer has is removed and tombstoned, nothing Clerk still
 //! has is, and a dry run reports exactly what a real run then does while writing nothing.
 
-use clerk_sync_server::resync::{Kind, Options};
+use clerk_sync_backend_api::ObjectKind;
+use clerk_sync_resync::{Options, ResyncError};
 use std::time::Duration;
 
 use super::fake_clerk::{
@@ -77,7 +78,7 @@ fn mirror(server: &TestServer) -> Vec<Vec<String>> {
 }
 
 fn pruning(dry_run: bool) -> Options {
-    let mut options = options(&Kind::ALL);
+    let mut options = options(&ObjectKind::ALL);
     options.prune = true;
     options.dry_run = dry_run;
     options
@@ -94,24 +95,29 @@ server_tests! {
         fake.with_store(|store| store.users = vec![user("user_other", None, "O", 10)]);
         actix_web::rt::time::sleep(Duration::from_millis(5)).await;
         let mut options = pruning(false);
-        options.kinds = vec![Kind::Users];
-        let refused = try_run(&server, &fake, &options).await.err().map(|e| format!("{e:#}")).unwrap_or_default();
-        assert!(refused.contains("12 of the 12 held here are not in Clerk's listing") && refused.contains("--allow-mass-prune"), "{refused}");
+        options.kinds = vec![ObjectKind::Users];
+        let refused = try_run(&server, &fake, &options).await.err();
+        let Some(ResyncError::Prune { kind: "users", source }) = &refused else {
+            panic!("not a refused prune of users: {refused:?}");
+        };
+        assert!(matches!(**source, ResyncError::MassPrune { candidates: 12, held: 12, .. }), "{source:?}");
+        let message = refused.map(message).unwrap_or_default();
+        assert!(message.contains("12 of the 12 held here are not in Clerk's listing") && message.contains("--allow-mass-prune"), "{message}");
         assert!(!fake.requests().iter().any(|r| r.path.starts_with("/users/user_m")), "Clerk was not asked about any of them");
         assert_eq!(clerk_ids(&server, "tombstones"), Vec::<String>::new());
         options.allow_mass_prune = true;
         let summary = run(&server, &fake, &options).await;
-        assert_eq!(summary.kind(Kind::Users).map(|k| k.pruned.len()), Some(12));
+        assert_eq!(summary.kind(ObjectKind::Users).map(|k| k.pruned.len()), Some(12));
     }
 
     prune_removes_and_tombstones_what_clerk_no_longer_has(server) {
         let fake = FakeClerk::start().await;
         lost_webhooks(&server, &fake).await;
         let summary = run(&server, &fake, &pruning(false)).await;
-        assert_eq!(counts(&summary, Kind::Users), [0, 1, 1, 0, 1, 0]);
-        assert_eq!(counts(&summary, Kind::Organizations), [0, 0, 1, 0, 1, 0]);
-        assert_eq!(counts(&summary, Kind::Memberships), [0, 0, 1, 0, 2, 0]);
-        let pruned = &summary.kind(Kind::Memberships).expect("memberships").pruned;
+        assert_eq!(counts(&summary, ObjectKind::Users), [0, 1, 1, 0, 1, 0]);
+        assert_eq!(counts(&summary, ObjectKind::Organizations), [0, 0, 1, 0, 1, 0]);
+        assert_eq!(counts(&summary, ObjectKind::Memberships), [0, 0, 1, 0, 2, 0]);
+        let pruned = &summary.kind(ObjectKind::Memberships).expect("memberships").pruned;
         assert_eq!(pruned, &vec!["orgmem_a2".to_owned(), "orgmem_b2".to_owned()]);
         assert_eq!(clerk_ids(&server, "users"), vec!["user_a".to_owned(), "user_c".to_owned()]);
         assert_eq!(clerk_ids(&server, "organizations"), vec!["org_1".to_owned()]);
@@ -122,7 +128,7 @@ server_tests! {
         assert_eq!(server.deliver_json("msg_late", &late).await, (200, "tombstoned".to_owned()));
         // And a second prune finds nothing more to do.
         let again = run(&server, &fake, &pruning(false)).await;
-        for kind in Kind::ALL {
+        for kind in ObjectKind::ALL {
             assert_eq!(counts(&again, kind)[4], 0, "{kind:?}");
         }
     }
@@ -137,11 +143,11 @@ server_tests! {
         assert_eq!(mirror(&server), before, "a dry run writes nothing");
         let real = run(&server, &fake, &pruning(false)).await;
         assert_ne!(mirror(&server), before);
-        for kind in Kind::ALL {
+        for kind in ObjectKind::ALL {
             assert_eq!(counts(&dry, kind), counts(&real, kind), "{kind:?}");
             assert_eq!(dry.kind(kind).map(|k| &k.pruned), real.kind(kind).map(|k| &k.pruned));
         }
-        assert_eq!(counts(&real, Kind::Users), [1, 1, 1, 0, 1, 0]);
+        assert_eq!(counts(&real, ObjectKind::Users), [1, 1, 1, 0, 1, 0]);
     }
 
     a_user_deleted_between_pages_makes_no_other_user_skipped(server) {
@@ -152,8 +158,8 @@ server_tests! {
         // Deleting user_1 after the first page would shift user_4 back onto it with offsets;
         // the cursor (the first page's last user) does not move.
         fake.after_page("/users", PageAt::FIRST, |store| store.remove_user("user_1"));
-        let summary = run(&server, &fake, &options(&[Kind::Users])).await;
-        assert_eq!(counts(&summary, Kind::Users), [9, 0, 0, 0, 0, 0]);
+        let summary = run(&server, &fake, &options(&[ObjectKind::Users])).await;
+        assert_eq!(counts(&summary, ObjectKind::Users), [9, 0, 0, 0, 0, 0]);
         assert!(clerk_ids(&server, "users").contains(&"user_4".to_owned()));
     }
 
@@ -162,17 +168,17 @@ server_tests! {
         let fake = FakeClerk::start().await;
         let orgs: Vec<Listed> = (0..9).map(|i| organization(&format!("org_{i}"), &format!("Org {i}"), 10)).collect();
         fake.with_store(|store| store.organizations.clone_from(&orgs));
-        run(&server, &fake, &options(&[Kind::Organizations])).await;
+        run(&server, &fake, &options(&[ObjectKind::Organizations])).await;
         actix_web::rt::time::sleep(Duration::from_millis(5)).await;
         // Two deletions after the first page: the second page skips org_4.
         fake.after_page("/organizations", PageAt::FIRST, |store| {
             store.organizations.retain(|o| o.id != "org_1" && o.id != "org_2");
         });
-        let mut options = options(&[Kind::Organizations]);
+        let mut options = options(&[ObjectKind::Organizations]);
         options.prune = true;
         let summary = run(&server, &fake, &options).await;
         assert!(fake.requests().iter().any(|r| r.path == "/organizations/org_4"), "the prune asked Clerk about org_4");
-        assert_eq!(counts(&summary, Kind::Organizations), [0, 0, 9, 0, 0, 0], "org_4 found, not pruned");
+        assert_eq!(counts(&summary, ObjectKind::Organizations), [0, 0, 9, 0, 0, 0], "org_4 found, not pruned");
         assert_eq!(clerk_ids(&server, "organizations").len(), 9);
     }
 
@@ -180,18 +186,18 @@ server_tests! {
         let fake = FakeClerk::start().await;
         let users: Vec<Listed> = (0..9).map(|i| user(&format!("user_{i}"), None, "U", 10)).collect();
         fake.with_store(|store| store.users.clone_from(&users));
-        run(&server, &fake, &options(&[Kind::Users])).await;
+        run(&server, &fake, &options(&[ObjectKind::Users])).await;
         actix_web::rt::time::sleep(Duration::from_millis(5)).await;
         fake.after_page("/users", PageAt::FIRST, |store| {
             store.remove_user("user_1");
             store.remove_user("user_2");
         });
-        let mut options = options(&[Kind::Users]);
+        let mut options = options(&[ObjectKind::Users]);
         options.prune = true;
         let summary = run(&server, &fake, &options).await;
         assert!(!fake.requests().iter().any(|r| r.path == "/users/user_4"), "user_4 was listed: no lookup needed");
         // The first page was served before the deletions: all nine were listed.
-        assert_eq!(counts(&summary, Kind::Users), [0, 0, 9, 0, 0, 0], "{summary}");
+        assert_eq!(counts(&summary, ObjectKind::Users), [0, 0, 9, 0, 0, 0], "{summary}");
         assert_eq!(clerk_ids(&server, "users").len(), 9);
     }
 }

@@ -1,7 +1,7 @@
 //! A resync while webhooks arrive: both apply through the same rules, so the mirror ends as the
 //! webhooks alone would leave it, and nothing a webhook created during the listing is pruned.
 
-use clerk_sync_server::resync::Kind;
+use clerk_sync_backend_api::ObjectKind;
 
 use super::fake_clerk::{FakeClerk, PageAt, user};
 use super::*;
@@ -14,7 +14,7 @@ server_tests! {
             store.users = (0..8).map(|i| user(&format!("user_{i}"), Some(&format!("u{i}@example.com")), "Listed", 10)).collect();
         });
         let (reached, release) = fake.pause_before("/users", PageAt::after("user_3"));
-        let mut options = options(&[Kind::Users]);
+        let mut options = options(&[ObjectKind::Users]);
         options.prune = true;
         let webhooks = async {
             reached.await.expect("the resync reaches its second page");
@@ -39,7 +39,7 @@ server_tests! {
         ]);
         assert_eq!(user_row(&server, "user_5").and_then(|(_, email)| email).as_deref(), Some("user_5@example.com"));
         assert!(clerk_ids(&server, "tombstones").contains(&"user_6".to_owned()));
-        let [_, _, _, stale, pruned, _] = counts(&summary, Kind::Users);
+        let [_, _, _, stale, pruned, _] = counts(&summary, ObjectKind::Users);
         assert!(stale >= 2, "user_5's older listing and deleted user_6 are stale: {summary}");
         assert_eq!(pruned, 0, "{summary}");
     }

@@ -1,11 +1,15 @@
-//! The `resync` subcommand: its flags, and the run from settings to the summary table.
+//! `clerk-sync resync`: its flags, and the run from settings to the summary table. The work is
+//! the `clerk-sync-resync` crate's, the Backend API client `clerk-sync-backend-api`'s.
 
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
+use clerk_sync_backend_api::{BackendApi, ObjectKind, RetryPolicy};
 use clerk_sync_persistence::Database;
+use clerk_sync_resync::{Options, Progress, resync};
 
-use super::{BackendApi, Kind, Options, Progress, RetryPolicy, resync};
+pub use clerk_sync_backend_api::{MAX_PAGE_SIZE, SecretKey};
+
 use crate::Settings;
 
 /// Flags of `clerk-sync resync`. Without a kind flag, every kind is resynced.
@@ -36,17 +40,17 @@ impl ResyncArgs {
     /// The options these flags and the settings ask for.
     pub fn options(&self, settings: &Settings) -> Options {
         let chosen = [
-            (Kind::Users, self.users),
-            (Kind::Organizations, self.organizations),
-            (Kind::Memberships, self.memberships),
+            (ObjectKind::Users, self.users),
+            (ObjectKind::Organizations, self.organizations),
+            (ObjectKind::Memberships, self.memberships),
         ];
-        let mut kinds: Vec<Kind> = chosen
+        let mut kinds: Vec<ObjectKind> = chosen
             .iter()
             .filter(|(_, on)| *on)
             .map(|(kind, _)| *kind)
             .collect();
         if kinds.is_empty() {
-            kinds = Kind::ALL.to_vec();
+            kinds = ObjectKind::ALL.to_vec();
         }
         Options {
             kinds,

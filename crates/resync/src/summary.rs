@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clerk_sync_persistence::resync::Tally;
 
-use super::Kind;
+use clerk_sync_backend_api::ObjectKind;
 
 /// What a resync did (or, in a dry run, would do).
 #[derive(Clone, Debug)]
@@ -23,7 +23,7 @@ pub struct Summary {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KindSummary {
     /// The kind.
-    pub kind: Kind,
+    pub kind: ObjectKind,
     /// New rows.
     pub created: u64,
     /// Rows that took a newer version from Clerk.
@@ -40,7 +40,7 @@ pub struct KindSummary {
 }
 
 impl KindSummary {
-    pub(crate) fn new(kind: Kind, tally: &Tally, pruned: Vec<String>, failed: u64) -> Self {
+    pub(crate) fn new(kind: ObjectKind, tally: &Tally, pruned: Vec<String>, failed: u64) -> Self {
         Self {
             kind,
             created: tally.created,
@@ -60,7 +60,7 @@ impl KindSummary {
 
 impl Summary {
     /// The summary of one kind, when it was resynced.
-    pub fn kind(&self, kind: Kind) -> Option<&KindSummary> {
+    pub fn kind(&self, kind: ObjectKind) -> Option<&KindSummary> {
         self.kinds.iter().find(|k| k.kind == kind)
     }
 
@@ -128,7 +128,7 @@ mod tests {
             dry_run: true,
             elapsed: Duration::from_secs(2),
             kinds: vec![KindSummary::new(
-                Kind::Users,
+                ObjectKind::Users,
                 &tally,
                 vec!["user_x".into()],
                 2,

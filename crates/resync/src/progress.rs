@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use super::Kind;
+use clerk_sync_backend_api::ObjectKind;
 
 /// How often a plain progress line is written.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
@@ -19,7 +19,7 @@ const PLAIN_EVERY: Duration = Duration::from_secs(5);
 pub struct Progress {
     mode: Mode,
     multi: MultiProgress,
-    kinds: Arc<Mutex<HashMap<Kind, State>>>,
+    kinds: Arc<Mutex<HashMap<ObjectKind, State>>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -69,13 +69,13 @@ impl Progress {
         }
     }
 
-    fn with<T>(&self, kind: Kind, f: impl FnOnce(&mut State) -> T) -> Option<T> {
+    fn with<T>(&self, kind: ObjectKind, f: impl FnOnce(&mut State) -> T) -> Option<T> {
         let mut kinds = self.kinds.lock().unwrap_or_else(PoisonError::into_inner);
         kinds.get_mut(&kind).map(f)
     }
 
     /// A kind's listing begins; `total` is Clerk's count, when known.
-    pub(crate) fn start(&self, kind: Kind, total: Option<u64>) {
+    pub(crate) fn start(&self, kind: ObjectKind, total: Option<u64>) {
         let bar = ProgressBar::hidden()
             .with_style(style(total))
             .with_prefix(kind.label());
@@ -99,12 +99,12 @@ impl Progress {
     }
 
     /// Clerk told the total after the listing began.
-    pub(crate) fn set_total(&self, kind: Kind, total: u64) {
+    pub(crate) fn set_total(&self, kind: ObjectKind, total: u64) {
         self.with(kind, |state| state.set_total(Some(total)));
     }
 
     /// `count` more objects of a kind were written.
-    pub(crate) fn advance(&self, kind: Kind, count: u64) {
+    pub(crate) fn advance(&self, kind: ObjectKind, count: u64) {
         let line = self.with(kind, |state| {
             state.done += count;
             state.bar.inc(count);
@@ -122,7 +122,7 @@ impl Progress {
     }
 
     /// A kind's listing is done.
-    pub(crate) fn finish(&self, kind: Kind) {
+    pub(crate) fn finish(&self, kind: ObjectKind) {
         let line = self.with(kind, |state| {
             state.bar.finish();
             let seconds = state.started.elapsed().as_secs_f64();
@@ -163,7 +163,7 @@ impl State {
         self.bar.set_style(style(total));
     }
 
-    fn line(&self, kind: Kind) -> String {
+    fn line(&self, kind: ObjectKind) -> String {
         let seconds = self.started.elapsed().as_secs_f64();
         let per_second = rate(self.done, seconds);
         match self.total {

@@ -1,17 +1,15 @@
 //! Realistic Clerk events, built from the example deliveries in the domain crate's fixtures
 //! with the ids, names and times of this run.
 
-use anyhow::Context;
 use serde_json::{Value, json};
 
-use super::random_id;
+use crate::{DevError, random_id};
 
-const USER_CREATED: &str =
-    include_str!("../../../../domain/tests/fixtures/events/user.created.json");
+const USER_CREATED: &str = include_str!("../../domain/tests/fixtures/events/user.created.json");
 const ORGANIZATION_CREATED: &str =
-    include_str!("../../../../domain/tests/fixtures/events/organization.created.json");
+    include_str!("../../domain/tests/fixtures/events/organization.created.json");
 const MEMBERSHIP_CREATED: &str =
-    include_str!("../../../../domain/tests/fixtures/events/organizationMembership.created.json");
+    include_str!("../../domain/tests/fixtures/events/organizationMembership.created.json");
 
 /// The ids and names an event is about.
 #[derive(Clone, Debug)]
@@ -39,8 +37,8 @@ pub struct Subject {
 /// A type without a template of its own (one clerk-sync does not handle) gets a bare object.
 ///
 /// # Errors
-/// Only if a built-in template is broken.
-pub fn event(event_type: &str, subject: &Subject, now: i64) -> anyhow::Result<Value> {
+/// [`DevError::Template`], only if a built-in template is broken.
+pub fn event(event_type: &str, subject: &Subject, now: i64) -> Result<Value, DevError> {
     let data = match event_type {
         "user.created" | "user.updated" => user(subject, now)?,
         "organization.created" | "organization.updated" => organization(subject, now)?,
@@ -65,13 +63,12 @@ pub fn event(event_type: &str, subject: &Subject, now: i64) -> anyhow::Result<Va
     }))
 }
 
-fn template(text: &str) -> anyhow::Result<Value> {
-    let event: Value =
-        serde_json::from_str(text).context("a built-in event template is not JSON")?;
+fn template(text: &str) -> Result<Value, DevError> {
+    let event: Value = serde_json::from_str(text).map_err(DevError::Template)?;
     Ok(event["data"].clone())
 }
 
-fn user(subject: &Subject, now: i64) -> anyhow::Result<Value> {
+fn user(subject: &Subject, now: i64) -> Result<Value, DevError> {
     let mut data = template(USER_CREATED)?;
     let email_id = random_id("idn_");
     let mut address = data["email_addresses"][0].clone();
@@ -95,7 +92,7 @@ fn user(subject: &Subject, now: i64) -> anyhow::Result<Value> {
     Ok(data)
 }
 
-fn organization(subject: &Subject, now: i64) -> anyhow::Result<Value> {
+fn organization(subject: &Subject, now: i64) -> Result<Value, DevError> {
     let mut data = template(ORGANIZATION_CREATED)?;
     data["id"] = json!(subject.organization);
     data["name"] = json!(subject.organization_name);
@@ -106,7 +103,7 @@ fn organization(subject: &Subject, now: i64) -> anyhow::Result<Value> {
     Ok(data)
 }
 
-fn membership(subject: &Subject, now: i64) -> anyhow::Result<Value> {
+fn membership(subject: &Subject, now: i64) -> Result<Value, DevError> {
     let mut data = template(MEMBERSHIP_CREATED)?;
     data["id"] = json!(subject.membership);
     data["role"] = json!(subject.role);
