@@ -57,7 +57,9 @@ async fn seed(server: &TestServer) {
 
 /// A path of the document with its parameters filled in with the seeded data.
 fn concrete(path: &str) -> String {
-    let filled = path.replace("{org_id}", ORGANIZATION);
+    let filled = path
+        .replace("{org_id}", ORGANIZATION)
+        .replace("{original_path}", "/api/items?page=2");
     assert!(
         !filled.contains('{'),
         "{path}: the test has no value for this parameter yet"

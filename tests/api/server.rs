@@ -20,7 +20,7 @@ server_tests! {
 
     a_method_a_route_does_not_serve_answers_405_with_allow(server) {
         // RFC 9110 §15.5.6: a 405 lists the methods the resource does serve.
-        for route in clerk_sync_http::routing::ROUTES.iter().filter(|r| !r.path.contains('{')) {
+        for route in clerk_sync_http::routing::ROUTES.iter().filter(|r| !r.path.contains('{') && !r.any_method) {
             let served: Vec<&str> = clerk_sync_http::routing::ROUTES
                 .iter()
                 .filter(|other| other.mounted_path() == route.mounted_path())

@@ -27,11 +27,11 @@ use crate::{ApiError, AppState};
 pub struct Requirements {
     /// `1`: the user must be in the mirror (synced by a webhook), else 403.
     #[serde(default, deserialize_with = "flag")]
-    #[param(value_type = Option<String>, example = "1")]
+    #[param(value_type = Option<Flag>, example = "1")]
     pub synced: bool,
     /// `1`: the user must be staff in the mirror, else 403.
     #[serde(default, deserialize_with = "flag")]
-    #[param(value_type = Option<String>, example = "1")]
+    #[param(value_type = Option<Flag>, example = "1")]
     pub staff: bool,
     /// The role the session's active organization must give the user (`org:admin`), else 403.
     #[param(example = "org:admin")]
@@ -40,6 +40,24 @@ pub struct Requirements {
     /// (`org:billing:manage`), else 403.
     #[param(example = "org:billing:manage")]
     pub permission: Option<String>,
+}
+
+/// The values of a flag requirement, for the document (parsed by [`flag`]).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Only describes the accepted texts.
+pub enum Flag {
+    /// Required.
+    #[serde(rename = "1")]
+    One,
+    /// Not required.
+    #[serde(rename = "0")]
+    Zero,
+    /// Required.
+    #[serde(rename = "true")]
+    True,
+    /// Not required.
+    #[serde(rename = "false")]
+    False,
 }
 
 /// `1`/`true` or `0`/`false`; anything else is refused rather than guessed.
@@ -255,7 +273,7 @@ pub const REQUIREMENTS_HEADER: &str = "x-clerk-sync-requirements";
     security(("bearer" = []), ("session_cookie" = [])),
     params(
         ("original_path" = String, Path, description = "The original request's path and query, appended by Envoy; not read", example = "/api/items"),
-        ("X-Clerk-Sync-Requirements" = Option<String>, Header, description = "The requirements, in the query syntax of `/api/v1/auth/verify`", example = "role=org:admin"),
+        ("X-Clerk-Sync-Requirements" = Option<String>, Header, description = "The requirements, in the query syntax of `/api/v1/auth/verify` (`role=org:admin&synced=1`); the pattern shows one", example = "role=org:admin", nullable = false, pattern = "^((synced|staff)=(1|0)|(role|permission)=org:[a-z0-9_:-]+)?$"),
     ),
     responses(
         (status = 200, description = "A valid session; the identity is in the headers of `/api/v1/auth/verify`", headers(
