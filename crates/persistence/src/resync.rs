@@ -14,10 +14,11 @@ use clerk_sync_domain::{
 };
 use diesel::prelude::*;
 
-use crate::changes::{self, Change};
-use crate::reads::Reads;
+use crate::changes::{self, Change, MembershipAction};
+use crate::insert_buffer::InsertBuffer;
+use crate::row_cache::RowCache;
 use crate::schema::{organization_memberships, organizations, users};
-use crate::{DbConnection, StoreError, WriteMode, write_transaction_in};
+use crate::{DbConnection, LockKey, StoreError, WriteMode, write_transaction_in};
 
 /// How many objects of a batch came to each [`Change`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -85,21 +86,21 @@ pub fn apply_users(
         .iter()
         .filter_map(UserSnapshot::external_account)
         .collect();
-    let claim_keys: Vec<String> = batch.iter().flat_map(changes::claim_keys).collect();
-    let mut keys = ids.clone();
-    keys.extend(claim_keys.iter().map(String::as_str));
+    let mut keys: Vec<LockKey> = ids.iter().copied().map(LockKey::object).collect();
+    keys.extend(batch.iter().flat_map(changes::claim_keys));
     write_transaction_in(mode, conn, &keys, |conn| {
-        let reads = &mut Reads::deferring_inserts();
-        reads.preload_tombstones(conn, &ids)?;
-        reads.preload_users(conn, &ids)?;
-        reads.preload_emails(conn, &emails)?;
-        reads.preload_accounts(conn, &accounts)?;
-        let mut tally = Tally::default();
-        for user in batch {
-            tally.add(changes::upsert_user(conn, reads, user, now)?);
-        }
-        reads.flush(conn)?;
-        Ok(tally)
+        let cache = &mut RowCache::default();
+        cache.preload_tombstones(conn, &ids)?;
+        cache.preload_users(conn, &ids)?;
+        cache.preload_emails(conn, &emails)?;
+        cache.preload_accounts(conn, &accounts)?;
+        InsertBuffer::batch(conn, |db| {
+            let mut tally = Tally::default();
+            for user in batch {
+                tally.add(changes::upsert_user(db, cache, user, now)?);
+            }
+            Ok(tally)
+        })
     })
 }
 
@@ -114,16 +115,18 @@ pub fn apply_organizations(
     now: NaiveDateTime,
 ) -> Result<Tally, StoreError> {
     let ids: Vec<&str> = batch.iter().map(|o| o.clerk_id.as_str()).collect();
-    write_transaction_in(mode, conn, &ids, |conn| {
-        let reads = &mut Reads::deferring_inserts();
-        reads.preload_tombstones(conn, &ids)?;
-        reads.preload_organizations(conn, &ids)?;
-        let mut tally = Tally::default();
-        for org in batch {
-            tally.add(changes::upsert_organization(conn, reads, org, now)?.0);
-        }
-        reads.flush(conn)?;
-        Ok(tally)
+    let keys: Vec<LockKey> = ids.iter().copied().map(LockKey::object).collect();
+    write_transaction_in(mode, conn, &keys, |conn| {
+        let cache = &mut RowCache::default();
+        cache.preload_tombstones(conn, &ids)?;
+        cache.preload_organizations(conn, &ids)?;
+        InsertBuffer::batch(conn, |db| {
+            let mut tally = Tally::default();
+            for org in batch {
+                tally.add(changes::upsert_organization(db, cache, org, now)?.0);
+            }
+            Ok(tally)
+        })
     })
 }
 
@@ -154,21 +157,24 @@ pub fn apply_memberships(
     keys.extend(&org_ids);
     keys.sort_unstable();
     keys.dedup();
-    write_transaction_in(mode, conn, &keys, |conn| {
-        let reads = &mut Reads::deferring_inserts();
-        reads.preload_tombstones(conn, &keys)?;
-        reads.preload_organizations(conn, &org_ids)?;
-        reads.preload_users(conn, &user_ids)?;
-        reads.preload_memberships(conn, &ids)?;
-        reads.preload_pairs(conn, &pairs)?;
-        let mut tally = Tally::default();
-        for membership in batch {
-            tally.add(changes::apply_membership(
-                conn, reads, membership, None, now,
-            )?);
-        }
-        reads.flush(conn)?;
-        Ok(tally)
+    let lock_keys: Vec<LockKey> = keys.iter().copied().map(LockKey::object).collect();
+    write_transaction_in(mode, conn, &lock_keys, |conn| {
+        let cache = &mut RowCache::default();
+        cache.preload_tombstones(conn, &keys)?;
+        cache.preload_organizations(conn, &org_ids)?;
+        cache.preload_users(conn, &user_ids)?;
+        cache.preload_memberships(conn, &ids)?;
+        cache.preload_pairs(conn, &pairs)?;
+        InsertBuffer::batch(conn, |db| {
+            let mut tally = Tally::default();
+            for membership in batch {
+                let action = MembershipAction::Upsert;
+                tally.add(changes::apply_membership(
+                    db, cache, membership, action, now,
+                )?);
+            }
+            Ok(tally)
+        })
     })
 }
 
@@ -257,9 +263,9 @@ pub fn prune_users(
     mode: WriteMode,
     now: NaiveDateTime,
 ) -> Result<Vec<ClerkUserId>, StoreError> {
-    let keys: Vec<&str> = ids.iter().map(ClerkUserId::as_str).collect();
+    let keys: Vec<LockKey> = ids.iter().map(|id| LockKey::object(id.as_str())).collect();
     write_transaction_in(mode, conn, &keys, |conn| {
-        let reads = &mut Reads::default();
+        let cache = &mut RowCache::default();
         let mut pruned = Vec::new();
         for id in ids {
             let written: Option<NaiveDateTime> = users::table
@@ -268,7 +274,8 @@ pub fn prune_users(
                 .first(conn)
                 .optional()?;
             if written.is_some_and(|at| at < written_before)
-                && changes::delete_user(conn, reads, id, None, now)? == Change::Deleted
+                && changes::delete_user(&mut InsertBuffer::immediate(conn), cache, id, None, now)?
+                    == Change::Deleted
             {
                 pruned.push(id.clone());
             }
@@ -289,9 +296,9 @@ pub fn prune_organizations(
     mode: WriteMode,
     now: NaiveDateTime,
 ) -> Result<Vec<ClerkOrgId>, StoreError> {
-    let keys: Vec<&str> = ids.iter().map(ClerkOrgId::as_str).collect();
+    let keys: Vec<LockKey> = ids.iter().map(|id| LockKey::object(id.as_str())).collect();
     write_transaction_in(mode, conn, &keys, |conn| {
-        let reads = &mut Reads::default();
+        let cache = &mut RowCache::default();
         let mut pruned = Vec::new();
         for id in ids {
             let written: Option<NaiveDateTime> = organizations::table
@@ -300,7 +307,13 @@ pub fn prune_organizations(
                 .first(conn)
                 .optional()?;
             if written.is_some_and(|at| at < written_before)
-                && changes::delete_organization(conn, reads, id, None, now)? == Change::Deleted
+                && changes::delete_organization(
+                    &mut InsertBuffer::immediate(conn),
+                    cache,
+                    id,
+                    None,
+                    now,
+                )? == Change::Deleted
             {
                 pruned.push(id.clone());
             }
@@ -321,9 +334,9 @@ pub fn prune_memberships(
     mode: WriteMode,
     now: NaiveDateTime,
 ) -> Result<Vec<ClerkMembershipId>, StoreError> {
-    let keys: Vec<&str> = ids.iter().map(ClerkMembershipId::as_str).collect();
+    let keys: Vec<LockKey> = ids.iter().map(|id| LockKey::object(id.as_str())).collect();
     write_transaction_in(mode, conn, &keys, |conn| {
-        let reads = &mut Reads::default();
+        let cache = &mut RowCache::default();
         let mut pruned = Vec::new();
         for id in ids {
             let written: Option<NaiveDateTime> = organization_memberships::table
@@ -332,7 +345,8 @@ pub fn prune_memberships(
                 .first(conn)
                 .optional()?;
             if written.is_some_and(|at| at < written_before)
-                && changes::delete_membership(conn, reads, id, now)? == Change::Deleted
+                && changes::delete_membership(&mut InsertBuffer::immediate(conn), cache, id, now)?
+                    == Change::Deleted
             {
                 pruned.push(id.clone());
             }
