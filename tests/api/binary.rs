@@ -75,13 +75,6 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 pub fn http_get(port: u16, path: &str, token: Option<&str>) -> String {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connects");
     let auth = token

@@ -4,6 +4,7 @@
 use clerk_sync_persistence::testing::TestDatabase;
 
 use crate::binary::*;
+use crate::common::free_port;
 use crate::readme;
 
 #[test]

@@ -26,6 +26,14 @@ pub fn event_fixture(event_type: &str) -> Value {
     .expect("fixture JSON")
 }
 
+/// A port nothing listens on now, for a process the test starts (which binds it itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
 pub fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -5,6 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clerk_sync_persistence::testing::TestDatabase;
+use clerk_sync_persistence::{ConnectionManager, SqliteOptions};
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -150,9 +151,50 @@ fn a_configuration_error_names_the_variable_and_exits_2() {
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
 
-#[test]
-fn migrate_applies_the_migrations_and_exits() {
-    let db = TestDatabase::sqlite().expect("db");
+diesel::table! {
+    /// Where diesel records the migrations it applied.
+    __diesel_schema_migrations (version) {
+        version -> Text,
+    }
+}
+
+/// The migrations recorded as applied, read through one connection that does not migrate (a
+/// pool migrates on connect, and would hide a `migrate` that did nothing); `None` when there is
+/// no record at all.
+fn applied_migrations(db: &TestDatabase) -> Option<Vec<String>> {
+    use diesel::prelude::*;
+    let mut conn = ConnectionManager::new(db.url().clone(), SqliteOptions::default())
+        .open()
+        .expect("a connection");
+    __diesel_schema_migrations::table
+        .select(__diesel_schema_migrations::version)
+        .order(__diesel_schema_migrations::version)
+        .load(&mut conn)
+        .ok()
+}
+
+/// The versions of the migrations shipped for `backend`, as diesel records them.
+fn shipped_migrations(backend: &str) -> Vec<String> {
+    let dir = format!("{}/../../migrations/{backend}", env!("CARGO_MANIFEST_DIR"));
+    let mut versions: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the migrations folder")
+        .map(|entry| {
+            let name = entry.expect("an entry").file_name();
+            let name = name.to_string_lossy();
+            let (date, _) = name.split_once('_').expect("a folder named <date>_<name>");
+            date.replace('-', "")
+        })
+        .collect();
+    versions.sort();
+    versions
+}
+
+fn migrate_applies_every_shipped_migration(db: &TestDatabase, backend: &str) {
+    assert_eq!(
+        applied_migrations(db),
+        None,
+        "the test database starts empty"
+    );
     let output = binary()
         .arg("migrate")
         .env("DATABASE_URL", db.url_string())
@@ -164,15 +206,29 @@ fn migrate_applies_the_migrations_and_exits() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("migrations applied"));
-    let database = db.connect().expect("opens");
-    assert!(database.get().is_ok());
+    assert_eq!(
+        applied_migrations(db),
+        Some(shipped_migrations(backend)),
+        "every shipped migration is applied by `migrate` itself"
+    );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+mod migrate_applies_the_migrations_and_exits {
+    use super::*;
+
+    #[test]
+    fn sqlite() {
+        let db = TestDatabase::sqlite().expect("db");
+        migrate_applies_every_shipped_migration(&db, "sqlite");
+    }
+
+    #[test]
+    fn postgres() {
+        let Some(db) = TestDatabase::postgres().expect("a PostgreSQL test database") else {
+            return;
+        };
+        migrate_applies_every_shipped_migration(&db, "postgres");
+    }
 }
 
 fn wait_until_ready(port: u16, timeout: Duration) -> bool {

@@ -2,8 +2,8 @@
 //! deletion, inside the caller's transaction. Webhook deliveries and resync batches both come
 //! through here, so they follow the same rules and converge to the same state.
 //!
-//! Every function reads what the domain rules need (through [`Reads`]), asks them what to do,
-//! and writes that; no rule is decided here.
+//! Every function reads what the domain rules need (through a [`RowCache`]), asks them what to
+//! do, and writes that (through an [`InsertBuffer`]); no rule is decided here.
 
 use chrono::NaiveDateTime;
 use clerk_sync_domain::{
@@ -16,9 +16,10 @@ use clerk_sync_domain::{
     decide_user_upsert,
 };
 
-use crate::reads::Reads;
-use crate::tombstones::Kind;
-use crate::{DbConnection, StoreError, memberships, organizations, tombstones, users};
+use crate::insert_buffer::InsertBuffer;
+use crate::row_cache::RowCache;
+use crate::tombstones::TombstoneKind;
+use crate::{LockKey, StoreError, memberships, organizations, tombstones, users};
 
 /// What applying one object version (or deletion) did to the mirror.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -57,13 +58,13 @@ fn not_newer(stored: Option<UnixMillis>, version: UnixMillis) -> Change {
 }
 
 fn user_context(
-    conn: &mut DbConnection,
-    reads: &mut Reads,
+    db: &mut InsertBuffer<'_>,
+    cache: &mut RowCache,
     clerk_id: &ClerkUserId,
 ) -> Result<UserContext, StoreError> {
     Ok(UserContext {
-        tombstoned: reads.tombstoned(conn, clerk_id.as_str())?,
-        by_clerk_id: reads.user(conn, clerk_id)?,
+        tombstoned: cache.tombstoned(db, clerk_id.as_str())?,
+        by_clerk_id: cache.user(db, clerk_id)?,
         ..UserContext::default()
     })
 }
@@ -71,27 +72,25 @@ fn user_context(
 /// The lock keys of what a user version may take over besides its own Clerk id: the row that
 /// holds its email, and the account its `external_id` names. Writers of either run one after
 /// the other.
-pub(crate) fn claim_keys(user: &UserSnapshot) -> impl Iterator<Item = String> + '_ {
-    let email = user.email.as_ref().map(|email| format!("email:{email}"));
-    let account = user
-        .external_account()
-        .map(|account| format!("account:{}", account.0));
+pub(crate) fn claim_keys(user: &UserSnapshot) -> impl Iterator<Item = LockKey> + '_ {
+    let email = user.email.as_ref().map(LockKey::email);
+    let account = user.external_account().map(LockKey::account);
     email.into_iter().chain(account)
 }
 
 /// Applies a user version.
 pub(crate) fn upsert_user(
-    conn: &mut DbConnection,
-    reads: &mut Reads,
+    db: &mut InsertBuffer<'_>,
+    cache: &mut RowCache,
     user: &UserSnapshot,
     now: NaiveDateTime,
 ) -> Result<Change, StoreError> {
-    let mut context = user_context(conn, reads, &user.clerk_id)?;
+    let mut context = user_context(db, cache, &user.clerk_id)?;
     if let Some(email) = &user.email {
-        context.email_holder = reads.email_holder(conn, email)?;
+        context.email_holder = cache.email_holder(db, email)?;
     }
     if let Some(account) = user.external_account() {
-        context.external_account = reads.account(conn, account)?;
+        context.external_account = cache.account(db, account)?;
     }
     let write = match decide_user_upsert(user, &context) {
         UserDecision::Tombstoned => return Ok(Change::Tombstoned),
@@ -108,14 +107,14 @@ pub(crate) fn upsert_user(
         UserTarget::Merge { from, into } => vec![from, into],
     };
     touched.extend(write.release_email_from);
-    reads.writing_user(&user.clerk_id, user.email.as_ref(), &touched);
+    cache.writing_user(&user.clerk_id, user.email.as_ref(), &touched);
     if let UserTarget::Insert = write.target
         && write.release_email_from.is_none()
     {
-        reads.insert_user(conn, user, email, now)?;
+        db.insert_user(user, email, now)?;
         return Ok(Change::Created);
     }
-    reads.flush(conn)?;
+    let conn = db.conn()?;
     if let (Some(holder), Some(email)) = (write.release_email_from, email) {
         users::release_email(conn, holder, email, now)?;
     }
@@ -137,45 +136,51 @@ pub(crate) fn upsert_user(
 
 /// Applies a user deletion (`deleted_at`: when Clerk deleted it, when known).
 pub(crate) fn delete_user(
-    conn: &mut DbConnection,
-    reads: &mut Reads,
+    db: &mut InsertBuffer<'_>,
+    cache: &mut RowCache,
     clerk_id: &ClerkUserId,
     deleted_at: Option<UnixMillis>,
     now: NaiveDateTime,
 ) -> Result<Change, StoreError> {
-    match decide_user_deletion(&user_context(conn, reads, clerk_id)?) {
+    match decide_user_deletion(&user_context(db, cache, clerk_id)?) {
         UserDeletion::AlreadyTombstoned => Ok(Change::Tombstoned),
         UserDeletion::Delete(row) => {
-            reads.deleting_user(clerk_id, row);
-            reads.flush(conn)?;
+            cache.deleting_user(clerk_id, row);
+            let conn = db.conn()?;
             if let Some(id) = row {
                 users::delete(conn, id)?;
             }
-            tombstones::insert(conn, Kind::User, clerk_id.as_str(), deleted_at, now)?;
+            tombstones::insert(
+                conn,
+                TombstoneKind::User,
+                clerk_id.as_str(),
+                deleted_at,
+                now,
+            )?;
             Ok(Change::Deleted)
         }
     }
 }
 
 fn organization_context(
-    conn: &mut DbConnection,
-    reads: &mut Reads,
+    db: &mut InsertBuffer<'_>,
+    cache: &mut RowCache,
     clerk_id: &ClerkOrgId,
 ) -> Result<OrganizationContext, StoreError> {
     Ok(OrganizationContext {
-        tombstoned: reads.tombstoned(conn, clerk_id.as_str())?,
-        existing: reads.organization(conn, clerk_id)?,
+        tombstoned: cache.tombstoned(db, clerk_id.as_str())?,
+        existing: cache.organization(db, clerk_id)?,
     })
 }
 
 /// Applies an organization version; also returns the organization's row, unless deleted.
 pub(crate) fn upsert_organization(
-    conn: &mut DbConnection,
-    reads: &mut Reads,
+    db: &mut InsertBuffer<'_>,
+    cache: &mut RowCache,
     org: &OrganizationSnapshot,
     now: NaiveDateTime,
 ) -> Result<(Change, Option<OrganizationId>), StoreError> {
-    let context = organization_context(conn, reads, &org.clerk_id)?;
+    let context = organization_context(db, cache, &org.clerk_id)?;
     Ok(match decide_organization_upsert(org, &context) {
         OrganizationDecision::Tombstoned => (Change::Tombstoned, None),
         OrganizationDecision::Stale(id) => {
@@ -183,15 +188,13 @@ pub(crate) fn upsert_organization(
             (not_newer(stored, org.updated_at), Some(id))
         }
         OrganizationDecision::Insert => {
-            reads.writing_organization(&org.clerk_id);
-            reads.flush(conn)?;
-            let id = organizations::insert_version(conn, org, now)?;
+            cache.writing_organization(&org.clerk_id);
+            let id = organizations::insert_version(db.conn()?, org, now)?;
             (Change::Created, Some(id))
         }
         OrganizationDecision::Update(id) => {
-            reads.writing_organization(&org.clerk_id);
-            reads.flush(conn)?;
-            organizations::write_version(conn, id, org, now)?;
+            cache.writing_organization(&org.clerk_id);
+            organizations::write_version(db.conn()?, id, org, now)?;
             (Change::Updated, Some(id))
         }
     })
@@ -199,21 +202,27 @@ pub(crate) fn upsert_organization(
 
 /// Applies an organization deletion.
 pub(crate) fn delete_organization(
-    conn: &mut DbConnection,
-    reads: &mut Reads,
+    db: &mut InsertBuffer<'_>,
+    cache: &mut RowCache,
     clerk_id: &ClerkOrgId,
     deleted_at: Option<UnixMillis>,
     now: NaiveDateTime,
 ) -> Result<Change, StoreError> {
-    match decide_organization_deletion(&organization_context(conn, reads, clerk_id)?) {
+    match decide_organization_deletion(&organization_context(db, cache, clerk_id)?) {
         OrganizationDeletion::AlreadyTombstoned => Ok(Change::Tombstoned),
         OrganizationDeletion::Delete(row) => {
-            reads.deleting_organization(clerk_id, row);
-            reads.flush(conn)?;
+            cache.deleting_organization(clerk_id, row);
+            let conn = db.conn()?;
             if let Some(id) = row {
                 organizations::delete(conn, id)?;
             }
-            tombstones::insert(conn, Kind::Organization, clerk_id.as_str(), deleted_at, now)?;
+            tombstones::insert(
+                conn,
+                TombstoneKind::Organization,
+                clerk_id.as_str(),
+                deleted_at,
+                now,
+            )?;
             Ok(Change::Deleted)
         }
     }
@@ -221,70 +230,93 @@ pub(crate) fn delete_organization(
 
 /// The membership's user: known, created from the public data, or `None` when deleted.
 fn member_user(
-    conn: &mut DbConnection,
-    reads: &mut Reads,
+    db: &mut InsertBuffer<'_>,
+    cache: &mut RowCache,
     user: &PublicUserData,
     now: NaiveDateTime,
 ) -> Result<Option<UserId>, StoreError> {
-    match decide_member_user(&user_context(conn, reads, &user.clerk_id)?) {
+    match decide_member_user(&user_context(db, cache, &user.clerk_id)?) {
         MemberUser::Tombstoned => Ok(None),
         MemberUser::Known(id) => Ok(Some(id)),
         MemberUser::CreateFromPublicData => {
-            reads.writing_user(&user.clerk_id, None, &[]);
-            reads.flush(conn)?;
-            users::insert_placeholder(conn, user, now).map(Some)
+            cache.writing_user(&user.clerk_id, None, &[]);
+            users::insert_placeholder(db.conn()?, user, now).map(Some)
         }
     }
 }
 
-/// Applies a membership version, or its deletion when `deleted` is given (with the deletion
-/// time, when known). Either way the organization version and the user it carries are applied
-/// first, so the mirror ends the same whichever of a membership's events arrive and in what
-/// order.
+/// What a membership event asks for: its version, or the membership's deletion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MembershipAction {
+    /// Apply the version.
+    Upsert,
+    /// Delete the membership, which Clerk deleted at this time.
+    DeleteAt(UnixMillis),
+    /// Delete the membership; when Clerk deleted it is not known.
+    DeleteAtUnknownTime,
+}
+
+impl MembershipAction {
+    /// A deletion, at `deleted_at` when known.
+    pub(crate) fn delete(deleted_at: Option<UnixMillis>) -> Self {
+        deleted_at.map_or(Self::DeleteAtUnknownTime, Self::DeleteAt)
+    }
+}
+
+/// Applies a membership version, or its deletion. Either way the organization version and the
+/// user it carries are applied first, so the mirror ends the same whichever of a membership's
+/// events arrive and in what order.
 pub(crate) fn apply_membership(
-    conn: &mut DbConnection,
-    reads: &mut Reads,
+    db: &mut InsertBuffer<'_>,
+    cache: &mut RowCache,
     membership: &MembershipSnapshot,
-    deleted: Option<Option<UnixMillis>>,
+    action: MembershipAction,
     now: NaiveDateTime,
 ) -> Result<Change, StoreError> {
-    let (_, organization) = upsert_organization(conn, reads, &membership.organization, now)?;
-    let user = member_user(conn, reads, &membership.user, now)?;
+    let (_, organization) = upsert_organization(db, cache, &membership.organization, now)?;
+    let user = member_user(db, cache, &membership.user, now)?;
     let parties = user.zip(organization);
     let context = MembershipContext {
-        tombstoned: reads.tombstoned(conn, membership.clerk_id.as_str())?,
+        tombstoned: cache.tombstoned(db, membership.clerk_id.as_str())?,
         parties,
         for_pair: match parties {
-            Some((user, organization)) => reads.membership_for_pair(conn, user, organization)?,
+            Some((user, organization)) => cache.membership_for_pair(db, user, organization)?,
             None => None,
         },
-        by_clerk_id: reads.membership(conn, &membership.clerk_id)?,
+        by_clerk_id: cache.membership(db, &membership.clerk_id)?,
     };
-    if let Some(deleted_at) = deleted {
-        return finish_membership_deletion(
-            conn,
-            reads,
-            &membership.clerk_id,
-            &context,
-            deleted_at,
-            now,
-        );
+    match action {
+        MembershipAction::Upsert => finish_membership_upsert(db, cache, membership, &context, now),
+        MembershipAction::DeleteAt(at) => {
+            finish_membership_deletion(db, cache, &membership.clerk_id, &context, Some(at), now)
+        }
+        MembershipAction::DeleteAtUnknownTime => {
+            finish_membership_deletion(db, cache, &membership.clerk_id, &context, None, now)
+        }
     }
-    match decide_membership_upsert(membership, &context) {
+}
+
+fn finish_membership_upsert(
+    db: &mut InsertBuffer<'_>,
+    cache: &mut RowCache,
+    membership: &MembershipSnapshot,
+    context: &MembershipContext,
+    now: NaiveDateTime,
+) -> Result<Change, StoreError> {
+    match decide_membership_upsert(membership, context) {
         MembershipDecision::Tombstoned => Ok(Change::Tombstoned),
         MembershipDecision::Stale => {
-            let stored = context.by_clerk_id.map(|row| row.clerk_updated_at);
+            let stored = context.by_clerk_id.as_ref().map(|row| row.clerk_updated_at);
             Ok(not_newer(stored, membership.updated_at))
         }
         MembershipDecision::Insert { user, organization } => {
-            reads.writing_membership(&membership.clerk_id, Some((user, organization)), None);
-            reads.insert_membership(conn, membership, (user, organization), now)?;
+            cache.writing_membership(&membership.clerk_id, Some((user, organization)), None);
+            db.insert_membership(membership, (user, organization), now)?;
             Ok(Change::Created)
         }
         MembershipDecision::Update(id) => {
-            reads.writing_membership(&membership.clerk_id, parties, Some(id));
-            reads.flush(conn)?;
-            memberships::write_version(conn, id, membership, now)?;
+            cache.writing_membership(&membership.clerk_id, context.parties, Some(id));
+            memberships::write_version(db.conn()?, id, membership, now)?;
             Ok(Change::Updated)
         }
     }
@@ -293,22 +325,22 @@ pub(crate) fn apply_membership(
 /// Applies a membership deletion known only by its id (a prune): the membership's own row,
 /// if any, is removed and the id tombstoned.
 pub(crate) fn delete_membership(
-    conn: &mut DbConnection,
-    reads: &mut Reads,
+    db: &mut InsertBuffer<'_>,
+    cache: &mut RowCache,
     clerk_id: &ClerkMembershipId,
     now: NaiveDateTime,
 ) -> Result<Change, StoreError> {
     let context = MembershipContext {
-        tombstoned: reads.tombstoned(conn, clerk_id.as_str())?,
-        by_clerk_id: reads.membership(conn, clerk_id)?,
+        tombstoned: cache.tombstoned(db, clerk_id.as_str())?,
+        by_clerk_id: cache.membership(db, clerk_id)?,
         ..MembershipContext::default()
     };
-    finish_membership_deletion(conn, reads, clerk_id, &context, None, now)
+    finish_membership_deletion(db, cache, clerk_id, &context, None, now)
 }
 
 fn finish_membership_deletion(
-    conn: &mut DbConnection,
-    reads: &mut Reads,
+    db: &mut InsertBuffer<'_>,
+    cache: &mut RowCache,
     clerk_id: &ClerkMembershipId,
     context: &MembershipContext,
     deleted_at: Option<UnixMillis>,
@@ -317,12 +349,18 @@ fn finish_membership_deletion(
     match decide_membership_deletion(context) {
         MembershipDeletion::AlreadyTombstoned => Ok(Change::Tombstoned),
         MembershipDeletion::Delete(row) => {
-            reads.deleting_membership(clerk_id, row);
-            reads.flush(conn)?;
+            cache.deleting_membership(clerk_id, row);
+            let conn = db.conn()?;
             if let Some(id) = row {
                 memberships::delete(conn, id)?;
             }
-            tombstones::insert(conn, Kind::Membership, clerk_id.as_str(), deleted_at, now)?;
+            tombstones::insert(
+                conn,
+                TombstoneKind::Membership,
+                clerk_id.as_str(),
+                deleted_at,
+                now,
+            )?;
             Ok(Change::Deleted)
         }
     }

@@ -5,11 +5,13 @@ mod changes;
 mod connection;
 mod database;
 mod error;
+mod insert_buffer;
+mod lock_key;
 pub mod memberships;
 pub mod organizations;
-mod reads;
 pub mod replay;
 pub mod resync;
+mod row_cache;
 pub mod schema;
 mod sync;
 #[cfg(feature = "testing")]
@@ -25,6 +27,7 @@ pub use connection::{
 };
 pub use database::{Conn, Database, PoolOptions, PoolState, migrate, ping, revert_all};
 pub use error::{CorruptValue, StoreError, UnavailableCause, UrlProblem};
+pub use lock_key::LockKey;
 pub use sync::{apply, process_delivery, record_rejection};
 pub use transaction::{WriteMode, write_transaction, write_transaction_in};
 pub use webhook_events::Delivery;

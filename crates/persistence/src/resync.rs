@@ -14,10 +14,11 @@ use clerk_sync_domain::{
 };
 use diesel::prelude::*;
 
-use crate::changes::{self, Change};
-use crate::reads::Reads;
+use crate::changes::{self, Change, MembershipAction};
+use crate::insert_buffer::InsertBuffer;
+use crate::row_cache::RowCache;
 use crate::schema::{organization_memberships, organizations, users};
-use crate::{DbConnection, StoreError, WriteMode, write_transaction_in};
+use crate::{DbConnection, LockKey, StoreError, WriteMode, write_transaction_in};
 
 /// How many objects of a batch came to each [`Change`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -85,21 +86,21 @@ pub fn apply_users(
         .iter()
         .filter_map(UserSnapshot::external_account)
         .collect();
-    let claim_keys: Vec<String> = batch.iter().flat_map(changes::claim_keys).collect();
-    let mut keys = ids.clone();
-    keys.extend(claim_keys.iter().map(String::as_str));
+    let mut keys: Vec<LockKey> = ids.iter().copied().map(LockKey::object).collect();
+    keys.extend(batch.iter().flat_map(changes::claim_keys));
     write_transaction_in(mode, conn, &keys, |conn| {
-        let reads = &mut Reads::deferring_inserts();
-        reads.preload_tombstones(conn, &ids)?;
-        reads.preload_users(conn, &ids)?;
-        reads.preload_emails(conn, &emails)?;
-        reads.preload_accounts(conn, &accounts)?;
-        let mut tally = Tally::default();
-        for user in batch {
-            tally.add(changes::upsert_user(conn, reads, user, now)?);
-        }
-        reads.flush(conn)?;
-        Ok(tally)
+        let cache = &mut RowCache::default();
+        cache.preload_tombstones(conn, &ids)?;
+        cache.preload_users(conn, &ids)?;
+        cache.preload_emails(conn, &emails)?;
+        cache.preload_accounts(conn, &accounts)?;
+        InsertBuffer::batch(conn, |db| {
+            let mut tally = Tally::default();
+            for user in batch {
+                tally.add(changes::upsert_user(db, cache, user, now)?);
+            }
+            Ok(tally)
+        })
     })
 }
 
@@ -114,16 +115,18 @@ pub fn apply_organizations(
     now: NaiveDateTime,
 ) -> Result<Tally, StoreError> {
     let ids: Vec<&str> = batch.iter().map(|o| o.clerk_id.as_str()).collect();
-    write_transaction_in(mode, conn, &ids, |conn| {
-        let reads = &mut Reads::deferring_inserts();
-        reads.preload_tombstones(conn, &ids)?;
-        reads.preload_organizations(conn, &ids)?;
-        let mut tally = Tally::default();
-        for org in batch {
-            tally.add(changes::upsert_organization(conn, reads, org, now)?.0);
-        }
-        reads.flush(conn)?;
-        Ok(tally)
+    let keys: Vec<LockKey> = ids.iter().copied().map(LockKey::object).collect();
+    write_transaction_in(mode, conn, &keys, |conn| {
+        let cache = &mut RowCache::default();
+        cache.preload_tombstones(conn, &ids)?;
+        cache.preload_organizations(conn, &ids)?;
+        InsertBuffer::batch(conn, |db| {
+            let mut tally = Tally::default();
+            for org in batch {
+                tally.add(changes::upsert_organization(db, cache, org, now)?.0);
+            }
+            Ok(tally)
+        })
     })
 }
 
@@ -154,21 +157,24 @@ pub fn apply_memberships(
     keys.extend(&org_ids);
     keys.sort_unstable();
     keys.dedup();
-    write_transaction_in(mode, conn, &keys, |conn| {
-        let reads = &mut Reads::deferring_inserts();
-        reads.preload_tombstones(conn, &keys)?;
-        reads.preload_organizations(conn, &org_ids)?;
-        reads.preload_users(conn, &user_ids)?;
-        reads.preload_memberships(conn, &ids)?;
-        reads.preload_pairs(conn, &pairs)?;
-        let mut tally = Tally::default();
-        for membership in batch {
-            tally.add(changes::apply_membership(
-                conn, reads, membership, None, now,
-            )?);
-        }
-        reads.flush(conn)?;
-        Ok(tally)
+    let lock_keys: Vec<LockKey> = keys.iter().copied().map(LockKey::object).collect();
+    write_transaction_in(mode, conn, &lock_keys, |conn| {
+        let cache = &mut RowCache::default();
+        cache.preload_tombstones(conn, &keys)?;
+        cache.preload_organizations(conn, &org_ids)?;
+        cache.preload_users(conn, &user_ids)?;
+        cache.preload_memberships(conn, &ids)?;
+        cache.preload_pairs(conn, &pairs)?;
+        InsertBuffer::batch(conn, |db| {
+            let mut tally = Tally::default();
+            for membership in batch {
+                let action = MembershipAction::Upsert;
+                tally.add(changes::apply_membership(
+                    db, cache, membership, action, now,
+                )?);
+            }
+            Ok(tally)
+        })
     })
 }
 
@@ -258,13 +264,14 @@ mod sealed {
     use diesel::prelude::*;
 
     use crate::changes::{self, Change};
-    use crate::reads::Reads;
+    use crate::insert_buffer::InsertBuffer;
+    use crate::row_cache::RowCache;
     use crate::schema::{organization_memberships, organizations, users};
     use crate::{DbConnection, StoreError};
 
-    /// The reads a prune's deletions share in a transaction. Nominally public so that the
-    /// sealed trait can name it; nothing outside the crate can make or open one.
-    pub struct PruneReads(pub(crate) Reads);
+    /// The row cache a prune's deletions share in a transaction. Nominally public so that
+    /// the sealed trait can name it; nothing outside the crate can make or open one.
+    pub struct PruneCache(pub(crate) RowCache);
 
     /// What the prune needs of a kind: when its row was last written, and its deletion (as
     /// the kind's `*.deleted` event would do it).
@@ -274,7 +281,7 @@ mod sealed {
         fn delete(
             &self,
             conn: &mut DbConnection,
-            reads: &mut PruneReads,
+            cache: &mut PruneCache,
             now: NaiveDateTime,
         ) -> Result<Change, StoreError>;
     }
@@ -297,32 +304,32 @@ mod sealed {
                 fn delete(
                     &self,
                     conn: &mut DbConnection,
-                    reads: &mut PruneReads,
+                    cache: &mut PruneCache,
                     now: NaiveDateTime,
                 ) -> Result<Change, StoreError> {
                     let delete: fn(
-                        &mut DbConnection,
-                        &mut Reads,
+                        &mut InsertBuffer<'_>,
+                        &mut RowCache,
                         &Self,
                         NaiveDateTime,
                     ) -> Result<Change, StoreError> = $delete;
-                    delete(conn, &mut reads.0, self, now)
+                    delete(&mut InsertBuffer::immediate(conn), &mut cache.0, self, now)
                 }
             }
         };
     }
 
-    prunable!(ClerkUserId, users, |conn, reads, id, now| {
-        changes::delete_user(conn, reads, id, None, now)
+    prunable!(ClerkUserId, users, |db, cache, id, now| {
+        changes::delete_user(db, cache, id, None, now)
     });
     // An organization's memberships go with it.
-    prunable!(ClerkOrgId, organizations, |conn, reads, id, now| {
-        changes::delete_organization(conn, reads, id, None, now)
+    prunable!(ClerkOrgId, organizations, |db, cache, id, now| {
+        changes::delete_organization(db, cache, id, None, now)
     });
     prunable!(
         ClerkMembershipId,
         organization_memberships,
-        |conn, reads, id, now| { changes::delete_membership(conn, reads, id, now) }
+        |db, cache, id, now| { changes::delete_membership(db, cache, id, now) }
     );
 }
 
@@ -340,14 +347,14 @@ pub fn prune<Id: PrunableId>(
     mode: WriteMode,
     now: NaiveDateTime,
 ) -> Result<Vec<Id>, StoreError> {
-    let keys: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
+    let keys: Vec<LockKey> = ids.iter().map(|id| LockKey::object(id.as_ref())).collect();
     write_transaction_in(mode, conn, &keys, |conn| {
-        let reads = &mut sealed::PruneReads(Reads::default());
+        let cache = &mut sealed::PruneCache(RowCache::default());
         let mut pruned = Vec::new();
         for id in ids {
             let written = id.written_at(conn)?;
             if written.is_some_and(|at| at < written_before)
-                && id.delete(conn, reads, now)? == Change::Deleted
+                && id.delete(conn, cache, now)? == Change::Deleted
             {
                 pruned.push(id.clone());
             }

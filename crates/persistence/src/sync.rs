@@ -5,10 +5,12 @@
 use chrono::NaiveDateTime;
 use clerk_sync_domain::{ClerkEvent, EventEnvelope, Outcome};
 
-use crate::reads::Reads;
+use crate::changes::MembershipAction;
+use crate::insert_buffer::InsertBuffer;
+use crate::row_cache::RowCache;
 use crate::webhook_events::{self, Delivery};
 use crate::{
-    DbConnection, StoreError, WriteMode, changes, write_transaction, write_transaction_in,
+    DbConnection, LockKey, StoreError, WriteMode, changes, write_transaction, write_transaction_in,
 };
 
 /// Applies a verified, parsed delivery exactly once and records it in the webhook log.
@@ -35,13 +37,10 @@ pub(crate) fn process_delivery_in(
     delivery: &Delivery<'_>,
     envelope: &EventEnvelope,
 ) -> Result<Outcome, StoreError> {
-    let message_key = format!("msg:{}", delivery.svix_id);
-    let claim_keys: Vec<String> = match &envelope.event {
-        ClerkEvent::UserUpserted(user) => changes::claim_keys(user).collect(),
-        _ => Vec::new(),
-    };
-    let mut keys = vec![message_key.as_str()];
-    keys.extend(claim_keys.iter().map(String::as_str));
+    let mut keys = vec![LockKey::message(delivery.svix_id)];
+    if let ClerkEvent::UserUpserted(user) = &envelope.event {
+        keys.extend(changes::claim_keys(user));
+    }
     keys.extend(object_keys(&envelope.event));
     write_transaction_in(
         mode,
@@ -77,8 +76,7 @@ pub fn record_rejection(
     delivery: &Delivery<'_>,
     reason: &str,
 ) -> Result<Outcome, StoreError> {
-    let message_key = format!("msg:{}", delivery.svix_id);
-    write_transaction(conn, &[message_key.as_str()], |conn| {
+    write_transaction(conn, &[LockKey::message(delivery.svix_id)], |conn| {
         match webhook_events::recorded_outcome(conn, delivery.svix_id)? {
             None => webhook_events::insert(conn, delivery, Outcome::Rejected, Some(reason))?,
             Some(Outcome::Rejected) => {
@@ -95,8 +93,8 @@ pub fn record_rejection(
 
 /// The Clerk ids whose rows the event reads or writes: the lock keys that serialize writers of
 /// the same objects.
-fn object_keys(event: &ClerkEvent) -> Vec<&str> {
-    match event {
+fn object_keys(event: &ClerkEvent) -> Vec<LockKey> {
+    let ids = match event {
         ClerkEvent::UserUpserted(user) => vec![user.clerk_id.as_str()],
         ClerkEvent::UserDeleted(id) => vec![id.as_str()],
         ClerkEvent::OrganizationUpserted(org) => vec![org.clerk_id.as_str()],
@@ -109,7 +107,8 @@ fn object_keys(event: &ClerkEvent) -> Vec<&str> {
             ]
         }
         ClerkEvent::Unhandled => Vec::new(),
-    }
+    };
+    ids.into_iter().map(LockKey::object).collect()
 }
 
 /// Applies one event inside the caller's transaction.
@@ -121,20 +120,24 @@ pub fn apply(
     envelope: &EventEnvelope,
     now: NaiveDateTime,
 ) -> Result<Outcome, StoreError> {
-    let reads = &mut Reads::default();
+    let db = &mut InsertBuffer::immediate(conn);
+    let cache = &mut RowCache::default();
     let deleted_at = envelope.timestamp;
     let change = match &envelope.event {
-        ClerkEvent::UserUpserted(user) => changes::upsert_user(conn, reads, user, now)?,
-        ClerkEvent::UserDeleted(id) => changes::delete_user(conn, reads, id, deleted_at, now)?,
+        ClerkEvent::UserUpserted(user) => changes::upsert_user(db, cache, user, now)?,
+        ClerkEvent::UserDeleted(id) => changes::delete_user(db, cache, id, deleted_at, now)?,
         ClerkEvent::OrganizationUpserted(org) => {
-            changes::upsert_organization(conn, reads, org, now)?.0
+            changes::upsert_organization(db, cache, org, now)?.0
         }
         ClerkEvent::OrganizationDeleted(id) => {
-            changes::delete_organization(conn, reads, id, deleted_at, now)?
+            changes::delete_organization(db, cache, id, deleted_at, now)?
         }
-        ClerkEvent::MembershipUpserted(m) => changes::apply_membership(conn, reads, m, None, now)?,
+        ClerkEvent::MembershipUpserted(m) => {
+            changes::apply_membership(db, cache, m, MembershipAction::Upsert, now)?
+        }
         ClerkEvent::MembershipDeleted(m) => {
-            changes::apply_membership(conn, reads, m, Some(deleted_at), now)?
+            let action = MembershipAction::delete(deleted_at);
+            changes::apply_membership(db, cache, m, action, now)?
         }
         ClerkEvent::Unhandled => return Ok(Outcome::Ignored),
     };

@@ -9,13 +9,13 @@ use crate::{DbConnection, StoreError};
 
 /// What kind of Clerk object a tombstone stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub(crate) enum TombstoneKind {
     User,
     Organization,
     Membership,
 }
 
-impl Kind {
+impl TombstoneKind {
     fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
@@ -33,7 +33,7 @@ pub(crate) fn exists(conn: &mut DbConnection, clerk_id: &str) -> Result<bool, St
 /// Records a deletion.
 pub(crate) fn insert(
     conn: &mut DbConnection,
-    kind: Kind,
+    kind: TombstoneKind,
     clerk_id: &str,
     deleted_at: Option<UnixMillis>,
     now: NaiveDateTime,

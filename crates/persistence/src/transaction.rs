@@ -4,8 +4,8 @@
 //! never reads a state that another writer changes before it commits.
 //!
 //! PostgreSQL (read committed): before any read, the transaction takes a transaction-scoped
-//! advisory lock per key it names (a Clerk object id, an email, a message id), in sorted
-//! order. Writers that touch the same object therefore run one after the other, whichever
+//! advisory lock per [`LockKey`] it names (a Clerk object id, an email, a message id), in
+//! sorted order. Writers that touch the same object therefore run one after the other, whichever
 //! replica they run on; writers of unrelated objects run in parallel. The locks are released by
 //! the commit or rollback, never by the process, so a crash cannot leave one held.
 //!
@@ -19,7 +19,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::sql_types::{Array, Text};
 use diesel::{Connection, RunQueryDsl};
 
-use crate::{DbConnection, StoreError};
+use crate::{DbConnection, LockKey, StoreError};
 
 /// How many times a conflicting transaction runs before its error is returned.
 const ATTEMPTS: u32 = 5;
@@ -43,7 +43,7 @@ pub enum WriteMode {
 /// conflict still unresolved after the last attempt, or the error `work` returned.
 pub fn write_transaction<T>(
     conn: &mut DbConnection,
-    lock_keys: &[&str],
+    lock_keys: &[LockKey],
     work: impl FnMut(&mut DbConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     write_transaction_in(WriteMode::Commit, conn, lock_keys, work)
@@ -57,10 +57,10 @@ pub fn write_transaction<T>(
 pub fn write_transaction_in<T>(
     mode: WriteMode,
     conn: &mut DbConnection,
-    lock_keys: &[&str],
+    lock_keys: &[LockKey],
     mut work: impl FnMut(&mut DbConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    let mut keys = lock_keys.to_vec();
+    let mut keys: Vec<&str> = lock_keys.iter().map(LockKey::as_str).collect();
     keys.sort_unstable();
     keys.dedup();
     let mut attempt = 1;

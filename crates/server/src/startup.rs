@@ -74,6 +74,36 @@ fn metrics_server(address: &str, state: &web::Data<AppState>) -> anyhow::Result<
     Ok((server, port))
 }
 
+/// What every handler can reach, from the settings and the opened database.
+fn app_state(settings: &Settings, database: Database) -> anyhow::Result<AppState> {
+    Ok(AppState {
+        database,
+        webhooks: settings.secrets.webhook_secret.clone().map(|secret| {
+            Verifier::new(secret)
+                .with_tolerance(Duration::from_secs(settings.webhooks.tolerance_seconds))
+        }),
+        tokens: settings.tokens.clone(),
+        max_body_bytes: settings.server.max_body_bytes,
+        metrics: metrics::Metrics::new().context("cannot register the metrics")?,
+        body_limits: BodyLimits {
+            deadline: Duration::from_secs(settings.server.body_timeout_seconds),
+            webhook_budget: BodyBudget::new(settings.server.webhook_body_budget_bytes),
+        },
+        admin_csrf_key: match &settings.secrets.admin_csrf_secret {
+            Some(secret) => CsrfKey::from_secret(secret),
+            None => CsrfKey::random().context("no random bytes for the CSRF key")?,
+        },
+        metrics_access: MetricsAccess {
+            on_public_listener: settings.metrics.listen.is_none(),
+            token: settings
+                .secrets
+                .metrics_token
+                .clone()
+                .map(MetricsToken::new),
+        },
+    })
+}
+
 /// A server bound to its port, not yet running.
 pub struct Application {
     port: u16,
@@ -101,32 +131,7 @@ impl Application {
             format!("cannot listen on {address} (HOST, PORT); is another process using the port?")
         })?;
         let port = listener.local_addr()?.port();
-        let state = AppState {
-            database,
-            webhooks: settings.secrets.webhook_secret.clone().map(|secret| {
-                Verifier::new(secret)
-                    .with_tolerance(Duration::from_secs(settings.webhooks.tolerance_seconds))
-            }),
-            tokens: settings.token_verifier()?,
-            max_body_bytes: settings.server.max_body_bytes,
-            metrics: metrics::Metrics::new().context("cannot register the metrics")?,
-            body_limits: BodyLimits {
-                deadline: Duration::from_secs(settings.server.body_timeout_seconds),
-                webhook_budget: BodyBudget::new(settings.server.webhook_body_budget_bytes),
-            },
-            admin_csrf_key: match &settings.secrets.admin_csrf_secret {
-                Some(secret) => CsrfKey::from_secret(secret),
-                None => CsrfKey::random().context("no random bytes for the CSRF key")?,
-            },
-            metrics_access: MetricsAccess {
-                on_public_listener: settings.metrics.listen.is_none(),
-                token: settings
-                    .secrets
-                    .metrics_token
-                    .clone()
-                    .map(MetricsToken::new),
-            },
-        };
+        let state = app_state(settings, database)?;
         if state.webhooks.is_none() {
             tracing::warn!(
                 "CLERK_WEBHOOK_SIGNING_SECRET is not set: the webhook endpoint answers 503"

@@ -3,13 +3,14 @@
 //! HTTP; `reqwest`, already here for the API tests, speaks it without another dependency.)
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{Value, json};
+
+use crate::common::free_port;
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -50,13 +51,6 @@ pub fn announce_skip() {
          (install Debian's chromium and chromium-driver packages, or set CHROMIUM and \
          CHROMEDRIVER). Set CLERK_SYNC_REQUIRE_BROWSER=1 to make this an error.\n"
     );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
 }
 
 impl Browser {

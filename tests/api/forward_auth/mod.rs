@@ -78,13 +78,6 @@ fn set_user_flag(server: &TestServer, clerk_id: &str, flag: &str, value: bool) {
     assert_eq!(updated, 1, "{clerk_id} is in the mirror");
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
-}
-
 /// An upstream (the team's API, the front end) that answers every request with the request
 /// line and the headers it received, as JSON, and counts the requests that reached it.
 struct EchoUpstream {

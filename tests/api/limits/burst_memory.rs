@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use clerk_sync_persistence::testing::TestDatabase;
 
 use super::webhook_head;
-use crate::common::SIGNING_SECRET;
+use crate::common::{SIGNING_SECRET, free_port};
 
 const CONNECTIONS: usize = 300;
 const ANNOUNCED: usize = 1 << 20;
@@ -34,13 +34,6 @@ fn rss_mib(pid: u32) -> f64 {
         .and_then(|kib| kib.parse().ok())
         .unwrap_or(0.0);
     kib / 1024.0
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
 }
 
 fn wait_until_ready(port: u16) {

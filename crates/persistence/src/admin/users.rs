@@ -11,11 +11,11 @@ use super::{
 };
 use crate::schema::users;
 use crate::users::UserRow;
-use crate::{DbConnection, StoreError};
+use crate::{DbConnection, LockKey, StoreError};
 
 /// The lock key that serializes changes of who is staff (PostgreSQL; SQLite serializes all
 /// writers anyway), so that two staff members cannot each remove the other at once.
-pub const STAFF_LOCK: &str = "admin:staff";
+pub const STAFF_LOCK: LockKey = LockKey::fixed("admin:staff");
 
 /// Which users a listing shows.
 #[derive(Clone, Debug, Default)]

@@ -1,5 +1,5 @@
 //! `[auth]`: how session tokens are verified. Every setting can be overridden by the
-//! environment variable named in `config/default.toml`.
+//! environment variable named in `config/default.toml` (the table of `layers`).
 
 use std::time::Duration;
 
@@ -36,57 +36,17 @@ pub struct AuthSettings {
     pub accept_pending_sessions: bool,
 }
 
-fn seconds(name: &str, value: &str) -> Result<u64, ConfigError> {
-    value
-        .parse()
-        .map_err(|_| invalid(name, "expected a whole number of seconds"))
-}
-
 /// Origins and issuers are compared exactly; a trailing slash in the setting is not meant.
 fn origin(value: &str) -> String {
     value.trim().trim_end_matches('/').to_owned()
 }
 
 impl AuthSettings {
-    /// Applies the environment's overrides (`env` returns trimmed, non-empty values).
-    pub(super) fn apply_env(
-        &mut self,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
-        if let Some(value) = env("CLERK_JWT_LEEWAY_SECONDS") {
-            self.leeway_seconds = seconds("CLERK_JWT_LEEWAY_SECONDS", &value)?;
-        }
-        if let Some(value) = env("CLERK_JWKS_CACHE_TTL_SECONDS") {
-            self.jwks_cache_ttl_seconds = seconds("CLERK_JWKS_CACHE_TTL_SECONDS", &value)?;
-        }
-        if let Some(value) = env("CLERK_JWKS_REFETCH_INTERVAL_SECONDS") {
-            self.jwks_refetch_interval_seconds =
-                seconds("CLERK_JWKS_REFETCH_INTERVAL_SECONDS", &value)?;
-        }
-        if let Some(value) = env("CLERK_JWKS_TIMEOUT_SECONDS") {
-            self.jwks_timeout_seconds = seconds("CLERK_JWKS_TIMEOUT_SECONDS", &value)?;
-        }
-        if let Some(url) = env("CLERK_JWKS_URL") {
-            self.jwks_url = Some(url);
-        }
-        if let Some(issuer) = env("CLERK_ISSUER") {
-            self.issuer = Some(issuer);
-        }
-        if let Some(parties) = env("CLERK_AUTHORIZED_PARTIES") {
-            self.authorized_parties = Some(parties.split(',').map(str::to_owned).collect());
-        }
-        if let Some(value) = env("CLERK_ACCEPT_PENDING_SESSIONS") {
-            self.accept_pending_sessions = match value.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                _ => {
-                    return Err(invalid(
-                        "CLERK_ACCEPT_PENDING_SESSIONS",
-                        "expected `true` or `false`",
-                    ));
-                }
-            };
-        }
+    /// The settings with origins trimmed of a trailing slash, checked.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable of an unusable setting.
+    pub(super) fn checked(mut self) -> Result<Self, ConfigError> {
         self.issuer = self.issuer.as_deref().map(origin);
         self.authorized_parties = self.authorized_parties.as_ref().map(|parties| {
             parties
@@ -104,7 +64,8 @@ impl AuthSettings {
         if self.jwks_timeout_seconds == 0 {
             return Err(invalid("CLERK_JWKS_TIMEOUT_SECONDS", "must be at least 1"));
         }
-        self.jwks_options().transpose().map(drop)
+        self.jwks_options().transpose()?;
+        Ok(self)
     }
 
     fn jwks_options(&self) -> Option<Result<JwksOptions, ConfigError>> {
@@ -140,11 +101,14 @@ impl AuthSettings {
     }
 
     /// The verifier: the PEM key when one is given (no network needed), else the JWKS
-    /// endpoint, else none.
+    /// endpoint, else none. Built once, when the settings are loaded ([`super::Settings::tokens`]).
     ///
     /// # Errors
     /// [`ConfigError`] naming `CLERK_JWT_PUBLIC_KEY` or `CLERK_JWKS_URL` when unusable.
-    pub fn token_verifier(&self, pem: Option<&str>) -> Result<Option<TokenVerifier>, ConfigError> {
+    pub(super) fn token_verifier(
+        &self,
+        pem: Option<&str>,
+    ) -> Result<Option<TokenVerifier>, ConfigError> {
         let keys = if let Some(pem) = pem {
             KeySource::pem(pem).map_err(|err| invalid("CLERK_JWT_PUBLIC_KEY", err.to_string()))?
         } else if let Some(options) = self.jwks_options() {
@@ -176,7 +140,8 @@ mod tests {
 
     #[test]
     fn defaults_check_no_issuer_or_party_and_refuse_pending_sessions() {
-        let auth = load(&[]).expect("loads").auth;
+        let settings = load(&[]).expect("loads");
+        let auth = settings.auth;
         let policy = auth.policy();
         assert_eq!(policy.leeway.as_secs(), 5);
         assert_eq!((policy.issuer, policy.authorized_parties), (None, None));
@@ -188,12 +153,12 @@ mod tests {
             ),
             (3600, 300)
         );
-        assert!(auth.token_verifier(None).expect("valid").is_none());
+        assert!(settings.tokens.is_none());
     }
 
     #[test]
     fn the_environment_sets_every_auth_setting() {
-        let auth = load(&[
+        let settings = load(&[
             ("CLERK_JWKS_URL", JWKS),
             ("CLERK_JWKS_CACHE_TTL_SECONDS", "60"),
             ("CLERK_JWKS_REFETCH_INTERVAL_SECONDS", "10"),
@@ -206,8 +171,8 @@ mod tests {
             ),
             ("CLERK_ACCEPT_PENDING_SESSIONS", "true"),
         ])
-        .expect("loads")
-        .auth;
+        .expect("loads");
+        let auth = &settings.auth;
         let policy = auth.policy();
         assert_eq!(policy.issuer.as_deref(), Some("https://clerk.example.com"));
         assert_eq!(
@@ -219,7 +184,15 @@ mod tests {
         );
         assert!(policy.accept_pending);
         assert_eq!(policy.leeway.as_secs(), 1);
-        let verifier = auth.token_verifier(None).expect("valid").expect("set");
+        assert_eq!(
+            (
+                auth.jwks_cache_ttl_seconds,
+                auth.jwks_refetch_interval_seconds,
+                auth.jwks_timeout_seconds
+            ),
+            (60, 10, 2)
+        );
+        let verifier = settings.tokens.as_ref().expect("set");
         let KeySource::Jwks(cache) = verifier.keys() else {
             panic!("JWKS expected");
         };
@@ -239,7 +212,7 @@ mod tests {
         .expect("the test key");
         let settings =
             load(&[("CLERK_JWKS_URL", JWKS), ("CLERK_JWT_PUBLIC_KEY", &pem)]).expect("loads");
-        let verifier = settings.token_verifier().expect("valid").expect("set");
+        let verifier = settings.tokens.as_ref().expect("set");
         assert!(matches!(verifier.keys(), KeySource::Pem(_)));
     }
 

@@ -9,28 +9,77 @@ use super::{ConfigError, DEFAULT_TOML, invalid};
 
 /// How an environment variable's text becomes a setting's value.
 #[derive(Clone, Copy)]
-enum Kind {
+enum EnvValueType {
     Text,
     Port,
     Count,
+    Seconds,
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`, in any case).
+    Flag,
+    /// Comma-separated texts.
+    List,
     OneOf(&'static [&'static str]),
 }
 
-/// Environment variables that override a setting of the file, with the setting they set.
-/// Secrets are not here: they never enter the table (see `Secrets`).
-const ENV_OVERRIDES: &[(&str, &str, &str, Kind)] = &[
-    ("HOST", "server", "host", Kind::Text),
-    ("PORT", "server", "port", Kind::Port),
-    ("DATABASE_URL", "database", "url", Kind::Text),
-    ("DATABASE_POOL_SIZE", "database", "pool_size", Kind::Count),
-    ("RUST_LOG", "log", "level", Kind::Text),
-    ("CLERK_API_URL", "resync", "api_url", Kind::Text),
-    ("METRICS_LISTEN", "metrics", "listen", Kind::Text),
+/// Every environment variable that overrides a setting of the files, with the setting it
+/// sets, in the order they are read (and named by `check-config`). Secrets are not here: they
+/// never enter the table (see `Secrets`).
+const ENV_OVERRIDES: &[(&str, &str, &str, EnvValueType)] = &[
+    ("HOST", "server", "host", EnvValueType::Text),
+    ("PORT", "server", "port", EnvValueType::Port),
+    ("DATABASE_URL", "database", "url", EnvValueType::Text),
+    (
+        "DATABASE_POOL_SIZE",
+        "database",
+        "pool_size",
+        EnvValueType::Count,
+    ),
+    ("RUST_LOG", "log", "level", EnvValueType::Text),
+    ("CLERK_API_URL", "resync", "api_url", EnvValueType::Text),
+    ("METRICS_LISTEN", "metrics", "listen", EnvValueType::Text),
     (
         "LOG_FORMAT",
         "log",
         "format",
-        Kind::OneOf(&["text", "json"]),
+        EnvValueType::OneOf(&["text", "json"]),
+    ),
+    (
+        "CLERK_JWT_LEEWAY_SECONDS",
+        "auth",
+        "leeway_seconds",
+        EnvValueType::Seconds,
+    ),
+    (
+        "CLERK_JWKS_CACHE_TTL_SECONDS",
+        "auth",
+        "jwks_cache_ttl_seconds",
+        EnvValueType::Seconds,
+    ),
+    (
+        "CLERK_JWKS_REFETCH_INTERVAL_SECONDS",
+        "auth",
+        "jwks_refetch_interval_seconds",
+        EnvValueType::Seconds,
+    ),
+    (
+        "CLERK_JWKS_TIMEOUT_SECONDS",
+        "auth",
+        "jwks_timeout_seconds",
+        EnvValueType::Seconds,
+    ),
+    ("CLERK_JWKS_URL", "auth", "jwks_url", EnvValueType::Text),
+    ("CLERK_ISSUER", "auth", "issuer", EnvValueType::Text),
+    (
+        "CLERK_AUTHORIZED_PARTIES",
+        "auth",
+        "authorized_parties",
+        EnvValueType::List,
+    ),
+    (
+        "CLERK_ACCEPT_PENDING_SESSIONS",
+        "auth",
+        "accept_pending_sessions",
+        EnvValueType::Flag,
     ),
 ];
 
@@ -72,34 +121,56 @@ pub(super) fn merge(
         merge_into(&mut table, overlay);
         sources.push(file);
     }
-    for (variable, section, key, kind) in ENV_OVERRIDES {
+    for (variable, section, key, value_type) in ENV_OVERRIDES {
         let Some(text) = env(variable) else { continue };
-        let value = match kind {
-            Kind::Text => Value::String(text),
-            Kind::Port => Value::Integer(
-                text.parse::<u16>()
-                    .map_err(|_| invalid(variable, "expected a port number from 0 to 65535"))?
-                    .into(),
-            ),
-            Kind::Count => Value::Integer(
-                text.parse::<u32>()
-                    .map_err(|_| invalid(variable, "expected a whole number"))?
-                    .into(),
-            ),
-            Kind::OneOf(choices) if choices.contains(&text.as_str()) => Value::String(text),
-            Kind::OneOf(choices) => {
-                let choices: Vec<String> = choices.iter().map(|c| format!("`{c}`")).collect();
-                return Err(invalid(
-                    variable,
-                    format!("expected {}", choices.join(" or ")),
-                ));
-            }
-        };
+        let value = env_value(variable, text, *value_type)?;
         if let Some(Value::Table(section)) = table.get_mut(*section) {
             section.insert((*key).to_owned(), value);
         }
     }
     Ok(Merged { table, sources })
+}
+
+/// The setting's value an environment variable's text gives, or an error naming the variable.
+fn env_value(variable: &str, text: String, value_type: EnvValueType) -> Result<Value, ConfigError> {
+    let number = |parsed: Option<i64>, expected: &str| {
+        parsed
+            .map(Value::Integer)
+            .ok_or_else(|| invalid(variable, expected))
+    };
+    match value_type {
+        EnvValueType::Text => Ok(Value::String(text)),
+        EnvValueType::Port => number(
+            text.parse::<u16>().ok().map(i64::from),
+            "expected a port number from 0 to 65535",
+        ),
+        EnvValueType::Count => number(
+            text.parse::<u32>().ok().map(i64::from),
+            "expected a whole number",
+        ),
+        EnvValueType::Seconds => number(
+            text.parse::<u64>().ok().and_then(|n| i64::try_from(n).ok()),
+            "expected a whole number of seconds",
+        ),
+        EnvValueType::Flag => match text.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(Value::Boolean(true)),
+            "false" | "0" | "no" => Ok(Value::Boolean(false)),
+            _ => Err(invalid(variable, "expected `true` or `false`")),
+        },
+        EnvValueType::List => Ok(Value::Array(
+            text.split(',')
+                .map(|item| Value::String(item.to_owned()))
+                .collect(),
+        )),
+        EnvValueType::OneOf(choices) if choices.contains(&text.as_str()) => Ok(Value::String(text)),
+        EnvValueType::OneOf(choices) => {
+            let choices: Vec<String> = choices.iter().map(|c| format!("`{c}`")).collect();
+            Err(invalid(
+                variable,
+                format!("expected {}", choices.join(" or ")),
+            ))
+        }
+    }
 }
 
 /// `config/<name>.toml`, for a name of letters, digits, `-` and `_` only.
@@ -185,6 +256,30 @@ fn merge_into(base: &mut Table, overlay: Table) {
             (_, value) => {
                 base.insert(key, value);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_override_sets_a_documented_setting_of_the_defaults() {
+        let defaults: Table = DEFAULT_TOML.parse().expect("the defaults parse");
+        for (variable, section, key, _) in ENV_OVERRIDES {
+            let setting = format!("{section}.{key}");
+            let Some(Value::Table(known)) = defaults.get(*section) else {
+                panic!("{variable}: no section [{section}] in config/default.toml");
+            };
+            assert!(
+                known.contains_key(*key) || OPTIONAL_KEYS.contains(&setting.as_str()),
+                "{variable}: no setting {setting} in config/default.toml"
+            );
+            assert!(
+                DEFAULT_TOML.contains(variable),
+                "{variable} is not documented in config/default.toml"
+            );
         }
     }
 }

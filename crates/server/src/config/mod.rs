@@ -76,6 +76,10 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// Secrets, from the environment only.
     pub secrets: Secrets,
+    /// The session token verifier, built once from `[auth]` and `CLERK_JWT_PUBLIC_KEY` (the
+    /// PEM key when set, else the JWKS endpoint); `None` when neither is set. Clones share its
+    /// key cache.
+    pub tokens: Option<TokenVerifier>,
     /// The merged settings as TOML, for `check-config` (no secrets in it).
     pub effective: toml::Table,
     /// Where the settings came from, in order: the files, then the variables read from `.env`
@@ -198,6 +202,34 @@ pub struct Secrets {
 }
 
 impl Secrets {
+    /// Reads the secrets from the environment (`env` returns trimmed, non-empty values).
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable of an unusable secret, never showing its value.
+    fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            webhook_secret: env("CLERK_WEBHOOK_SIGNING_SECRET")
+                .map(|secret| {
+                    WebhookSecret::parse(&secret).map_err(|err| {
+                        invalid("CLERK_WEBHOOK_SIGNING_SECRET", format!("{err} (copy the whsec_… signing secret of the endpoint in Clerk's dashboard)"))
+                    })
+                })
+                .transpose()?,
+            jwt_public_key: env("CLERK_JWT_PUBLIC_KEY"),
+            clerk_secret_key: env("CLERK_SECRET_KEY")
+                .map(|key| {
+                    SecretKey::parse(&key).map_err(|problem| invalid("CLERK_SECRET_KEY", problem))
+                })
+                .transpose()?,
+            admin_csrf_secret: env("ADMIN_CSRF_SECRET")
+                .map(|secret| at_least("ADMIN_CSRF_SECRET", secret, 32))
+                .transpose()?,
+            metrics_token: env("METRICS_TOKEN")
+                .map(|token| at_least("METRICS_TOKEN", token, 16))
+                .transpose()?,
+        })
+    }
+
     /// Each secret's variable and whether it is set, for reports that must not show values.
     pub fn presence(&self) -> Vec<(&'static str, bool)> {
         vec![
@@ -319,59 +351,31 @@ impl Settings {
                 toml::Value::String(database.url.redacted()),
             );
         }
-        let mut auth = file.auth;
-        auth.apply_env(&env)?;
-        // The auth settings take their environment overrides after the merge: show the result.
+        let auth = file.auth.checked()?;
+        // Origins are shown as they are compared, without a trailing slash.
         if let Ok(auth_table) = toml::Value::try_from(&auth) {
             effective.insert("auth".to_owned(), auth_table);
         }
+        let resync = check_resync(file.resync)?;
+        let secrets = Secrets::from_env(&env)?;
+        let tokens = auth.token_verifier(secrets.jwt_public_key.as_deref())?;
         let mut settings = Self {
             server,
             database,
             webhooks: file.webhooks,
             auth,
             log,
-            resync: check_resync(file.resync)?,
+            resync,
             metrics: file.metrics,
             effective,
             sources: merged.sources,
-            secrets: Secrets {
-                webhook_secret: env("CLERK_WEBHOOK_SIGNING_SECRET")
-                    .map(|secret| {
-                        WebhookSecret::parse(&secret).map_err(|err| {
-                            invalid("CLERK_WEBHOOK_SIGNING_SECRET", format!("{err} (copy the whsec_… signing secret of the endpoint in Clerk's dashboard)"))
-                        })
-                    })
-                    .transpose()?,
-                jwt_public_key: env("CLERK_JWT_PUBLIC_KEY"),
-                clerk_secret_key: env("CLERK_SECRET_KEY")
-                    .map(|key| {
-                        SecretKey::parse(&key).map_err(|problem| invalid("CLERK_SECRET_KEY", problem))
-                    })
-                    .transpose()?,
-                admin_csrf_secret: env("ADMIN_CSRF_SECRET")
-                    .map(|secret| at_least("ADMIN_CSRF_SECRET", secret, 32))
-                    .transpose()?,
-                metrics_token: env("METRICS_TOKEN")
-                    .map(|token| at_least("METRICS_TOKEN", token, 16))
-                    .transpose()?,
-            },
+            secrets,
+            tokens,
         };
-        settings.token_verifier()?;
         settings
             .sources
             .extend(variable_sources(&read.take(), dotenv));
         Ok(settings)
-    }
-
-    /// The session token verifier: the PEM key when set, else the JWKS endpoint, else none.
-    /// Each call builds a new one, with its own key cache.
-    ///
-    /// # Errors
-    /// [`ConfigError`] naming `CLERK_JWT_PUBLIC_KEY` or `CLERK_JWKS_URL` when unusable.
-    pub fn token_verifier(&self) -> Result<Option<TokenVerifier>, ConfigError> {
-        self.auth
-            .token_verifier(self.secrets.jwt_public_key.as_deref())
     }
 }
 

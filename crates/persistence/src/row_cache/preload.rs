@@ -6,11 +6,11 @@ use std::collections::HashSet;
 use clerk_sync_domain::{OrganizationId, StoredOrganization, UnixMillis, UserId};
 use diesel::prelude::*;
 
-use super::{CHUNK, Reads, UserColumns};
+use super::{CHUNK, RowCache, UserColumns};
 use crate::schema::{organization_memberships as memberships_t, organizations, tombstones, users};
 use crate::{DbConnection, StoreError, memberships, users as user_repo};
 
-impl Reads {
+impl RowCache {
     /// Reads, in a few queries, whether each of `clerk_ids` is tombstoned.
     pub(crate) fn preload_tombstones(
         &mut self,

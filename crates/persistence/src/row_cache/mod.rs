@@ -2,30 +2,28 @@
 //!
 //! A webhook delivery reads a handful of rows; a resync batch reads thousands, and one query per
 //! row would make a large import slow on PostgreSQL (a round trip each). So the per-object code
-//! reads through [`Reads`]: a lookup first tries what a batch preloaded (a few `IN (…)` queries
-//! at the start of its transaction, after its locks are taken) and otherwise queries the row,
-//! remembering the answer. Every write tells `Reads` what it touched; an answer naming a key or
-//! a row written since is not trusted again and is read anew, so the rules see exactly what a
-//! query at that moment would return.
+//! reads through a [`RowCache`]: a lookup first tries what a batch preloaded (a few `IN (…)`
+//! queries at the start of its transaction, after its locks are taken) and otherwise queries the
+//! row, remembering the answer. Every write tells the cache what it touched; an answer naming a
+//! key or a row written since is not trusted again and is read anew, so the rules see exactly
+//! what a query at that moment would return.
 //!
-//! A batch also holds its inserts back ([`Reads::deferring_inserts`]) and writes them in a few
-//! multi-row statements: before any query or other write, and at the end of the batch. An
-//! insert invalidates the keys it claims (Clerk id, email, membership pair), so anything later
-//! in the batch that could see the new row misses the memo, which first writes what is held.
+//! A lookup that queries goes through the [`InsertBuffer`], which first writes the inserts a
+//! batch holds back. An insert invalidates the keys it claims (Clerk id, email, membership
+//! pair), so anything later in the batch that could see the new row misses the cache and so
+//! reads it from the database.
 
 mod preload;
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDateTime;
 use clerk_sync_domain::{
-    ClerkMembershipId, ClerkOrgId, ClerkUserId, EmailAddress, MembershipId, MembershipSnapshot,
-    OrganizationId, StoredMembership, StoredOrganization, StoredUser, UserId, UserSnapshot,
+    ClerkMembershipId, ClerkOrgId, ClerkUserId, EmailAddress, MembershipId, OrganizationId,
+    StoredMembership, StoredOrganization, StoredUser, UserId,
 };
 
-use crate::{
-    DbConnection, StoreError, memberships, tombstones as tombstone_repo, users as user_repo,
-};
+use crate::insert_buffer::InsertBuffer;
+use crate::{StoreError, memberships, tombstones as tombstone_repo, users as user_repo};
 
 /// A user's id, Clerk id and Clerk version, as `users::stored` reads them.
 type UserColumns = (i64, Option<String>, Option<i64>);
@@ -33,12 +31,9 @@ type UserColumns = (i64, Option<String>, Option<i64>);
 /// Most values bound in one `IN (…)` list (SQLite allows 32,766 variables per statement).
 const CHUNK: usize = 1000;
 
-/// Most rows in one multi-row INSERT (8 columns each: well under both backends' limits).
-const INSERT_CHUNK: usize = 500;
-
-/// Rows read for the sync rules, memoized for one transaction.
+/// Rows read for the sync rules, remembered for one transaction.
 #[derive(Debug, Default)]
-pub(crate) struct Reads {
+pub(crate) struct RowCache {
     tombstoned: HashMap<String, bool>,
     users: HashMap<String, Option<StoredUser>>,
     emails: HashMap<String, Option<StoredUser>>,
@@ -49,77 +44,19 @@ pub(crate) struct Reads {
     written_users: HashSet<UserId>,
     written_organizations: HashSet<OrganizationId>,
     written_memberships: HashSet<MembershipId>,
-    deferring: bool,
-    pending_users: Vec<(UserSnapshot, Option<EmailAddress>, NaiveDateTime)>,
-    pending_memberships: Vec<(MembershipSnapshot, UserId, OrganizationId, NaiveDateTime)>,
 }
 
-impl Reads {
-    /// Reads for a batch, whose inserts are held back and written together.
-    pub(crate) fn deferring_inserts() -> Self {
-        Self {
-            deferring: true,
-            ..Self::default()
-        }
-    }
-
-    /// Inserts a user version (now, or with the batch's other inserts).
-    pub(crate) fn insert_user(
-        &mut self,
-        conn: &mut DbConnection,
-        user: &UserSnapshot,
-        email: Option<&EmailAddress>,
-        now: NaiveDateTime,
-    ) -> Result<(), StoreError> {
-        if self.deferring {
-            self.pending_users.push((user.clone(), email.cloned(), now));
-            return Ok(());
-        }
-        self.flush(conn)?;
-        user_repo::insert_version(conn, user, email, now).map(drop)
-    }
-
-    /// Inserts a membership version (now, or with the batch's other inserts).
-    pub(crate) fn insert_membership(
-        &mut self,
-        conn: &mut DbConnection,
-        membership: &MembershipSnapshot,
-        (user, organization): (UserId, OrganizationId),
-        now: NaiveDateTime,
-    ) -> Result<(), StoreError> {
-        if self.deferring {
-            self.pending_memberships
-                .push((membership.clone(), user, organization, now));
-            return Ok(());
-        }
-        self.flush(conn)?;
-        memberships::insert_version(conn, membership, user, organization, now)
-    }
-
-    /// Writes the inserts held back. Call before any other write and at the end of a batch.
-    pub(crate) fn flush(&mut self, conn: &mut DbConnection) -> Result<(), StoreError> {
-        for chunk in self.pending_users.chunks(INSERT_CHUNK) {
-            user_repo::insert_versions(conn, chunk)?;
-        }
-        self.pending_users.clear();
-        for chunk in self.pending_memberships.chunks(INSERT_CHUNK) {
-            memberships::insert_versions(conn, chunk)?;
-        }
-        self.pending_memberships.clear();
-        Ok(())
-    }
-
+impl RowCache {
     /// Whether a Clerk id was deleted.
     pub(crate) fn tombstoned(
         &mut self,
-        conn: &mut DbConnection,
+        db: &mut InsertBuffer<'_>,
         clerk_id: &str,
     ) -> Result<bool, StoreError> {
         if let Some(known) = self.tombstoned.get(clerk_id) {
             return Ok(*known);
         }
-        self.flush(conn)?;
-        let found = tombstone_repo::exists(conn, clerk_id)?;
+        let found = tombstone_repo::exists(db.conn()?, clerk_id)?;
         self.tombstoned.insert(clerk_id.to_owned(), found);
         Ok(found)
     }
@@ -127,7 +64,7 @@ impl Reads {
     /// The user row with a Clerk id.
     pub(crate) fn user(
         &mut self,
-        conn: &mut DbConnection,
+        db: &mut InsertBuffer<'_>,
         clerk_id: &ClerkUserId,
     ) -> Result<Option<StoredUser>, StoreError> {
         if let Some(known) = self.users.get(clerk_id.as_str())
@@ -137,8 +74,7 @@ impl Reads {
         {
             return Ok(known.clone());
         }
-        self.flush(conn)?;
-        let found = user_repo::stored_by_clerk_id(conn, clerk_id)?;
+        let found = user_repo::stored_by_clerk_id(db.conn()?, clerk_id)?;
         self.users
             .insert(clerk_id.as_str().to_owned(), found.clone());
         Ok(found)
@@ -147,7 +83,7 @@ impl Reads {
     /// The user row holding an email.
     pub(crate) fn email_holder(
         &mut self,
-        conn: &mut DbConnection,
+        db: &mut InsertBuffer<'_>,
         email: &EmailAddress,
     ) -> Result<Option<StoredUser>, StoreError> {
         if let Some(known) = self.emails.get(email.as_str())
@@ -157,8 +93,7 @@ impl Reads {
         {
             return Ok(known.clone());
         }
-        self.flush(conn)?;
-        let found = user_repo::stored_by_email(conn, email)?;
+        let found = user_repo::stored_by_email(db.conn()?, email)?;
         self.emails.insert(email.as_str().to_owned(), found.clone());
         Ok(found)
     }
@@ -166,7 +101,7 @@ impl Reads {
     /// The user row with a local id (the account an `external_id` names).
     pub(crate) fn account(
         &mut self,
-        conn: &mut DbConnection,
+        db: &mut InsertBuffer<'_>,
         id: UserId,
     ) -> Result<Option<StoredUser>, StoreError> {
         if !self.written_users.contains(&id)
@@ -174,8 +109,7 @@ impl Reads {
         {
             return Ok(known.clone());
         }
-        self.flush(conn)?;
-        let found = user_repo::stored_by_id(conn, id)?;
+        let found = user_repo::stored_by_id(db.conn()?, id)?;
         self.accounts.insert(id, found.clone());
         Ok(found)
     }
@@ -183,14 +117,13 @@ impl Reads {
     /// The organization row with a Clerk id.
     pub(crate) fn organization(
         &mut self,
-        conn: &mut DbConnection,
+        db: &mut InsertBuffer<'_>,
         clerk_id: &ClerkOrgId,
     ) -> Result<Option<StoredOrganization>, StoreError> {
         if let Some(known) = self.organizations.get(clerk_id.as_str()) {
             return Ok(known.clone());
         }
-        self.flush(conn)?;
-        let found = crate::organizations::stored_by_clerk_id(conn, clerk_id)?;
+        let found = crate::organizations::stored_by_clerk_id(db.conn()?, clerk_id)?;
         self.organizations
             .insert(clerk_id.as_str().to_owned(), found.clone());
         Ok(found)
@@ -199,7 +132,7 @@ impl Reads {
     /// The membership row with a Clerk id.
     pub(crate) fn membership(
         &mut self,
-        conn: &mut DbConnection,
+        db: &mut InsertBuffer<'_>,
         clerk_id: &ClerkMembershipId,
     ) -> Result<Option<StoredMembership>, StoreError> {
         if let Some(known) = self.memberships.get(clerk_id.as_str())
@@ -209,8 +142,7 @@ impl Reads {
         {
             return Ok(known.clone());
         }
-        self.flush(conn)?;
-        let found = memberships::stored_by_clerk_id(conn, clerk_id)?;
+        let found = memberships::stored_by_clerk_id(db.conn()?, clerk_id)?;
         self.memberships
             .insert(clerk_id.as_str().to_owned(), found.clone());
         Ok(found)
@@ -219,7 +151,7 @@ impl Reads {
     /// The membership row holding a (user, organization) pair.
     pub(crate) fn membership_for_pair(
         &mut self,
-        conn: &mut DbConnection,
+        db: &mut InsertBuffer<'_>,
         user: UserId,
         organization: OrganizationId,
     ) -> Result<Option<StoredMembership>, StoreError> {
@@ -233,8 +165,7 @@ impl Reads {
         {
             return Ok(known.clone());
         }
-        self.flush(conn)?;
-        let found = memberships::stored_for_pair(conn, user, organization)?;
+        let found = memberships::stored_for_pair(db.conn()?, user, organization)?;
         if trusted {
             self.pairs.insert((user, organization), found.clone());
         }
