@@ -300,10 +300,10 @@ impl Removal {
 }
 
 /// The ids that parse as Clerk ids of the kind, and those that do not.
-fn parse_ids<'a, Id>(
-    ids: &'a [String],
+fn parse_ids<Id>(
+    ids: &[String],
     parse: fn(&str) -> Result<Id, DomainError>,
-) -> (Vec<Id>, Vec<&'a str>) {
+) -> (Vec<Id>, Vec<&str>) {
     let mut parsed = Vec::with_capacity(ids.len());
     let mut rejected = Vec::new();
     for id in ids {

@@ -44,7 +44,6 @@ pub struct Requirements {
 
 /// The values of a flag requirement, for the document (parsed by [`flag`]).
 #[derive(utoipa::ToSchema)]
-#[allow(dead_code)] // Only describes the accepted texts.
 pub enum Flag {
     /// Required.
     #[serde(rename = "1")]
