@@ -52,122 +52,239 @@ fn unsigned_token(claims: &Value) -> String {
     )
 }
 
-server_tests! {
-    a_bearer_token_or_the_session_cookie_identifies_the_caller(server) {
-        synced(&server).await;
-        let token = token_for(USER);
-        let (status, _, me) = me_with(&server, server.client.get(server.url("/api/v1/auth/me/")).bearer_auth(&token)).await;
-        assert_eq!(status, 200);
-        assert_eq!(me["clerk_id"], USER);
-        assert_eq!(
-            me.as_object().map(|o| { let mut k: Vec<_> = o.keys().cloned().collect(); k.sort(); k }),
-            Some(vec!["active_organization", "clerk_id", "email", "first_name", "id", "image_url", "is_active", "is_staff", "last_name"].into_iter().map(String::from).collect())
-        );
-        let cookie = server.client.get(server.url("/api/v1/auth/me")).header("cookie", format!("other=1; __session={token}"));
-        let (status, _, me) = me_with(&server, cookie).await;
-        assert_eq!((status, me["clerk_id"].clone()), (200, json!(USER)));
-    }
+server_tests!(
+    a_bearer_token_or_the_session_cookie_identifies_the_caller,
+    a_verified_user_not_yet_synced_gets_404,
+    refused_tokens_get_401_with_a_bearer_challenge,
+    my_organizations_list_each_with_the_role,
+    me_reports_the_active_organization_of_a_v1_token,
+    me_reports_the_active_organization_of_a_v2_token,
+    me_reports_no_active_organization_as_null,
+);
 
-    a_verified_user_not_yet_synced_gets_404(server) {
-        let (status, body) = server.get_as("/api/v1/auth/me/", &token_for("user_notsyncedyet")).await;
-        assert_eq!((status, body), (404, json!({"detail": "User not found"})));
-        let (status, _) = server.get_as("/api/v1/auth/me/organizations/", &token_for("user_notsyncedyet")).await;
-        assert_eq!(status, 404);
-    }
+async fn a_bearer_token_or_the_session_cookie_identifies_the_caller(server: TestServer) {
+    synced(&server).await;
+    let token = token_for(USER);
+    let (status, _, me) = me_with(
+        &server,
+        server
+            .client
+            .get(server.url("/api/v1/auth/me/"))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(me["clerk_id"], USER);
+    assert_eq!(
+        me.as_object().map(|o| {
+            let mut k: Vec<_> = o.keys().cloned().collect();
+            k.sort();
+            k
+        }),
+        Some(
+            vec![
+                "active_organization",
+                "clerk_id",
+                "email",
+                "first_name",
+                "id",
+                "image_url",
+                "is_active",
+                "is_staff",
+                "last_name"
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect()
+        )
+    );
+    let cookie = server
+        .client
+        .get(server.url("/api/v1/auth/me"))
+        .header("cookie", format!("other=1; __session={token}"));
+    let (status, _, me) = me_with(&server, cookie).await;
+    assert_eq!((status, me["clerk_id"].clone()), (200, json!(USER)));
+}
 
-    refused_tokens_get_401_with_a_bearer_challenge(server) {
-        synced(&server).await;
-        let now = unix_now();
-        let valid = token_for(USER);
-        let mut tampered_claims = claims(USER);
-        tampered_claims["sub"] = json!("user_someoneelse");
-        let tampered = {
-            let parts: Vec<&str> = valid.split('.').collect();
-            let forged = sign(&tampered_claims);
-            let forged_payload = forged.split('.').nth(1).unwrap_or_default().to_owned();
-            format!("{}.{}.{}", parts[0], forged_payload, parts[2])
-        };
-        let expired = sign(&json!({"sub": USER, "exp": now - 60, "iat": now - 120}));
-        let within_leeway = sign(&json!({"sub": USER, "exp": now - 2, "iat": now - 120}));
-        let cases: Vec<(&str, Option<String>, &str)> = vec![
-            ("no token", None, "Not authenticated: send the Clerk session token as `Authorization: Bearer <token>` or the `__session` cookie"),
-            ("expired", Some(expired), "Token has expired"),
-            ("tampered", Some(tampered), "Could not validate credentials: invalid signature"),
-            ("other key", Some(sign_with(&claims(USER), "tests/fixtures/keys/other_private.pem")), "Could not validate credentials: invalid signature"),
-            ("HS256", Some(hs256_token(&claims(USER))), "Could not validate credentials: algorithm not allowed; tokens must be signed with RS256"),
-            ("alg none", Some(unsigned_token(&claims(USER))), "Could not validate credentials: algorithm not allowed; tokens must be signed with RS256"),
-            ("not yet valid", Some(sign(&json!({"sub": USER, "exp": now + 600, "nbf": now + 300}))), "Could not validate credentials: token is not valid yet (nbf)"),
-            ("no exp", Some(sign(&json!({"sub": USER, "iat": now}))), "Could not validate credentials: the token has no expiry (exp)"),
-            ("no sub", Some(sign(&json!({"exp": now + 60}))), "Could not validate credentials: the token names no user (sub)"),
-            ("sub not a user id", Some(sign(&json!({"sub": "org_1", "exp": now + 60}))), "Could not validate credentials: invalid `sub` claim: expected a Clerk user id"),
-            ("garbage", Some("not.a.jwt".to_owned()), "Could not validate credentials: malformed token"),
-        ];
-        for (case, token, detail) in cases {
-            let mut request = server.client.get(server.url("/api/v1/auth/me/"));
-            if let Some(token) = &token {
-                request = request.bearer_auth(token);
-            }
-            let (status, challenge, body) = me_with(&server, request).await;
-            assert_eq!(status, 401, "{case}");
-            assert_eq!(challenge.as_deref(), Some("Bearer"), "{case}");
-            assert_eq!(body, json!({"detail": detail}), "{case}");
+async fn a_verified_user_not_yet_synced_gets_404(server: TestServer) {
+    let (status, body) = server
+        .get_as("/api/v1/auth/me/", &token_for("user_notsyncedyet"))
+        .await;
+    assert_eq!((status, body), (404, json!({"detail": "User not found"})));
+    let (status, _) = server
+        .get_as(
+            "/api/v1/auth/me/organizations/",
+            &token_for("user_notsyncedyet"),
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+async fn refused_tokens_get_401_with_a_bearer_challenge(server: TestServer) {
+    synced(&server).await;
+    let now = unix_now();
+    let valid = token_for(USER);
+    let mut tampered_claims = claims(USER);
+    tampered_claims["sub"] = json!("user_someoneelse");
+    let tampered = {
+        let parts: Vec<&str> = valid.split('.').collect();
+        let forged = sign(&tampered_claims);
+        let forged_payload = forged.split('.').nth(1).unwrap_or_default().to_owned();
+        format!("{}.{}.{}", parts[0], forged_payload, parts[2])
+    };
+    let expired = sign(&json!({"sub": USER, "exp": now - 60, "iat": now - 120}));
+    let within_leeway = sign(&json!({"sub": USER, "exp": now - 2, "iat": now - 120}));
+    let cases: Vec<(&str, Option<String>, &str)> = vec![
+        (
+            "no token",
+            None,
+            "Not authenticated: send the Clerk session token as `Authorization: Bearer <token>` or the `__session` cookie",
+        ),
+        ("expired", Some(expired), "Token has expired"),
+        (
+            "tampered",
+            Some(tampered),
+            "Could not validate credentials: invalid signature",
+        ),
+        (
+            "other key",
+            Some(sign_with(
+                &claims(USER),
+                "tests/fixtures/keys/other_private.pem",
+            )),
+            "Could not validate credentials: invalid signature",
+        ),
+        (
+            "HS256",
+            Some(hs256_token(&claims(USER))),
+            "Could not validate credentials: algorithm not allowed; tokens must be signed with RS256",
+        ),
+        (
+            "alg none",
+            Some(unsigned_token(&claims(USER))),
+            "Could not validate credentials: algorithm not allowed; tokens must be signed with RS256",
+        ),
+        (
+            "not yet valid",
+            Some(sign(
+                &json!({"sub": USER, "exp": now + 600, "nbf": now + 300}),
+            )),
+            "Could not validate credentials: token is not valid yet (nbf)",
+        ),
+        (
+            "no exp",
+            Some(sign(&json!({"sub": USER, "iat": now}))),
+            "Could not validate credentials: the token has no expiry (exp)",
+        ),
+        (
+            "no sub",
+            Some(sign(&json!({"exp": now + 60}))),
+            "Could not validate credentials: the token names no user (sub)",
+        ),
+        (
+            "sub not a user id",
+            Some(sign(&json!({"sub": "org_1", "exp": now + 60}))),
+            "Could not validate credentials: invalid `sub` claim: expected a Clerk user id",
+        ),
+        (
+            "garbage",
+            Some("not.a.jwt".to_owned()),
+            "Could not validate credentials: malformed token",
+        ),
+    ];
+    for (case, token, detail) in cases {
+        let mut request = server.client.get(server.url("/api/v1/auth/me/"));
+        if let Some(token) = &token {
+            request = request.bearer_auth(token);
         }
-        let (status, _) = server.get_as("/api/v1/auth/me/", &within_leeway).await;
-        assert_eq!(status, 200, "an expiry within the 5 s leeway is accepted");
+        let (status, challenge, body) = me_with(&server, request).await;
+        assert_eq!(status, 401, "{case}");
+        assert_eq!(challenge.as_deref(), Some("Bearer"), "{case}");
+        assert_eq!(body, json!({"detail": detail}), "{case}");
     }
+    let (status, _) = server.get_as("/api/v1/auth/me/", &within_leeway).await;
+    assert_eq!(status, 200, "an expiry within the 5 s leeway is accepted");
+}
 
-    my_organizations_list_each_with_the_role(server) {
-        synced(&server).await;
-        let (status, orgs) = server.get_as("/api/v1/auth/me/organizations/", &token_for(USER)).await;
-        assert_eq!((status, orgs), (200, json!([])));
-        server.deliver_json("msg_m", &event_fixture("organizationMembership.created")).await;
-        let (_, orgs) = server.get_as("/api/v1/auth/me/organizations", &token_for(USER)).await;
-        let org = &orgs[0];
-        assert_eq!(
-            (org["clerk_id"].clone(), org["name"].clone(), org["slug"].clone(), org["role"].clone()),
-            (json!("org_2Tti8BTY5E6lxc3WqMO5R0U0ILB"), json!("Analytical Engines"), json!("analytical-engines"), json!("org:member"))
-        );
-        assert!(org["id"].is_i64());
-    }
+async fn my_organizations_list_each_with_the_role(server: TestServer) {
+    synced(&server).await;
+    let (status, orgs) = server
+        .get_as("/api/v1/auth/me/organizations/", &token_for(USER))
+        .await;
+    assert_eq!((status, orgs), (200, json!([])));
+    server
+        .deliver_json("msg_m", &event_fixture("organizationMembership.created"))
+        .await;
+    let (_, orgs) = server
+        .get_as("/api/v1/auth/me/organizations", &token_for(USER))
+        .await;
+    let org = &orgs[0];
+    assert_eq!(
+        (
+            org["clerk_id"].clone(),
+            org["name"].clone(),
+            org["slug"].clone(),
+            org["role"].clone()
+        ),
+        (
+            json!("org_2Tti8BTY5E6lxc3WqMO5R0U0ILB"),
+            json!("Analytical Engines"),
+            json!("analytical-engines"),
+            json!("org:member")
+        )
+    );
+    assert!(org["id"].is_i64());
+}
 
-    me_reports_the_active_organization_of_a_v1_token(server) {
-        synced(&server).await;
-        let mut v1 = claims(USER);
-        v1["org_id"] = json!("org_2Tti8BTY5E6lxc3WqMO5R0U0ILB");
-        v1["org_role"] = json!("org:admin");
-        v1["org_slug"] = json!("analytical-engines");
-        v1["org_permissions"] = json!(["org:invoices:create"]);
-        let (status, me) = server.get_as("/api/v1/auth/me/", &sign(&v1)).await;
-        assert_eq!(status, 200);
-        assert_eq!(me["clerk_id"], USER, "the synced user is still reported");
-        assert_eq!(me["active_organization"], json!({
+async fn me_reports_the_active_organization_of_a_v1_token(server: TestServer) {
+    synced(&server).await;
+    let mut v1 = claims(USER);
+    v1["org_id"] = json!("org_2Tti8BTY5E6lxc3WqMO5R0U0ILB");
+    v1["org_role"] = json!("org:admin");
+    v1["org_slug"] = json!("analytical-engines");
+    v1["org_permissions"] = json!(["org:invoices:create"]);
+    let (status, me) = server.get_as("/api/v1/auth/me/", &sign(&v1)).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["clerk_id"], USER, "the synced user is still reported");
+    assert_eq!(
+        me["active_organization"],
+        json!({
             "id": "org_2Tti8BTY5E6lxc3WqMO5R0U0ILB", "slug": "analytical-engines",
             "role": "org:admin", "permissions": ["org:invoices:create"]
-        }));
-    }
+        })
+    );
+}
 
-    me_reports_the_active_organization_of_a_v2_token(server) {
-        synced(&server).await;
-        let mut v2 = claims(USER);
-        v2["v"] = json!(2);
-        v2["sts"] = json!("active");
-        v2["fea"] = json!("o:dashboard,u:assistant,o:teams");
-        v2["o"] = json!({"id": "org_2Tti8BTY5E6lxc3WqMO5R0U0ILB", "rol": "admin",
+async fn me_reports_the_active_organization_of_a_v2_token(server: TestServer) {
+    synced(&server).await;
+    let mut v2 = claims(USER);
+    v2["v"] = json!(2);
+    v2["sts"] = json!("active");
+    v2["fea"] = json!("o:dashboard,u:assistant,o:teams");
+    v2["o"] = json!({"id": "org_2Tti8BTY5E6lxc3WqMO5R0U0ILB", "rol": "admin",
                          "slg": "analytical-engines", "per": "manage,read", "fpm": "3,2"});
-        let (status, me) = server.get_as("/api/v1/auth/me/", &sign(&v2)).await;
-        assert_eq!(status, 200);
-        assert_eq!(me["active_organization"], json!({
+    let (status, me) = server.get_as("/api/v1/auth/me/", &sign(&v2)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        me["active_organization"],
+        json!({
             "id": "org_2Tti8BTY5E6lxc3WqMO5R0U0ILB", "slug": "analytical-engines", "role": "org:admin",
             "permissions": ["org:dashboard:manage", "org:dashboard:read", "org:teams:read"]
-        }));
-    }
+        })
+    );
+}
 
-    me_reports_no_active_organization_as_null(server) {
-        synced(&server).await;
-        let mut v2 = claims(USER);
-        v2["v"] = json!(2);
-        let (status, me) = server.get_as("/api/v1/auth/me/", &sign(&v2)).await;
-        assert_eq!((status, me["active_organization"].clone()), (200, Value::Null));
-        assert!(me.as_object().is_some_and(|o| o.contains_key("active_organization")));
-    }
+async fn me_reports_no_active_organization_as_null(server: TestServer) {
+    synced(&server).await;
+    let mut v2 = claims(USER);
+    v2["v"] = json!(2);
+    let (status, me) = server.get_as("/api/v1/auth/me/", &sign(&v2)).await;
+    assert_eq!(
+        (status, me["active_organization"].clone()),
+        (200, Value::Null)
+    );
+    assert!(
+        me.as_object()
+            .is_some_and(|o| o.contains_key("active_organization"))
+    );
 }

@@ -216,24 +216,23 @@ pub fn token_for(sub: &str) -> String {
     sign(&claims(sub))
 }
 
-/// Defines a test module per body, with one test against a server on SQLite and one on
-/// PostgreSQL.
+/// Runs each named async function as two tests, against a server on SQLite and one on
+/// PostgreSQL: a module per function, with the tests `sqlite` and `postgres`. The functions are
+/// plain items, so rustfmt and the compiler read them like any other code.
 macro_rules! server_tests {
-    ($($name:ident($server:ident) $body:block)*) => {
+    ($($name:ident),* $(,)?) => {
         $(
             mod $name {
-                use super::*;
-
                 #[actix_web::test]
                 async fn sqlite() {
-                    let $server = TestServer::sqlite().await;
-                    $body
+                    super::$name($crate::common::TestServer::sqlite().await).await;
                 }
 
                 #[actix_web::test]
                 async fn postgres() {
-                    let Some($server) = TestServer::postgres().await else { return };
-                    $body
+                    if let Some(server) = $crate::common::TestServer::postgres().await {
+                        super::$name(server).await;
+                    }
                 }
             }
         )*

@@ -14,41 +14,111 @@ use crate::binary::*;
 use crate::common::*;
 use crate::readme;
 
-server_tests! {
-    every_response_carries_a_request_id(server) {
-        let response = server.client.get(server.url("/api/v1/health")).send().await.expect("answers");
-        let id = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        assert_eq!(id.len(), 32, "a fresh id: {id:?}");
-        let response = server.client.get(server.url("/api/v1/health")).header("x-request-id", "lb-1234.abc").send().await.expect("answers");
-        assert_eq!(response.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("lb-1234.abc"), "a proxy's id is kept");
-        let response = server.client.get(server.url("/api/v1/health")).header("x-request-id", "bad id; drop table").send().await.expect("answers");
-        let id = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        assert!(id.len() == 32 && !id.contains(' '), "an unsafe id is replaced: {id:?}");
-    }
+server_tests!(
+    every_response_carries_a_request_id,
+    metrics_count_requests_deliveries_and_the_pool,
+);
 
-    metrics_count_requests_deliveries_and_the_pool(server) {
-        server.deliver_json("msg_m1", &event_fixture("user.created")).await;
-        server.deliver_json("msg_m1", &event_fixture("user.created")).await;
-        server.get_as("/api/v1/auth/me/", &token_for("user_2VpUG6M2aNvZUuqG2SgEAZ5kNKE")).await;
-        server.client.get(server.url("/api/v1/auth/me/")).send().await.expect("answers");
-        server.get_as("/api/v1/auth/me/", &sign_with(&claims("user_x"), "tests/fixtures/keys/other_private.pem")).await;
-        let response = server.client.get(server.url("/metrics")).send().await.expect("answers");
-        assert_eq!(response.status().as_u16(), 200);
-        assert!(response.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/plain")));
-        let text = response.text().await.expect("text");
-        for expected in [
-            r#"clerk_sync_webhook_deliveries_total{event_type="user.created",outcome="applied"} 1"#,
-            r#"clerk_sync_webhook_deliveries_total{event_type="user.created",outcome="duplicate"} 1"#,
-            r#"clerk_sync_http_requests_total{method="POST",route="/api/v1/auth/clerk_webhook",status="200"} 2"#,
-            r#"clerk_sync_http_requests_total{method="GET",route="/api/v1/auth/me",status="200"} 1"#,
-            r#"clerk_sync_http_request_duration_seconds_count{method="GET",route="/api/v1/auth/me"} 3"#,
-            r#"clerk_sync_http_requests_total{method="GET",route="/api/v1/auth/me",status="401"} 2"#,
-            r#"clerk_sync_db_pool_connections{state="max"} 8"#,
-            r#"clerk_sync_token_rejections_total{reason="missing"} 1"#,
-            r#"clerk_sync_token_rejections_total{reason="invalid_signature"} 1"#,
-        ] {
-            assert!(text.contains(expected), "missing {expected}\n{text}");
-        }
+async fn every_response_carries_a_request_id(server: TestServer) {
+    let response = server
+        .client
+        .get(server.url("/api/v1/health"))
+        .send()
+        .await
+        .expect("answers");
+    let id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(id.len(), 32, "a fresh id: {id:?}");
+    let response = server
+        .client
+        .get(server.url("/api/v1/health"))
+        .header("x-request-id", "lb-1234.abc")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(
+        response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("lb-1234.abc"),
+        "a proxy's id is kept"
+    );
+    let response = server
+        .client
+        .get(server.url("/api/v1/health"))
+        .header("x-request-id", "bad id; drop table")
+        .send()
+        .await
+        .expect("answers");
+    let id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        id.len() == 32 && !id.contains(' '),
+        "an unsafe id is replaced: {id:?}"
+    );
+}
+
+async fn metrics_count_requests_deliveries_and_the_pool(server: TestServer) {
+    server
+        .deliver_json("msg_m1", &event_fixture("user.created"))
+        .await;
+    server
+        .deliver_json("msg_m1", &event_fixture("user.created"))
+        .await;
+    server
+        .get_as(
+            "/api/v1/auth/me/",
+            &token_for("user_2VpUG6M2aNvZUuqG2SgEAZ5kNKE"),
+        )
+        .await;
+    server
+        .client
+        .get(server.url("/api/v1/auth/me/"))
+        .send()
+        .await
+        .expect("answers");
+    server
+        .get_as(
+            "/api/v1/auth/me/",
+            &sign_with(&claims("user_x"), "tests/fixtures/keys/other_private.pem"),
+        )
+        .await;
+    let response = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/plain"))
+    );
+    let text = response.text().await.expect("text");
+    for expected in [
+        r#"clerk_sync_webhook_deliveries_total{event_type="user.created",outcome="applied"} 1"#,
+        r#"clerk_sync_webhook_deliveries_total{event_type="user.created",outcome="duplicate"} 1"#,
+        r#"clerk_sync_http_requests_total{method="POST",route="/api/v1/auth/clerk_webhook",status="200"} 2"#,
+        r#"clerk_sync_http_requests_total{method="GET",route="/api/v1/auth/me",status="200"} 1"#,
+        r#"clerk_sync_http_request_duration_seconds_count{method="GET",route="/api/v1/auth/me"} 3"#,
+        r#"clerk_sync_http_requests_total{method="GET",route="/api/v1/auth/me",status="401"} 2"#,
+        r#"clerk_sync_db_pool_connections{state="max"} 8"#,
+        r#"clerk_sync_token_rejections_total{reason="missing"} 1"#,
+        r#"clerk_sync_token_rejections_total{reason="invalid_signature"} 1"#,
+    ] {
+        assert!(text.contains(expected), "missing {expected}\n{text}");
     }
 }
 

@@ -49,60 +49,131 @@ fn keys(member: &Value) -> Vec<String> {
     keys
 }
 
-server_tests! {
-    members_see_every_member_with_their_role(server) {
-        story(&server).await;
-        for caller in [ADA, "user_grace"] {
-            let (status, members) = server.get_as(&members_path(ORG), &token_for(caller)).await;
-            assert_eq!(status, 200, "{caller}");
-            let listed: Vec<(Value, Value, Value, Value)> = members
-                .as_array()
-                .map(|all| all.iter().map(|m| (m["clerk_id"].clone(), m["first_name"].clone(), m["last_name"].clone(), m["role"].clone())).collect())
-                .unwrap_or_default();
-            assert_eq!(listed, vec![
-                (json!(ADA), json!("Ada"), json!("Lovelace"), json!("org:member")),
-                (json!("user_grace"), json!("Grace"), json!("Hopper"), json!("org:admin")),
-            ], "{caller}");
-            assert_eq!(keys(&members[0]), ["clerk_id", "email", "first_name", "id", "last_name", "role"]);
-            assert_eq!(members[0]["email"], "ada.lovelace@example.com");
-            assert!(members[0]["id"].is_i64());
-            assert_eq!(members[1]["email"], Value::Null, "Grace's user event has not come yet");
-        }
-    }
+server_tests!(
+    members_see_every_member_with_their_role,
+    non_members_get_403,
+    unknown_organizations_get_404,
+    the_members_list_needs_a_session,
+    a_member_who_leaves_loses_access,
+);
 
-    non_members_get_403(server) {
-        story(&server).await;
-        let forbidden = json!({"detail": "You are not a member of this organization"});
-        let (status, body) = server.get_as(&members_path("org_other"), &token_for(ADA)).await;
-        assert_eq!((status, body), (403, forbidden.clone()), "a member of another organization");
-        let (status, body) = server.get_as(&members_path(ORG), &token_for("user_stranger")).await;
-        assert_eq!((status, body), (403, forbidden), "a signed-in user the mirror does not know");
+async fn members_see_every_member_with_their_role(server: TestServer) {
+    story(&server).await;
+    for caller in [ADA, "user_grace"] {
+        let (status, members) = server.get_as(&members_path(ORG), &token_for(caller)).await;
+        assert_eq!(status, 200, "{caller}");
+        let listed: Vec<(Value, Value, Value, Value)> = members
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .map(|m| {
+                        (
+                            m["clerk_id"].clone(),
+                            m["first_name"].clone(),
+                            m["last_name"].clone(),
+                            m["role"].clone(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(
+            listed,
+            vec![
+                (
+                    json!(ADA),
+                    json!("Ada"),
+                    json!("Lovelace"),
+                    json!("org:member")
+                ),
+                (
+                    json!("user_grace"),
+                    json!("Grace"),
+                    json!("Hopper"),
+                    json!("org:admin")
+                ),
+            ],
+            "{caller}"
+        );
+        assert_eq!(
+            keys(&members[0]),
+            ["clerk_id", "email", "first_name", "id", "last_name", "role"]
+        );
+        assert_eq!(members[0]["email"], "ada.lovelace@example.com");
+        assert!(members[0]["id"].is_i64());
+        assert_eq!(
+            members[1]["email"],
+            Value::Null,
+            "Grace's user event has not come yet"
+        );
     }
+}
 
-    unknown_organizations_get_404(server) {
-        story(&server).await;
-        let not_found = json!({"detail": "Organization not found"});
-        for org in ["org_2UnknownUnknownUnknown00", "not-an-org-id", "user_2VpUG6M2aNvZUuqG2SgEAZ5kNKE"] {
-            let (status, body) = server.get_as(&members_path(org), &token_for(ADA)).await;
-            assert_eq!((status, body), (404, not_found.clone()), "{org}");
-        }
-    }
+async fn non_members_get_403(server: TestServer) {
+    story(&server).await;
+    let forbidden = json!({"detail": "You are not a member of this organization"});
+    let (status, body) = server
+        .get_as(&members_path("org_other"), &token_for(ADA))
+        .await;
+    assert_eq!(
+        (status, body),
+        (403, forbidden.clone()),
+        "a member of another organization"
+    );
+    let (status, body) = server
+        .get_as(&members_path(ORG), &token_for("user_stranger"))
+        .await;
+    assert_eq!(
+        (status, body),
+        (403, forbidden),
+        "a signed-in user the mirror does not know"
+    );
+}
 
-    the_members_list_needs_a_session(server) {
-        story(&server).await;
-        let response = server.client.get(server.url(&members_path(ORG))).send().await.expect("answers");
-        assert_eq!(response.status().as_u16(), 401);
-        let (status, _) = server.get_as(&members_path(ORG), &sign_with(&claims(ADA), "tests/fixtures/keys/other_private.pem")).await;
-        assert_eq!(status, 401);
+async fn unknown_organizations_get_404(server: TestServer) {
+    story(&server).await;
+    let not_found = json!({"detail": "Organization not found"});
+    for org in [
+        "org_2UnknownUnknownUnknown00",
+        "not-an-org-id",
+        "user_2VpUG6M2aNvZUuqG2SgEAZ5kNKE",
+    ] {
+        let (status, body) = server.get_as(&members_path(org), &token_for(ADA)).await;
+        assert_eq!((status, body), (404, not_found.clone()), "{org}");
     }
+}
 
-    a_member_who_leaves_loses_access(server) {
-        story(&server).await;
-        let (status, _) = server.deliver_json("msg_ada_left", &event_fixture("organizationMembership.deleted")).await;
-        assert_eq!(status, 200);
-        let (status, _) = server.get_as(&members_path(ORG), &token_for(ADA)).await;
-        assert_eq!(status, 403);
-        let (status, members) = server.get_as(&members_path(ORG), &token_for("user_grace")).await;
-        assert_eq!((status, members.as_array().map(Vec::len)), (200, Some(1)));
-    }
+async fn the_members_list_needs_a_session(server: TestServer) {
+    story(&server).await;
+    let response = server
+        .client
+        .get(server.url(&members_path(ORG)))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status().as_u16(), 401);
+    let (status, _) = server
+        .get_as(
+            &members_path(ORG),
+            &sign_with(&claims(ADA), "tests/fixtures/keys/other_private.pem"),
+        )
+        .await;
+    assert_eq!(status, 401);
+}
+
+async fn a_member_who_leaves_loses_access(server: TestServer) {
+    story(&server).await;
+    let (status, _) = server
+        .deliver_json(
+            "msg_ada_left",
+            &event_fixture("organizationMembership.deleted"),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = server.get_as(&members_path(ORG), &token_for(ADA)).await;
+    assert_eq!(status, 403);
+    let (status, members) = server
+        .get_as(&members_path(ORG), &token_for("user_grace"))
+        .await;
+    assert_eq!((status, members.as_array().map(Vec::len)), (200, Some(1)));
 }

@@ -10,44 +10,90 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-server_tests! {
-    health_and_readiness_answer(server) {
-        for path in ["/api/v1/health", "/api/v1/health/", "/api/v1/ready", "/api/v1/ready/"] {
-            let response = server.client.get(server.url(path)).send().await.expect("answers");
-            assert_eq!(response.status().as_u16(), 200, "{path}");
-            assert_eq!(response.json::<Value>().await.expect("JSON"), json!({"status": "ok"}), "{path}");
-        }
-    }
+server_tests!(
+    health_and_readiness_answer,
+    a_method_a_route_does_not_serve_answers_405_with_allow,
+    unknown_routes_and_methods_answer_json,
+);
 
-    a_method_a_route_does_not_serve_answers_405_with_allow(server) {
-        // RFC 9110 §15.5.6: a 405 lists the methods the resource does serve.
-        for route in clerk_sync_http::routing::ROUTES.iter().filter(|r| !r.path.contains('{') && !r.any_method) {
-            let served: Vec<&str> = clerk_sync_http::routing::ROUTES
-                .iter()
-                .filter(|other| other.mounted_path() == route.mounted_path())
-                .map(|other| other.method.as_str())
-                .collect();
-            for method in ["TRACE", "DELETE", "PATCH"] {
-                if served.contains(&method) {
-                    continue;
-                }
-                let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
-                let response = server.client.request(method.clone(), server.url(route.path)).send().await.expect("answers");
-                assert_eq!(response.status().as_u16(), 405, "{method} {}", route.path);
-                let allow = response.headers().get("allow").and_then(|v| v.to_str().ok()).map(str::to_owned);
-                assert_eq!(allow, Some(served.join(", ")), "{method} {}", route.path);
+async fn health_and_readiness_answer(server: TestServer) {
+    for path in [
+        "/api/v1/health",
+        "/api/v1/health/",
+        "/api/v1/ready",
+        "/api/v1/ready/",
+    ] {
+        let response = server
+            .client
+            .get(server.url(path))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        assert_eq!(
+            response.json::<Value>().await.expect("JSON"),
+            json!({"status": "ok"}),
+            "{path}"
+        );
+    }
+}
+
+async fn a_method_a_route_does_not_serve_answers_405_with_allow(server: TestServer) {
+    // RFC 9110 §15.5.6: a 405 lists the methods the resource does serve.
+    for route in clerk_sync_http::routing::ROUTES
+        .iter()
+        .filter(|r| !r.path.contains('{') && !r.any_method)
+    {
+        let served: Vec<&str> = clerk_sync_http::routing::ROUTES
+            .iter()
+            .filter(|other| other.mounted_path() == route.mounted_path())
+            .map(|other| other.method.as_str())
+            .collect();
+        for method in ["TRACE", "DELETE", "PATCH"] {
+            if served.contains(&method) {
+                continue;
             }
+            let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+            let response = server
+                .client
+                .request(method.clone(), server.url(route.path))
+                .send()
+                .await
+                .expect("answers");
+            assert_eq!(response.status().as_u16(), 405, "{method} {}", route.path);
+            let allow = response
+                .headers()
+                .get("allow")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            assert_eq!(allow, Some(served.join(", ")), "{method} {}", route.path);
         }
     }
+}
 
-    unknown_routes_and_methods_answer_json(server) {
-        let response = server.client.get(server.url("/api/v1/nothing")).send().await.expect("answers");
-        assert_eq!(response.status().as_u16(), 404);
-        assert_eq!(response.json::<Value>().await.expect("JSON"), json!({"detail": "Not Found"}));
-        let response = server.client.get(server.url("/api/v1/auth/clerk_webhook/")).send().await.expect("answers");
-        assert_eq!(response.status().as_u16(), 405);
-        assert_eq!(response.json::<Value>().await.expect("JSON"), json!({"detail": "Method Not Allowed"}));
-    }
+async fn unknown_routes_and_methods_answer_json(server: TestServer) {
+    let response = server
+        .client
+        .get(server.url("/api/v1/nothing"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status().as_u16(), 404);
+    assert_eq!(
+        response.json::<Value>().await.expect("JSON"),
+        json!({"detail": "Not Found"})
+    );
+    let response = server
+        .client
+        .get(server.url("/api/v1/auth/clerk_webhook/"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(
+        response.json::<Value>().await.expect("JSON"),
+        json!({"detail": "Method Not Allowed"})
+    );
 }
 
 #[actix_web::test]

@@ -13,6 +13,7 @@ use clerk_sync_http::auth::{Session, require_membership};
 use clerk_sync_http::metrics::MetricsAccess;
 use clerk_sync_http::request_body::BodyLimits;
 use clerk_sync_http::{ApiError, AppState};
+use clerk_sync_persistence::testing::TestDatabase;
 use clerk_sync_persistence::{Database, Delivery, backend_tests, process_delivery};
 use serde_json::json;
 
@@ -65,32 +66,47 @@ async fn guard(
         .map_err(|err: ApiError| (err.status_code().as_u16(), err.to_string()))
 }
 
-backend_tests! {
-    the_guard_requires_membership_and_the_role_asked_for(db) {
-        let database = db.connect().expect("a database");
-        join(&database, "orgmem_ada", "user_ada", "org:member");
-        join(&database, "orgmem_grace", "user_grace", "admin");
-        let metrics = clerk_sync_http::metrics::Metrics::new().expect("metrics");
-        let state = AppState { database, webhooks: None, tokens: None, max_body_bytes: 1024, metrics, body_limits: BodyLimits::default(), admin_csrf_key: CsrfKey::from_secret("guard tests"), metrics_access: MetricsAccess::default() };
-        actix_rt::System::new().block_on(async {
-            assert_eq!(guard(&state, "user_ada", ORG, None).await, Ok("org:member".to_owned()));
-            assert_eq!(
-                guard(&state, "user_ada", ORG, Some("org:admin")).await,
-                Err((403, "This requires the role org:admin in this organization".to_owned()))
-            );
-            assert_eq!(
-                guard(&state, "user_grace", ORG, Some("org:admin")).await,
-                Ok("org:admin".to_owned()),
-                "the legacy `admin` key is the admin role"
-            );
-            assert_eq!(
-                guard(&state, "user_stranger", ORG, None).await,
-                Err((403, "You are not a member of this organization".to_owned()))
-            );
-            assert_eq!(
-                guard(&state, "user_ada", "org_unknown", None).await,
-                Err((404, "Organization not found".to_owned()))
-            );
-        });
-    }
+backend_tests!(the_guard_requires_membership_and_the_role_asked_for);
+
+fn the_guard_requires_membership_and_the_role_asked_for(db: TestDatabase) {
+    let database = db.connect().expect("a database");
+    join(&database, "orgmem_ada", "user_ada", "org:member");
+    join(&database, "orgmem_grace", "user_grace", "admin");
+    let metrics = clerk_sync_http::metrics::Metrics::new().expect("metrics");
+    let state = AppState {
+        database,
+        webhooks: None,
+        tokens: None,
+        max_body_bytes: 1024,
+        metrics,
+        body_limits: BodyLimits::default(),
+        admin_csrf_key: CsrfKey::from_secret("guard tests"),
+        metrics_access: MetricsAccess::default(),
+    };
+    actix_rt::System::new().block_on(async {
+        assert_eq!(
+            guard(&state, "user_ada", ORG, None).await,
+            Ok("org:member".to_owned())
+        );
+        assert_eq!(
+            guard(&state, "user_ada", ORG, Some("org:admin")).await,
+            Err((
+                403,
+                "This requires the role org:admin in this organization".to_owned()
+            ))
+        );
+        assert_eq!(
+            guard(&state, "user_grace", ORG, Some("org:admin")).await,
+            Ok("org:admin".to_owned()),
+            "the legacy `admin` key is the admin role"
+        );
+        assert_eq!(
+            guard(&state, "user_stranger", ORG, None).await,
+            Err((403, "You are not a member of this organization".to_owned()))
+        );
+        assert_eq!(
+            guard(&state, "user_ada", "org_unknown", None).await,
+            Err((404, "Organization not found".to_owned()))
+        );
+    });
 }

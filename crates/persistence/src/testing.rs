@@ -174,32 +174,37 @@ fn announce_skip(reason: &str) {
     });
 }
 
-/// Defines a test module per body, with one test on SQLite and one on PostgreSQL.
+/// Runs each named function as two tests, one on SQLite and one on PostgreSQL: a module per
+/// function, with the tests `sqlite` and `postgres`. The functions are plain items, so rustfmt
+/// and the compiler read them like any other code.
 ///
 /// ```ignore
-/// backend_tests! {
-///     stores_a_user(db) { let database = db.connect().unwrap(); … }
+/// backend_tests!(stores_a_user);
+///
+/// fn stores_a_user(db: TestDatabase) {
+///     let database = db.connect().unwrap();
+///     …
 /// }
 /// ```
 #[macro_export]
 macro_rules! backend_tests {
-    ($($name:ident($db:ident) $body:block)*) => {
+    ($($name:ident),* $(,)?) => {
         $(
             mod $name {
-                use super::*;
-
                 #[test]
                 fn sqlite() {
-                    let $db = $crate::testing::TestDatabase::sqlite().expect("a SQLite test database");
-                    $body
+                    super::$name(
+                        $crate::testing::TestDatabase::sqlite().expect("a SQLite test database"),
+                    );
                 }
 
                 #[test]
                 fn postgres() {
-                    let Some($db) = $crate::testing::TestDatabase::postgres().expect("a PostgreSQL test database") else {
-                        return;
-                    };
-                    $body
+                    if let Some(db) = $crate::testing::TestDatabase::postgres()
+                        .expect("a PostgreSQL test database")
+                    {
+                        super::$name(db);
+                    }
                 }
             }
         )*

@@ -227,8 +227,8 @@ fn check_convergence(db: &TestDatabase) {
     );
 }
 
-backend_tests! {
-    deliveries_in_any_order_converge_to_clerks_state(db) {
-        check_convergence(&db);
-    }
+backend_tests!(deliveries_in_any_order_converge_to_clerks_state);
+
+fn deliveries_in_any_order_converge_to_clerks_state(db: TestDatabase) {
+    check_convergence(&db);
 }

@@ -94,52 +94,162 @@ async fn press_replay(server: &TestServer, as_user: &str, id: i64, fields: &str)
 
 const REPLAY_FORM: &str = "/replay\">";
 
-server_tests! {
-    the_replay_button_needs_this_sessions_token_and_staff(server) {
-        seed(&server).await;
-        kept_rejected(&mut server.conn(), "msg_grace", "user.created", &grace_created());
-        let (id, _, _) = logged(&server, "msg_grace");
-        let (body, csrf) = open_event(&server, id).await;
-        assert!(body.contains(REPLAY_FORM) && body.contains(">Replay</button>"), "{body}");
-        let form = format!("csrf_token={csrf}");
-        let admin = token_for(ADMIN);
-        assert_eq!(press_replay(&server, ADMIN, id, "").await.0, 403, "no token");
-        assert_eq!(press_replay(&server, ADMIN, id, "csrf_token=forgedforgedforgedforgedforged").await.0, 403, "another token");
-        assert_eq!(press_replay_with(&server, &session_token(ADMIN, "sess_other"), id, &form, &[]).await.0, 403, "the token of another session");
-        assert_eq!(press_replay_with(&server, &admin, id, &form, &[("sec-fetch-site", "cross-site")]).await.0, 403, "from another site");
-        assert_eq!(press_replay_with(&server, &admin, id, &form, &[("origin", "https://evil.example")]).await.0, 403, "from another origin");
-        assert_eq!(press_replay(&server, "user_2BobBrown", id, &form).await.0, 403, "not staff");
-        assert_eq!(logged(&server, "msg_grace"), (id, "rejected".to_owned(), 1), "nothing was replayed");
-        assert_eq!(graces(&server), 0);
-    }
+server_tests!(
+    the_replay_button_needs_this_sessions_token_and_staff,
+    staff_replay_a_rejected_event_and_see_what_it_became,
+);
 
-    staff_replay_a_rejected_event_and_see_what_it_became(server) {
-        seed(&server).await;
-        kept_rejected(&mut server.conn(), "msg_grace", "user.created", &grace_created());
-        let (id, _, _) = logged(&server, "msg_grace");
-        let (_, csrf) = open_event(&server, id).await;
-        let form = format!("csrf_token={csrf}");
-        let (status, location) = press_replay(&server, ADMIN, id, &form).await;
-        assert_eq!((status, location.as_str()), (303, format!("/admin/webhook-events/{id}?replayed=applied").as_str()));
-        assert_eq!(logged(&server, "msg_grace"), (id, "applied".to_owned(), 2));
-        assert_eq!(graces(&server), 1, "the mirror has the user");
-        let page = admin_get(&server, &location).await;
-        assert!(page.body.contains("Replayed: the delivery is now applied."), "{}", page.body);
-        assert!(!page.body.contains(REPLAY_FORM), "no button for an applied event");
-        // Pressed again (a second tab, a resubmitted form): left alone.
-        let (status, location) = press_replay(&server, ADMIN, id, &form).await;
-        assert_eq!((status, location.as_str()), (303, format!("/admin/webhook-events/{id}?replayed=not-rejected").as_str()));
-        assert_eq!(logged(&server, "msg_grace"), (id, "applied".to_owned(), 2), "not counted again");
-        assert!(admin_get(&server, &location).await.body.contains("Not replayed: this delivery is applied"));
+async fn the_replay_button_needs_this_sessions_token_and_staff(server: TestServer) {
+    seed(&server).await;
+    kept_rejected(
+        &mut server.conn(),
+        "msg_grace",
+        "user.created",
+        &grace_created(),
+    );
+    let (id, _, _) = logged(&server, "msg_grace");
+    let (body, csrf) = open_event(&server, id).await;
+    assert!(
+        body.contains(REPLAY_FORM) && body.contains(">Replay</button>"),
+        "{body}"
+    );
+    let form = format!("csrf_token={csrf}");
+    let admin = token_for(ADMIN);
+    assert_eq!(
+        press_replay(&server, ADMIN, id, "").await.0,
+        403,
+        "no token"
+    );
+    assert_eq!(
+        press_replay(
+            &server,
+            ADMIN,
+            id,
+            "csrf_token=forgedforgedforgedforgedforged"
+        )
+        .await
+        .0,
+        403,
+        "another token"
+    );
+    assert_eq!(
+        press_replay_with(&server, &session_token(ADMIN, "sess_other"), id, &form, &[])
+            .await
+            .0,
+        403,
+        "the token of another session"
+    );
+    assert_eq!(
+        press_replay_with(
+            &server,
+            &admin,
+            id,
+            &form,
+            &[("sec-fetch-site", "cross-site")]
+        )
+        .await
+        .0,
+        403,
+        "from another site"
+    );
+    assert_eq!(
+        press_replay_with(
+            &server,
+            &admin,
+            id,
+            &form,
+            &[("origin", "https://evil.example")]
+        )
+        .await
+        .0,
+        403,
+        "from another origin"
+    );
+    assert_eq!(
+        press_replay(&server, "user_2BobBrown", id, &form).await.0,
+        403,
+        "not staff"
+    );
+    assert_eq!(
+        logged(&server, "msg_grace"),
+        (id, "rejected".to_owned(), 1),
+        "nothing was replayed"
+    );
+    assert_eq!(graces(&server), 0);
+}
 
-        // The seed's delivery the server rejected still cannot be parsed: it stays rejected.
-        let (broken, _, _) = logged(&server, "msg_broken");
-        let (status, location) = press_replay(&server, ADMIN, broken, &form).await;
-        assert_eq!((status, location.as_str()), (303, format!("/admin/webhook-events/{broken}?replayed=rejected").as_str()));
-        assert_eq!(logged(&server, "msg_broken"), (broken, "rejected".to_owned(), 2));
-        let page = admin_get(&server, &location).await;
-        assert!(page.body.contains("it still cannot be applied") && page.body.contains("`data.id`"), "{}", page.body);
-        assert!(page.body.contains(REPLAY_FORM), "still offered");
-        assert_eq!(press_replay(&server, ADMIN, 999_999, &form).await.0, 404);
-    }
+async fn staff_replay_a_rejected_event_and_see_what_it_became(server: TestServer) {
+    seed(&server).await;
+    kept_rejected(
+        &mut server.conn(),
+        "msg_grace",
+        "user.created",
+        &grace_created(),
+    );
+    let (id, _, _) = logged(&server, "msg_grace");
+    let (_, csrf) = open_event(&server, id).await;
+    let form = format!("csrf_token={csrf}");
+    let (status, location) = press_replay(&server, ADMIN, id, &form).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (
+            303,
+            format!("/admin/webhook-events/{id}?replayed=applied").as_str()
+        )
+    );
+    assert_eq!(logged(&server, "msg_grace"), (id, "applied".to_owned(), 2));
+    assert_eq!(graces(&server), 1, "the mirror has the user");
+    let page = admin_get(&server, &location).await;
+    assert!(
+        page.body.contains("Replayed: the delivery is now applied."),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains(REPLAY_FORM),
+        "no button for an applied event"
+    );
+    // Pressed again (a second tab, a resubmitted form): left alone.
+    let (status, location) = press_replay(&server, ADMIN, id, &form).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (
+            303,
+            format!("/admin/webhook-events/{id}?replayed=not-rejected").as_str()
+        )
+    );
+    assert_eq!(
+        logged(&server, "msg_grace"),
+        (id, "applied".to_owned(), 2),
+        "not counted again"
+    );
+    assert!(
+        admin_get(&server, &location)
+            .await
+            .body
+            .contains("Not replayed: this delivery is applied")
+    );
+
+    // The seed's delivery the server rejected still cannot be parsed: it stays rejected.
+    let (broken, _, _) = logged(&server, "msg_broken");
+    let (status, location) = press_replay(&server, ADMIN, broken, &form).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (
+            303,
+            format!("/admin/webhook-events/{broken}?replayed=rejected").as_str()
+        )
+    );
+    assert_eq!(
+        logged(&server, "msg_broken"),
+        (broken, "rejected".to_owned(), 2)
+    );
+    let page = admin_get(&server, &location).await;
+    assert!(
+        page.body.contains("it still cannot be applied") && page.body.contains("`data.id`"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(REPLAY_FORM), "still offered");
+    assert_eq!(press_replay(&server, ADMIN, 999_999, &form).await.0, 404);
 }

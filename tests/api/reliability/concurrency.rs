@@ -13,36 +13,65 @@ use crate::common::*;
 /// Parallel copies of one delivery in flight at once.
 const COPIES: usize = 40;
 
-server_tests! {
-    parallel_deliveries_of_one_message_apply_once(server) {
-        let body = event_fixture("organizationMembership.created").to_string();
-        let answers: Vec<(u16, String)> = futures_util::stream::iter(0..COPIES)
-            .map(|_| post(&server.client, &server.base, "msg_parallel", &body))
-            .buffer_unordered(COPIES)
-            .map(|answer| answer.expect("the server answers"))
-            .collect()
-            .await;
-        let count = |status: u16, outcome: &str| {
-            answers.iter().filter(|(s, o)| *s == status && o == outcome).count()
-        };
-        let refused = answers.iter().filter(|(s, _)| *s == 503).count();
-        assert_eq!(count(200, "applied"), 1, "{answers:?}");
-        assert_eq!(count(200, "duplicate") + refused, COPIES - 1, "only 200 or a retryable 503: {answers:?}");
-        // The sender retries what was refused: still nothing applies twice.
-        for _ in 0..refused {
-            assert_eq!(post(&server.client, &server.base, "msg_parallel", &body).await.expect("answers"), (200, "duplicate".to_owned()));
-        }
-        assert_eq!((server.count("users"), server.count("organizations"), server.count("organization_memberships")), (1, 1, 1));
-        assert_eq!(server.count("webhook_events"), 1);
-        let attempts = {
-            use diesel::prelude::*;
-            use clerk_sync_persistence::schema::webhook_events;
-            let mut conn = server.conn();
-            webhook_events::table.select(webhook_events::attempts).first::<i32>(&mut *conn).expect("logged")
-        };
-        assert_eq!(usize::try_from(attempts).ok(), Some(COPIES + refused), "every copy was counted once");
-        eprintln!("parallel copies of one message on {:?}: {COPIES} deliveries, {refused} answered 503", server.database.backend());
+server_tests!(parallel_deliveries_of_one_message_apply_once);
+
+async fn parallel_deliveries_of_one_message_apply_once(server: TestServer) {
+    let body = event_fixture("organizationMembership.created").to_string();
+    let answers: Vec<(u16, String)> = futures_util::stream::iter(0..COPIES)
+        .map(|_| post(&server.client, &server.base, "msg_parallel", &body))
+        .buffer_unordered(COPIES)
+        .map(|answer| answer.expect("the server answers"))
+        .collect()
+        .await;
+    let count = |status: u16, outcome: &str| {
+        answers
+            .iter()
+            .filter(|(s, o)| *s == status && o == outcome)
+            .count()
+    };
+    let refused = answers.iter().filter(|(s, _)| *s == 503).count();
+    assert_eq!(count(200, "applied"), 1, "{answers:?}");
+    assert_eq!(
+        count(200, "duplicate") + refused,
+        COPIES - 1,
+        "only 200 or a retryable 503: {answers:?}"
+    );
+    // The sender retries what was refused: still nothing applies twice.
+    for _ in 0..refused {
+        assert_eq!(
+            post(&server.client, &server.base, "msg_parallel", &body)
+                .await
+                .expect("answers"),
+            (200, "duplicate".to_owned())
+        );
     }
+    assert_eq!(
+        (
+            server.count("users"),
+            server.count("organizations"),
+            server.count("organization_memberships")
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(server.count("webhook_events"), 1);
+    let attempts = {
+        use clerk_sync_persistence::schema::webhook_events;
+        use diesel::prelude::*;
+        let mut conn = server.conn();
+        webhook_events::table
+            .select(webhook_events::attempts)
+            .first::<i32>(&mut *conn)
+            .expect("logged")
+    };
+    assert_eq!(
+        usize::try_from(attempts).ok(),
+        Some(COPIES + refused),
+        "every copy was counted once"
+    );
+    eprintln!(
+        "parallel copies of one message on {:?}: {COPIES} deliveries, {refused} answered 503",
+        server.database.backend()
+    );
 }
 
 /// The history both tests below deliver, and how Svix may deliver it: shuffled, with
