@@ -27,11 +27,11 @@ use crate::{ApiError, AppState};
 pub struct Requirements {
     /// `1`: the user must be in the mirror (synced by a webhook), else 403.
     #[serde(default, deserialize_with = "flag")]
-    #[param(value_type = Option<Flag>, example = "1")]
+    #[param(value_type = Option<Flag>, inline, example = "1")]
     pub synced: bool,
     /// `1`: the user must be staff in the mirror, else 403.
     #[serde(default, deserialize_with = "flag")]
-    #[param(value_type = Option<Flag>, example = "1")]
+    #[param(value_type = Option<Flag>, inline, example = "1")]
     pub staff: bool,
     /// The role the session's active organization must give the user (`org:admin`), else 403.
     #[param(example = "org:admin")]
