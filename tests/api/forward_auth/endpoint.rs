@@ -224,7 +224,7 @@ async fn requirements_refuse_with_a_detail_naming_them(server: TestServer) {
 
 async fn a_misspelt_requirement_is_refused_not_ignored(server: TestServer) {
     seed(&server).await;
-    for requirement in ["?rol=org:admin", "?staff=yes", "?synced=2"] {
+    for requirement in ["?rol=org:admin", "?staff=yes", "?synced=2", "?synced="] {
         let response = verify(
             &server,
             reqwest::Method::GET,

@@ -64,7 +64,7 @@ fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Er
     let text = String::deserialize(deserializer)?;
     match text.as_str() {
         "1" | "true" => Ok(true),
-        "0" | "false" | "" => Ok(false),
+        "0" | "false" => Ok(false),
         _ => Err(serde::de::Error::custom("expected 1 or 0")),
     }
 }
@@ -210,6 +210,39 @@ pub fn check(
     Ok(())
 }
 
+/// The answers of both forms of the check, for the document (never built: the handlers
+/// answer with [`HttpResponse`] and [`ApiError`]).
+#[derive(utoipa::IntoResponses)]
+#[expect(dead_code, reason = "describes the answers in the document only")]
+pub(crate) enum VerifyAnswers {
+    /// A valid session; the identity is in the headers.
+    #[response(status = 200, headers(
+        ("X-Clerk-User-Id" = String, description = "The Clerk user id (`sub`)"),
+        ("X-Clerk-Session-Id" = String, description = "The Clerk session id (`sid`), when the token has one"),
+        ("X-Clerk-Org-Id" = String, description = "The session's active organization, when it has one"),
+        ("X-Clerk-Org-Slug" = String, description = "Its slug, when it has one"),
+        ("X-Clerk-Org-Role" = String, description = "The user's role in it (`org:admin`)"),
+        ("X-Clerk-Org-Permissions" = String, description = "The user's permissions in it, comma-separated (may be empty)"),
+        ("X-User-Id" = String, description = "The local user id, when the user is in the mirror"),
+        ("X-User-Email" = String, description = "The user's verified primary email, when there is one"),
+        ("X-User-Is-Staff" = String, description = "`true` or `false`, when the user is in the mirror"),
+    ))]
+    Verified,
+    /// An unknown requirement, or a flag other than 1 or 0.
+    #[response(status = 400)]
+    BadRequirement(ErrorDetail<'static>),
+    /// No valid session token; the detail says why.
+    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer`")))]
+    Unauthorized(ErrorDetail<'static>),
+    /// The account is disabled (`This account is disabled`), or a requirement is not met
+    /// (the detail names it).
+    #[response(status = 403)]
+    Forbidden(ErrorDetail<'static>),
+    /// Session token verification is not configured, or the database is unavailable.
+    #[response(status = 503)]
+    Unavailable(ErrorDetail<'static>),
+}
+
 /// `/api/v1/auth/verify`, for every method: the session token checked exactly as the API
 /// checks it, answered with the identity as headers and an empty body.
 ///
@@ -224,24 +257,7 @@ pub fn check(
     description = "For nginx `auth_request`, Traefik `forwardAuth`, Caddy `forward_auth` and Envoy `ext_authz`: the session token (Bearer, else the `__session` cookie) is checked exactly as the API checks it. Every method is accepted (proxies send the original one) and any body is ignored. A valid session is answered 200 with an empty body and the identity in headers, which the proxy copies onto the request to its upstream; header values are printable ASCII, never token text, never CR or LF. The mirror's row of the user is read on every call, so that a disabled (inactive or banned) account is refused although its token is still valid; it also fills the `X-User-*` headers.",
     security(("bearer" = []), ("session_cookie" = [])),
     params(Requirements),
-    responses(
-        (status = 200, description = "A valid session; the identity is in the headers", headers(
-            ("X-Clerk-User-Id" = String, description = "The Clerk user id (`sub`)"),
-            ("X-Clerk-Session-Id" = String, description = "The Clerk session id (`sid`), when the token has one"),
-            ("X-Clerk-Org-Id" = String, description = "The session's active organization, when it has one"),
-            ("X-Clerk-Org-Slug" = String, description = "Its slug, when it has one"),
-            ("X-Clerk-Org-Role" = String, description = "The user's role in it (`org:admin`)"),
-            ("X-Clerk-Org-Permissions" = String, description = "The user's permissions in it, comma-separated (may be empty)"),
-            ("X-User-Id" = String, description = "The local user id, when the user is in the mirror"),
-            ("X-User-Email" = String, description = "The user's verified primary email, when there is one"),
-            ("X-User-Is-Staff" = String, description = "`true` or `false`, when the user is in the mirror"),
-        )),
-        (status = 400, description = "An unknown requirement parameter, or a flag other than 1 or 0", body = ErrorDetail),
-        (status = 401, description = "No valid session token; the detail says why", body = ErrorDetail,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "The account is disabled (`This account is disabled`), or a requirement is not met (the detail names it)", body = ErrorDetail),
-        (status = 503, description = "Session token verification is not configured, or the database is unavailable", body = ErrorDetail),
-    ),
+    responses(VerifyAnswers),
 )]
 pub async fn verify_session(
     request: HttpRequest,
@@ -274,24 +290,7 @@ pub const REQUIREMENTS_HEADER: &str = "x-clerk-sync-requirements";
         ("original_path" = String, Path, description = "The original request's path and query, appended by Envoy; not read", example = "/api/items"),
         ("X-Clerk-Sync-Requirements" = Option<String>, Header, description = "The requirements, in the query syntax of `/api/v1/auth/verify` (`role=org:admin&synced=1`); the pattern shows one", example = "role=org:admin", nullable = false, pattern = "^((synced|staff)=(1|0)|(role|permission)=org:[a-z0-9_:-]+)?$"),
     ),
-    responses(
-        (status = 200, description = "A valid session; the identity is in the headers of `/api/v1/auth/verify`", headers(
-            ("X-Clerk-User-Id" = String, description = "The Clerk user id (`sub`)"),
-            ("X-Clerk-Session-Id" = String, description = "The Clerk session id (`sid`), when the token has one"),
-            ("X-Clerk-Org-Id" = String, description = "The session's active organization, when it has one"),
-            ("X-Clerk-Org-Slug" = String, description = "Its slug, when it has one"),
-            ("X-Clerk-Org-Role" = String, description = "The user's role in it (`org:admin`)"),
-            ("X-Clerk-Org-Permissions" = String, description = "The user's permissions in it, comma-separated (may be empty)"),
-            ("X-User-Id" = String, description = "The local user id, when the user is in the mirror"),
-            ("X-User-Email" = String, description = "The user's verified primary email, when there is one"),
-            ("X-User-Is-Staff" = String, description = "`true` or `false`, when the user is in the mirror"),
-        )),
-        (status = 400, description = "An unknown requirement in the header, or a flag other than 1 or 0", body = ErrorDetail),
-        (status = 401, description = "No valid session token; the detail says why", body = ErrorDetail,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "The account is disabled, or a requirement is not met (the detail names it)", body = ErrorDetail),
-        (status = 503, description = "Session token verification is not configured, or the database is unavailable", body = ErrorDetail),
-    ),
+    responses(VerifyAnswers),
 )]
 pub async fn verify_session_for_envoy(
     request: HttpRequest,
