@@ -66,14 +66,9 @@ impl Route {
         path: &'static str,
         handler: fn() -> actix_web::Route,
     ) -> Self {
-        Self {
-            method,
-            path,
-            listing: Listing::Documented,
-            any_method: true,
-            pattern: None,
-            handler,
-        }
+        let mut route = Self::documented(method, path, handler);
+        route.any_method = true;
+        route
     }
 
     /// Like [`Route::documented_any_method`], mounted under the actix `pattern`: `path` ends
@@ -84,14 +79,9 @@ impl Route {
         pattern: &'static str,
         handler: fn() -> actix_web::Route,
     ) -> Self {
-        Self {
-            method,
-            path,
-            listing: Listing::Documented,
-            any_method: true,
-            pattern: Some(pattern),
-            handler,
-        }
+        let mut route = Self::documented_any_method(method, path, handler);
+        route.pattern = Some(pattern);
+        route
     }
 
     /// A route left out of `/openapi.json`, for the reason given.

@@ -6,7 +6,7 @@ use clerk_sync_domain::User;
 use clerk_sync_persistence::users;
 use futures_util::future::LocalBoxFuture;
 
-use super::AdminError;
+use super::{AdminError, CsrfKey, csrf};
 use crate::auth::Session;
 use crate::db::run_db;
 use crate::{ApiError, AppState};
@@ -33,6 +33,25 @@ impl Staff {
             .map(ToString::to_string)
             .or_else(|| self.user.clerk_id.as_ref().map(ToString::to_string))
             .unwrap_or_default()
+    }
+
+    /// The CSRF token the forms of this session's pages carry.
+    pub fn form_token(&self, key: &CsrfKey) -> String {
+        csrf::form_token(key, self.session_id.as_deref())
+    }
+
+    /// Accepts a form this session posted: `submitted` must be its token (see
+    /// [`csrf::verify`]).
+    ///
+    /// # Errors
+    /// [`ApiError::CsrfRefused`] otherwise.
+    pub fn verify_form(
+        &self,
+        request: &HttpRequest,
+        key: &CsrfKey,
+        submitted: Option<&str>,
+    ) -> Result<(), ApiError> {
+        csrf::verify(request, key, self.session_id.as_deref(), submitted)
     }
 }
 

@@ -20,7 +20,7 @@ use super::list::{Column, Header, ListQuery, Pager, SortTable};
 use super::memberships::MembershipView;
 use super::page::{Layout, Section, clerk_time, count, html, timestamp};
 use super::query::{PageQuery, lenient, read_form};
-use super::{AdminError, Staff, csrf};
+use super::{AdminError, Staff};
 use crate::AppState;
 use crate::db::run_db;
 
@@ -248,7 +248,7 @@ async fn render_user(
     })
     .await?
     .ok_or(MISSING)?;
-    let csrf_token = csrf::form_token(&state.admin_csrf_key, staff.session_id.as_deref());
+    let csrf_token = staff.form_token(&state.admin_csrf_key);
     let (status, saved, problem) = match notice {
         Notice::None => (StatusCode::OK, false, ""),
         Notice::Saved => (StatusCode::OK, true, ""),
@@ -355,12 +355,7 @@ pub async fn update_user(
 ) -> Result<HttpResponse, AdminError> {
     let id = parse_id(&path)?;
     let form: FlagsForm = read_form(&body);
-    csrf::verify(
-        &request,
-        &state.admin_csrf_key,
-        staff.session_id.as_deref(),
-        form.csrf_token.as_deref(),
-    )?;
+    staff.verify_form(&request, &state.admin_csrf_key, form.csrf_token.as_deref())?;
     let flags = LocalFlags {
         is_staff: form.is_staff,
         is_active: form.is_active,

@@ -15,7 +15,7 @@ use super::list::{Column, Header, ListQuery, Pager, SortTable};
 use super::memberships::options;
 use super::page::{Layout, Section, html, timestamp};
 use super::query::{PageQuery, lenient, read_form};
-use super::{AdminError, Staff, csrf};
+use super::{AdminError, Staff};
 use crate::AppState;
 use crate::db::run_db;
 
@@ -229,7 +229,7 @@ pub async fn get_webhook_event(
         replay_notice_ok,
         can_replay,
         replay_action: format!("{PATH}/{id}/replay"),
-        csrf_token: csrf::form_token(&state.admin_csrf_key, staff.session_id.as_deref()),
+        csrf_token: staff.form_token(&state.admin_csrf_key),
     };
     Ok(html(StatusCode::OK, &view))
 }
@@ -299,12 +299,7 @@ pub async fn replay_webhook_event(
 ) -> Result<HttpResponse, AdminError> {
     let id = parse_id(&path)?;
     let form: ReplayForm = read_form(&body);
-    csrf::verify(
-        &request,
-        &state.admin_csrf_key,
-        staff.session_id.as_deref(),
-        form.csrf_token.as_deref(),
-    )?;
+    staff.verify_form(&request, &state.admin_csrf_key, form.csrf_token.as_deref())?;
     let now = chrono::Utc::now().naive_utc();
     let replayed = run_db(&state.database, move |conn| {
         replay_event(conn, id, WriteMode::Commit, now)
