@@ -29,6 +29,11 @@ pub struct PoolOptions {
     pub connection_timeout: Duration,
     /// How SQLite connections are prepared.
     pub sqlite: SqliteOptions,
+    /// Connections kept open and idle, reopened in the background when they are taken. The
+    /// server keeps 1 so that a request rarely waits for a connect; a command that exits when
+    /// its work is done keeps 0, since a background connect still under way when the process
+    /// exits can crash it (libpq's connect racing the exit handlers).
+    pub min_idle: u32,
 }
 
 impl Default for PoolOptions {
@@ -37,6 +42,19 @@ impl Default for PoolOptions {
             max_size: 8,
             connection_timeout: Duration::from_secs(3),
             sqlite: SqliteOptions::default(),
+            min_idle: 1,
+        }
+    }
+}
+
+impl PoolOptions {
+    /// These options for a command that exits when its work is done: no connection kept
+    /// idle (see [`PoolOptions::min_idle`]).
+    #[must_use]
+    pub fn for_command(&self) -> Self {
+        Self {
+            min_idle: 0,
+            ..self.clone()
         }
     }
 }
@@ -84,7 +102,7 @@ impl Database {
         let pool = |size: u32, manager: ConnectionManager| {
             Pool::builder()
                 .max_size(size)
-                .min_idle(Some(1))
+                .min_idle(Some(options.min_idle.min(size)))
                 .connection_timeout(options.connection_timeout)
                 // No `SELECT 1` before every checkout (a round trip per request on
                 // PostgreSQL): a connection that failed is marked broken by diesel and

@@ -238,7 +238,7 @@ fn serve(settings: &Settings) -> anyhow::Result<()> {
 
 fn open(settings: &Settings) -> anyhow::Result<Database> {
     let url = &settings.database.url;
-    Database::connect(url, &settings.database.pool)
+    Database::connect(url, &settings.database.pool.for_command())
         .with_context(|| format!("cannot open the database at {}", url.redacted()))
 }
 

@@ -84,12 +84,13 @@ pub fn run_cli(settings: &Settings, args: &ResyncArgs) -> anyhow::Result<()> {
         },
     )?;
     let url = &settings.database.url;
-    let database = Database::connect(url, &settings.database.pool).with_context(|| {
-        format!(
-            "cannot open the database at {} (DATABASE_URL); is it running and reachable?",
-            url.redacted()
-        )
-    })?;
+    let database =
+        Database::connect(url, &settings.database.pool.for_command()).with_context(|| {
+            format!(
+                "cannot open the database at {} (DATABASE_URL); is it running and reachable?",
+                url.redacted()
+            )
+        })?;
     let options = args.options(settings);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

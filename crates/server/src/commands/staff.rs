@@ -14,7 +14,7 @@ use clerk_sync_persistence::{Database, write_transaction};
 pub fn set_staff(settings: &Settings, email: &str, staff: bool) -> anyhow::Result<()> {
     let email = EmailAddress::parse(email).context("EMAIL is not an email address")?;
     let url = &settings.database.url;
-    let database = Database::connect(url, &settings.database.pool)
+    let database = Database::connect(url, &settings.database.pool.for_command())
         .with_context(|| format!("cannot open the database at {}", url.redacted()))?;
     let mut conn = database.get()?;
     let now = chrono::Utc::now().naive_utc();

@@ -478,6 +478,7 @@ fn parse_database(file: DatabaseFile) -> Result<DatabaseSettings, ConfigError> {
                 busy_timeout: Duration::from_millis(file.sqlite_busy_timeout_ms),
                 synchronous,
             },
+            ..PoolOptions::default()
         },
     })
 }
