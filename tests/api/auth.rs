@@ -60,6 +60,8 @@ server_tests!(
     me_reports_the_active_organization_of_a_v1_token,
     me_reports_the_active_organization_of_a_v2_token,
     me_reports_no_active_organization_as_null,
+    me_reports_what_clerk_lets_the_user_see_and_never_private_metadata,
+    a_phone_only_user_is_answered_with_the_number,
 );
 
 async fn a_bearer_token_or_the_session_cookie_identifies_the_caller(server: TestServer) {
@@ -91,7 +93,11 @@ async fn a_bearer_token_or_the_session_cookie_identifies_the_caller(server: Test
                 "image_url",
                 "is_active",
                 "is_staff",
-                "last_name"
+                "last_name",
+                "phone_number",
+                "public_metadata",
+                "unsafe_metadata",
+                "username"
             ]
             .into_iter()
             .map(String::from)
@@ -286,5 +292,57 @@ async fn me_reports_no_active_organization_as_null(server: TestServer) {
     assert!(
         me.as_object()
             .is_some_and(|o| o.contains_key("active_organization"))
+    );
+}
+
+async fn me_reports_what_clerk_lets_the_user_see_and_never_private_metadata(server: TestServer) {
+    let mut event = event_fixture("user.created");
+    event["data"]["username"] = json!("ada");
+    event["data"]["public_metadata"] = json!({"plan": "pro", "roles": ["billing"]});
+    event["data"]["unsafe_metadata"] = json!({"theme": "dark"});
+    event["data"]["private_metadata"] = json!({"stripe_customer": "cus_secret"});
+    event["data"]["phone_numbers"] = json!([{"id": "idn_phone", "phone_number": "+15555550100",
+        "verification": {"status": "verified"}}]);
+    event["data"]["primary_phone_number_id"] = json!("idn_phone");
+    let (status, _) = server.deliver_json("msg_user", &event).await;
+    assert_eq!(status, 200);
+
+    let request = server.client.get(server.url("/api/v1/auth/me/"));
+    let (status, _, me) = me_with(&server, request.bearer_auth(token_for(USER))).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["username"], "ada");
+    assert_eq!(me["phone_number"], "+15555550100");
+    assert_eq!(
+        me["public_metadata"],
+        json!({"plan": "pro", "roles": ["billing"]})
+    );
+    assert_eq!(me["unsafe_metadata"], json!({"theme": "dark"}));
+    let text = me.to_string();
+    assert!(
+        !text.contains("private_metadata") && !text.contains("cus_secret"),
+        "{text}"
+    );
+}
+
+async fn a_phone_only_user_is_answered_with_the_number(server: TestServer) {
+    let mut event = event_fixture("user.created");
+    event["data"]["email_addresses"] = json!([]);
+    event["data"]["primary_email_address_id"] = Value::Null;
+    event["data"]["phone_numbers"] = json!([{"id": "idn_phone", "phone_number": "+15555550100",
+        "verification": {"status": "verified"}}]);
+    event["data"]["primary_phone_number_id"] = json!("idn_phone");
+    let (status, _) = server.deliver_json("msg_user", &event).await;
+    assert_eq!(status, 200);
+
+    let request = server.client.get(server.url("/api/v1/auth/me/"));
+    let (status, _, me) = me_with(&server, request.bearer_auth(token_for(USER))).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&me["email"], &me["phone_number"]),
+        (&Value::Null, &json!("+15555550100"))
+    );
+    assert_eq!(
+        (&me["username"], &me["public_metadata"]),
+        (&Value::Null, &json!({}))
     );
 }

@@ -55,6 +55,7 @@ server_tests!(
     unknown_organizations_get_404,
     the_members_list_needs_a_session,
     a_member_who_leaves_loses_access,
+    members_see_each_others_username_and_public_metadata_only,
 );
 
 async fn members_see_every_member_with_their_role(server: TestServer) {
@@ -97,7 +98,17 @@ async fn members_see_every_member_with_their_role(server: TestServer) {
         );
         assert_eq!(
             keys(&members[0]),
-            ["clerk_id", "email", "first_name", "id", "last_name", "role"]
+            [
+                "clerk_id",
+                "email",
+                "first_name",
+                "id",
+                "image_url",
+                "last_name",
+                "public_metadata",
+                "role",
+                "username"
+            ]
         );
         assert_eq!(members[0]["email"], "ada.lovelace@example.com");
         assert!(members[0]["id"].is_i64());
@@ -176,4 +187,31 @@ async fn a_member_who_leaves_loses_access(server: TestServer) {
         .get_as(&members_path(ORG), &token_for("user_grace"))
         .await;
     assert_eq!((status, members.as_array().map(Vec::len)), (200, Some(1)));
+}
+
+async fn members_see_each_others_username_and_public_metadata_only(server: TestServer) {
+    story(&server).await;
+    let mut ada = event_fixture("user.updated");
+    ada["data"]["username"] = json!("ada");
+    ada["data"]["public_metadata"] = json!({"title": "Analyst"});
+    ada["data"]["private_metadata"] = json!({"salary": "private-figure"});
+    ada["data"]["unsafe_metadata"] = json!({"diary": "unsafe-figure"});
+    let (status, outcome) = server.deliver_json("msg_ada_profile", &ada).await;
+    assert_eq!((status, outcome.as_str()), (200, "applied"));
+
+    let (status, members) = server
+        .get_as(&members_path(ORG), &token_for("user_grace"))
+        .await;
+    assert_eq!(status, 200);
+    let ada = members
+        .as_array()
+        .and_then(|all| all.iter().find(|m| m["clerk_id"] == ADA))
+        .expect("Ada is listed");
+    assert_eq!(ada["username"], "ada");
+    assert_eq!(ada["public_metadata"], json!({"title": "Analyst"}));
+    let text = members.to_string();
+    assert!(
+        !text.contains("private-figure") && !text.contains("unsafe-figure"),
+        "{text}"
+    );
 }

@@ -31,6 +31,10 @@ pub enum DomainError {
     /// An email address that is not one.
     #[error("invalid email address: expected text of the form local@domain")]
     InvalidEmail,
+    /// Text that is not one JSON value, or that holds a NUL character (`\u0000`), which
+    /// PostgreSQL's `jsonb` cannot store.
+    #[error("invalid JSON: expected one JSON value without NUL characters")]
+    InvalidJson,
     /// An empty or malformed role key.
     #[error("invalid role: expected a role key such as `org:admin`")]
     InvalidRole,

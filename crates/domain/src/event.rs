@@ -4,15 +4,18 @@
 //! fields never break delivery. Event types the mirror does not handle are recognised from the
 //! envelope alone: their `data` is never parsed.
 
+use std::collections::HashSet;
+
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::fields;
 use crate::{
     ClerkMembershipId, ClerkOrgId, ClerkUserId, DomainError, EmailAddress, MembershipSnapshot,
-    OrganizationSnapshot, PublicUserData, Role, UnixMillis, UserSnapshot,
+    OrganizationSnapshot, PublicUserData, RawJson, Role, UnixMillis, UserEmailAddress,
+    UserPhoneNumber, UserSnapshot,
 };
+use crate::{fields, json};
 
 /// The longest event type accepted; Clerk's longest today is 36 characters.
 const MAX_EVENT_TYPE_LEN: usize = 128;
@@ -172,12 +175,12 @@ impl EventEnvelope {
     fn parse_data(event_type: &str, data: &str) -> Result<ClerkEvent, DomainError> {
         let invalid = |err: FieldError| DomainError::MalformedEvent {
             event_type: Some(event_type.to_owned()),
-            reason: format!("`data.{}`: {}", err.path, err.error),
+            reason: err.located("data"),
         };
         Ok(match event_type {
             "user.created" | "user.updated" => ClerkEvent::UserUpserted(
                 read::<WireUser>(event_type, data)?
-                    .into_domain()
+                    .into_domain(data)
                     .map_err(invalid)?,
             ),
             "user.deleted" => {
@@ -186,7 +189,7 @@ impl EventEnvelope {
             }
             "organization.created" | "organization.updated" => ClerkEvent::OrganizationUpserted(
                 read::<WireOrganization>(event_type, data)?
-                    .into_domain()
+                    .into_domain(data)
                     .map_err(invalid)?,
             ),
             "organization.deleted" => {
@@ -198,13 +201,13 @@ impl EventEnvelope {
             "organizationMembership.created" | "organizationMembership.updated" => {
                 ClerkEvent::MembershipUpserted(
                     read::<WireMembership>(event_type, data)?
-                        .into_domain()
+                        .into_domain(data)
                         .map_err(invalid)?,
                 )
             }
             "organizationMembership.deleted" => ClerkEvent::MembershipDeleted(
                 read::<WireMembership>(event_type, data)?
-                    .into_domain()
+                    .into_domain(data)
                     .map_err(invalid)?,
             ),
             _ => ClerkEvent::Unhandled,
@@ -217,6 +220,18 @@ impl EventEnvelope {
 pub(crate) struct FieldError {
     pub(crate) path: String,
     pub(crate) error: DomainError,
+}
+
+impl FieldError {
+    /// The reason, after the field's path under `root` (`data`, or `` for an object alone).
+    pub(crate) fn located(&self, root: &str) -> String {
+        match (root, self.path.as_str()) {
+            ("", "") => self.error.to_string(),
+            (root, "") => format!("`{root}`: {}", self.error),
+            ("", path) => format!("`{path}`: {}", self.error),
+            (root, path) => format!("`{root}.{path}`: {}", self.error),
+        }
+    }
 }
 
 fn field<T>(path: &str, result: Result<T, DomainError>) -> Result<T, FieldError> {
@@ -288,23 +303,32 @@ struct WireDeleted {
 
 #[derive(Deserialize)]
 struct WireEmail {
+    #[serde(deserialize_with = "fields::text")]
     id: String,
     email_address: String,
     #[serde(default)]
     verification: Option<WireVerification>,
 }
 
-impl WireEmail {
-    /// Whether Clerk verified the address: only such an address identifies its owner.
-    fn verified(&self) -> bool {
-        self.verification.as_ref().and_then(|v| v.status.as_deref()) == Some("verified")
-    }
+#[derive(Deserialize)]
+struct WirePhone {
+    #[serde(deserialize_with = "fields::text")]
+    id: String,
+    #[serde(deserialize_with = "fields::text")]
+    phone_number: String,
+    #[serde(default)]
+    verification: Option<WireVerification>,
 }
 
 #[derive(Deserialize)]
 struct WireVerification {
     #[serde(default)]
     status: Option<String>,
+}
+
+/// Whether Clerk verified an address or number: only such a one identifies its owner.
+fn verified(verification: Option<&WireVerification>) -> bool {
+    verification.and_then(|v| v.status.as_deref()) == Some("verified")
 }
 
 #[derive(Deserialize)]
@@ -314,6 +338,12 @@ pub(crate) struct WireUser {
     email_addresses: Vec<WireEmail>,
     #[serde(default)]
     primary_email_address_id: Option<String>,
+    #[serde(default)]
+    phone_numbers: Vec<WirePhone>,
+    #[serde(default)]
+    primary_phone_number_id: Option<String>,
+    #[serde(default, deserialize_with = "fields::optional_text")]
+    username: Option<String>,
     #[serde(default, deserialize_with = "fields::optional_text")]
     first_name: Option<String>,
     #[serde(default, deserialize_with = "fields::optional_text")]
@@ -322,32 +352,69 @@ pub(crate) struct WireUser {
     image_url: Option<String>,
     #[serde(default, deserialize_with = "fields::optional_text")]
     external_id: Option<String>,
+    #[serde(default = "RawJson::empty_object", deserialize_with = "json::metadata")]
+    public_metadata: RawJson,
+    #[serde(default = "RawJson::empty_object", deserialize_with = "json::metadata")]
+    private_metadata: RawJson,
+    #[serde(default = "RawJson::empty_object", deserialize_with = "json::metadata")]
+    unsafe_metadata: RawJson,
     #[serde(default)]
     banned: bool,
+    #[serde(default)]
+    locked: bool,
+    #[serde(default)]
+    two_factor_enabled: bool,
+    #[serde(default, deserialize_with = "fields::optional_millis")]
+    last_sign_in_at: Option<i64>,
+    #[serde(default, deserialize_with = "fields::optional_millis")]
+    last_active_at: Option<i64>,
+    #[serde(default, deserialize_with = "fields::optional_millis")]
+    created_at: Option<i64>,
     #[serde(deserialize_with = "fields::millis")]
     updated_at: i64,
 }
 
 impl WireUser {
-    pub(crate) fn into_domain(self) -> Result<UserSnapshot, FieldError> {
-        let primary = self
-            .primary_email_address_id
-            .as_deref()
-            .and_then(|primary| {
-                self.email_addresses
-                    .iter()
-                    .enumerate()
-                    .find(|(_, e)| e.id == primary)
-            });
-        // The address is checked whether verified or not, so that what is accepted does not
-        // depend on a status that may change; only a verified one is kept.
-        let email = primary
+    /// The user, from its fields and `raw`, the JSON text they were read from.
+    pub(crate) fn into_domain(self, raw: &str) -> Result<UserSnapshot, FieldError> {
+        let primary_email = self.primary_email_address_id.as_deref();
+        // Every address is checked whether verified or not, so that what is accepted does not
+        // depend on a status that may change.
+        // An id listed twice is kept once: the mirror keys each address by it.
+        let mut seen = HashSet::new();
+        let email_addresses = self
+            .email_addresses
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| seen.insert(e.id.as_str()))
             .map(|(i, e)| {
                 let path = format!("email_addresses[{i}].email_address");
-                field(&path, EmailAddress::parse(&e.email_address)).map(|email| (email, e))
+                Ok(UserEmailAddress {
+                    clerk_id: e.id.clone(),
+                    email_address: field(&path, EmailAddress::parse(&e.email_address))?,
+                    verified: verified(e.verification.as_ref()),
+                    primary: Some(e.id.as_str()) == primary_email,
+                })
             })
-            .transpose()?
-            .and_then(|(email, e)| e.verified().then_some(email));
+            .collect::<Result<Vec<_>, FieldError>>()?;
+        // Only a verified primary address is the user's `email`.
+        let email = email_addresses
+            .iter()
+            .find(|e| e.primary && e.verified)
+            .map(|e| e.email_address.clone());
+        let primary_phone = self.primary_phone_number_id.as_deref();
+        let mut seen = HashSet::new();
+        let phone_numbers = self
+            .phone_numbers
+            .into_iter()
+            .filter(|p| seen.insert(p.id.clone()))
+            .map(|p| UserPhoneNumber {
+                verified: verified(p.verification.as_ref()),
+                primary: Some(p.id.as_str()) == primary_phone,
+                clerk_id: p.id,
+                phone_number: p.phone_number,
+            })
+            .collect();
         Ok(UserSnapshot {
             clerk_id: field("id", ClerkUserId::parse(&self.id))?,
             email,
@@ -356,9 +423,28 @@ impl WireUser {
             first_name: self.first_name,
             last_name: self.last_name,
             image_url: self.image_url,
+            username: self.username,
+            email_addresses,
+            phone_numbers,
+            unsafe_metadata: self.unsafe_metadata,
+            public_metadata: self.public_metadata,
+            private_metadata: self.private_metadata,
+            locked: self.locked,
+            two_factor_enabled: self.two_factor_enabled,
+            last_sign_in_at: self.last_sign_in_at.map(UnixMillis),
+            last_active_at: self.last_active_at.map(UnixMillis),
+            created_at: self.created_at.map(UnixMillis),
             updated_at: UnixMillis(self.updated_at),
+            raw: whole_object(raw)?,
         })
     }
+}
+
+/// The object's JSON text (already read whole, so valid JSON), which every backend must be
+/// able to store.
+fn whole_object(raw: &str) -> Result<RawJson, FieldError> {
+    let json = RawJson::checked(raw.to_owned()).map_err(|_| DomainError::InvalidJson);
+    field("", json)
 }
 
 #[derive(Deserialize)]
@@ -370,18 +456,35 @@ pub(crate) struct WireOrganization {
     slug: Option<String>,
     #[serde(default, deserialize_with = "fields::optional_url")]
     image_url: Option<String>,
+    #[serde(default = "RawJson::empty_object", deserialize_with = "json::metadata")]
+    public_metadata: RawJson,
+    #[serde(default = "RawJson::empty_object", deserialize_with = "json::metadata")]
+    private_metadata: RawJson,
+    #[serde(default)]
+    max_allowed_memberships: Option<i64>,
+    #[serde(default, deserialize_with = "fields::optional_text")]
+    created_by: Option<String>,
+    #[serde(default, deserialize_with = "fields::optional_millis")]
+    created_at: Option<i64>,
     #[serde(deserialize_with = "fields::millis")]
     updated_at: i64,
 }
 
 impl WireOrganization {
-    pub(crate) fn into_domain(self) -> Result<OrganizationSnapshot, FieldError> {
+    /// The organization, from its fields and `raw`, the JSON text they were read from.
+    pub(crate) fn into_domain(self, raw: &str) -> Result<OrganizationSnapshot, FieldError> {
         Ok(OrganizationSnapshot {
             clerk_id: field("id", ClerkOrgId::parse(&self.id))?,
             name: self.name,
             slug: self.slug,
             image_url: self.image_url,
+            public_metadata: self.public_metadata,
+            private_metadata: self.private_metadata,
+            max_allowed_memberships: self.max_allowed_memberships,
+            created_by: self.created_by.filter(|id| !id.is_empty()),
+            created_at: self.created_at.map(UnixMillis),
             updated_at: UnixMillis(self.updated_at),
+            raw: whole_object(raw)?,
         })
     }
 }
@@ -395,6 +498,8 @@ struct WirePublicUserData {
     last_name: Option<String>,
     #[serde(default, deserialize_with = "fields::optional_url")]
     image_url: Option<String>,
+    #[serde(default, deserialize_with = "fields::optional_text")]
+    username: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -403,17 +508,44 @@ pub(crate) struct WireMembership {
     role: String,
     organization: WireOrganization,
     public_user_data: WirePublicUserData,
+    #[serde(default, deserialize_with = "fields::text_list")]
+    permissions: Vec<String>,
+    #[serde(default = "RawJson::empty_object", deserialize_with = "json::metadata")]
+    public_metadata: RawJson,
+    #[serde(default = "RawJson::empty_object", deserialize_with = "json::metadata")]
+    private_metadata: RawJson,
+    #[serde(default, deserialize_with = "fields::optional_millis")]
+    created_at: Option<i64>,
     #[serde(deserialize_with = "fields::millis")]
     updated_at: i64,
 }
 
+/// The organization object inside a membership's JSON, as text.
+#[derive(Deserialize)]
+struct NestedOrganization<'a> {
+    #[serde(borrow)]
+    organization: &'a RawValue,
+}
+
 impl WireMembership {
-    pub(crate) fn into_domain(self) -> Result<MembershipSnapshot, FieldError> {
+    /// The membership, from its fields and `raw`, the JSON text they were read from.
+    pub(crate) fn into_domain(self, raw: &str) -> Result<MembershipSnapshot, FieldError> {
         let user = self.public_user_data;
-        let organization = self.organization.into_domain().map_err(|err| FieldError {
-            path: format!("organization.{}", err.path),
-            error: err.error,
+        let nested: NestedOrganization<'_> = serde_json::from_str(raw).map_err(|_| FieldError {
+            path: "organization".to_owned(),
+            error: DomainError::InvalidJson,
         })?;
+        let organization = self
+            .organization
+            .into_domain(nested.organization.get())
+            .map_err(|err| FieldError {
+                path: ["organization", err.path.as_str()]
+                    .into_iter()
+                    .filter(|part| !part.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("."),
+                error: err.error,
+            })?;
         Ok(MembershipSnapshot {
             clerk_id: field("id", ClerkMembershipId::parse(&self.id))?,
             role: field("role", Role::parse(&self.role))?,
@@ -426,8 +558,14 @@ impl WireMembership {
                 first_name: user.first_name,
                 last_name: user.last_name,
                 image_url: user.image_url,
+                username: user.username,
             },
+            permissions: self.permissions,
+            public_metadata: self.public_metadata,
+            private_metadata: self.private_metadata,
+            created_at: self.created_at.map(UnixMillis),
             updated_at: UnixMillis(self.updated_at),
+            raw: whole_object(raw)?,
         })
     }
 }

@@ -69,6 +69,17 @@ pub(crate) fn optional_text<'de, D: Deserializer<'de>>(
         .transpose()
 }
 
+/// A list of names (a membership's permissions): each as [`text`]; `null` reads as empty.
+pub(crate) fn text_list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    Option::<Vec<String>>::deserialize(deserializer)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|text| check_text(text, Some(MAX_TEXT_BYTES)))
+        .collect()
+}
+
 /// An image URL: without NUL. Not indexed, so only the body size limits its length.
 pub(crate) fn optional_url<'de, D: Deserializer<'de>>(
     deserializer: D,

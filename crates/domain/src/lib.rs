@@ -7,6 +7,7 @@ mod event;
 pub mod event_type;
 mod fields;
 mod ids;
+mod json;
 mod membership;
 mod object;
 mod organization;
@@ -27,6 +28,7 @@ pub use ids::{
     ClerkMembershipId, ClerkOrgId, ClerkUserId, MAX_CLERK_ID_LEN, MembershipId, OrganizationId,
     UserId,
 };
+pub use json::RawJson;
 pub use membership::{
     MembershipContext, MembershipDecision, MembershipDeletion, MembershipSnapshot,
     StoredMembership, decide_membership_deletion, decide_membership_upsert,
@@ -42,6 +44,6 @@ pub use role::Role;
 pub use time::UnixMillis;
 pub use user::{
     MemberUser, PublicUserData, StoredUser, User, UserContext, UserDecision, UserDeletion,
-    UserSnapshot, UserTarget, UserWrite, decide_member_user, decide_user_deletion,
-    decide_user_upsert,
+    UserEmailAddress, UserPhoneNumber, UserSnapshot, UserTarget, UserWrite, decide_member_user,
+    decide_user_deletion, decide_user_upsert,
 };

@@ -7,8 +7,8 @@
 //! displace the new one.
 
 use crate::{
-    ClerkMembershipId, MembershipId, OrganizationId, OrganizationSnapshot, PublicUserData, Role,
-    UnixMillis, UserId,
+    ClerkMembershipId, MembershipId, OrganizationId, OrganizationSnapshot, PublicUserData, RawJson,
+    Role, UnixMillis, UserId,
 };
 
 /// A Clerk membership as an event describes it.
@@ -31,8 +31,18 @@ pub struct MembershipSnapshot {
     pub organization: OrganizationSnapshot,
     /// The member's public data.
     pub user: PublicUserData,
+    /// The permissions the role grants (`org:sys_memberships:read`, …).
+    pub permissions: Vec<String>,
+    /// Metadata the member's front end can read (`public_metadata`).
+    pub public_metadata: RawJson,
+    /// Metadata only the Backend API reads (`private_metadata`).
+    pub private_metadata: RawJson,
+    /// When Clerk created the membership.
+    pub created_at: Option<UnixMillis>,
     /// Clerk's `updated_at` of the membership.
     pub updated_at: UnixMillis,
+    /// The whole membership object, as Clerk sent it.
+    pub raw: RawJson,
 }
 
 /// A membership row, as far as the sync rules need to see it.

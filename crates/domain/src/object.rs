@@ -26,7 +26,7 @@ use crate::{DomainError, MembershipSnapshot, OrganizationSnapshot, UserSnapshot}
 /// type, or holds an invalid id or email; the reason names the field.
 pub fn parse_user(json: &str) -> Result<UserSnapshot, DomainError> {
     read::<WireUser>("user", json)?
-        .into_domain()
+        .into_domain(json)
         .map_err(|err| malformed("user", err))
 }
 
@@ -43,7 +43,7 @@ pub fn parse_user(json: &str) -> Result<UserSnapshot, DomainError> {
 /// [`DomainError::MalformedObject`], as for [`parse_user`].
 pub fn parse_organization(json: &str) -> Result<OrganizationSnapshot, DomainError> {
     read::<WireOrganization>("organization", json)?
-        .into_domain()
+        .into_domain(json)
         .map_err(|err| malformed("organization", err))
 }
 
@@ -64,14 +64,14 @@ pub fn parse_organization(json: &str) -> Result<OrganizationSnapshot, DomainErro
 /// [`DomainError::MalformedObject`], as for [`parse_user`].
 pub fn parse_membership(json: &str) -> Result<MembershipSnapshot, DomainError> {
     read::<WireMembership>("organization membership", json)?
-        .into_domain()
+        .into_domain(json)
         .map_err(|err| malformed("organization membership", err))
 }
 
 fn malformed(kind: &'static str, err: FieldError) -> DomainError {
     DomainError::MalformedObject {
         kind,
-        reason: format!("`{}`: {}", err.path, err.error),
+        reason: err.located(""),
     }
 }
 

@@ -5,7 +5,7 @@
 //! object every membership event carries, so a membership that arrives first still finds its
 //! organization, and the newest version wins whichever event brought it.
 
-use crate::{ClerkOrgId, OrganizationId, Role, UnixMillis, User};
+use crate::{ClerkOrgId, OrganizationId, RawJson, Role, UnixMillis, User};
 
 /// An organization of the mirror.
 ///
@@ -91,8 +91,20 @@ pub struct OrganizationSnapshot {
     pub slug: Option<String>,
     /// Logo.
     pub image_url: Option<String>,
+    /// Metadata members' front ends can read (`public_metadata`).
+    pub public_metadata: RawJson,
+    /// Metadata only the Backend API reads (`private_metadata`).
+    pub private_metadata: RawJson,
+    /// The most members the organization may have, when limited.
+    pub max_allowed_memberships: Option<i64>,
+    /// The Clerk id of the user who created it, when one did.
+    pub created_by: Option<String>,
+    /// When Clerk created the organization.
+    pub created_at: Option<UnixMillis>,
     /// Clerk's `updated_at`: orders versions of this organization.
     pub updated_at: UnixMillis,
+    /// The whole organization object, as Clerk sent it.
+    pub raw: RawJson,
 }
 
 /// An organization row, as far as the sync rules need to see it.

@@ -17,7 +17,7 @@
 //!    account without a Clerk id that is not the one linked keeps its address, and the user is
 //!    stored without it.
 
-use crate::{ClerkUserId, EmailAddress, UnixMillis, UserId};
+use crate::{ClerkUserId, EmailAddress, RawJson, UnixMillis, UserId};
 
 /// A user of the mirror.
 ///
@@ -61,6 +61,14 @@ pub struct User {
     pub is_active: bool,
     /// Clerk has banned the user (synced from Clerk).
     pub banned: bool,
+    /// Username (synced from Clerk).
+    pub username: Option<String>,
+    /// Primary phone number, verified or not (synced from Clerk).
+    pub phone_number: Option<String>,
+    /// Metadata the user's front end can read (synced from Clerk).
+    pub public_metadata: RawJson,
+    /// Metadata the user's front end can read and write (synced from Clerk).
+    pub unsafe_metadata: RawJson,
 }
 
 impl User {
@@ -99,8 +107,58 @@ pub struct UserSnapshot {
     pub last_name: Option<String>,
     /// Profile image (Clerk generates one when the user has not uploaded any).
     pub image_url: Option<String>,
+    /// Username, when the instance uses usernames and the user set one.
+    pub username: Option<String>,
+    /// Every email address of the user, verified or not, in Clerk's order.
+    pub email_addresses: Vec<UserEmailAddress>,
+    /// Every phone number of the user, verified or not, in Clerk's order.
+    pub phone_numbers: Vec<UserPhoneNumber>,
+    /// Metadata the user's own front end can read and write (`unsafe_metadata`).
+    pub unsafe_metadata: RawJson,
+    /// Metadata the front end can read and only the Backend API write (`public_metadata`).
+    pub public_metadata: RawJson,
+    /// Metadata only the Backend API reads and writes (`private_metadata`).
+    pub private_metadata: RawJson,
+    /// Clerk has locked the user out after failed sign-in attempts.
+    pub locked: bool,
+    /// The user signs in with a second factor.
+    pub two_factor_enabled: bool,
+    /// When the user last signed in.
+    pub last_sign_in_at: Option<UnixMillis>,
+    /// When the user was last active.
+    pub last_active_at: Option<UnixMillis>,
+    /// When Clerk created the user.
+    pub created_at: Option<UnixMillis>,
     /// Clerk's `updated_at`: orders versions of this user.
     pub updated_at: UnixMillis,
+    /// The whole user object, as Clerk sent it.
+    pub raw: RawJson,
+}
+
+/// One email address of a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserEmailAddress {
+    /// Clerk's id of the address (`idn_…`).
+    pub clerk_id: String,
+    /// The address, lower-cased.
+    pub email_address: EmailAddress,
+    /// Clerk verified that the user owns it.
+    pub verified: bool,
+    /// It is the user's primary address.
+    pub primary: bool,
+}
+
+/// One phone number of a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserPhoneNumber {
+    /// Clerk's id of the number (`idn_…`).
+    pub clerk_id: String,
+    /// The number, as Clerk holds it (E.164: `+15555550100`).
+    pub phone_number: String,
+    /// Clerk verified that the user owns it.
+    pub verified: bool,
+    /// It is the user's primary number.
+    pub primary: bool,
 }
 
 impl UserSnapshot {
@@ -112,6 +170,12 @@ impl UserSnapshot {
             return None;
         }
         text.parse().ok().filter(|id| *id > 0).map(UserId)
+    }
+
+    /// The primary phone number, verified or not.
+    pub fn primary_phone_number(&self) -> Option<&str> {
+        let primary = self.phone_numbers.iter().find(|phone| phone.primary)?;
+        Some(primary.phone_number.as_str())
     }
 }
 
@@ -136,6 +200,8 @@ pub struct PublicUserData {
     pub last_name: Option<String>,
     /// Profile image.
     pub image_url: Option<String>,
+    /// Username, when set.
+    pub username: Option<String>,
 }
 
 /// A user row, as far as the sync rules need to see it.

@@ -16,16 +16,16 @@ fn clerk_user(id: &str) -> ClerkUserId {
 }
 
 fn snapshot(clerk_id: &str, email: Option<&str>, updated_at: i64) -> UserSnapshot {
-    UserSnapshot {
-        clerk_id: clerk_user(clerk_id),
-        email: email.map(|e| EmailAddress::parse(e).expect("valid email")),
-        external_id: None,
-        banned: false,
-        first_name: Some("Ada".into()),
-        last_name: None,
-        image_url: None,
-        updated_at: UnixMillis(updated_at),
-    }
+    let addresses = match email {
+        Some(email) => serde_json::json!([{"id": "idn_1", "email_address": email,
+            "verification": {"status": "verified"}}]),
+        None => serde_json::json!([]),
+    };
+    let json = serde_json::json!({
+        "id": clerk_id, "first_name": "Ada", "updated_at": updated_at,
+        "email_addresses": addresses, "primary_email_address_id": "idn_1",
+    });
+    parse_user(&json.to_string()).expect("a valid user")
 }
 
 fn stored(id: i64, clerk_id: Option<&str>, updated_at: Option<i64>) -> StoredUser {
@@ -341,13 +341,8 @@ fn placeholders_only_for_unknown_users() {
 }
 
 fn org(updated_at: i64) -> OrganizationSnapshot {
-    OrganizationSnapshot {
-        clerk_id: ClerkOrgId::parse("org_a").expect("valid id"),
-        name: "Acme".into(),
-        slug: Some("acme".into()),
-        image_url: None,
-        updated_at: UnixMillis(updated_at),
-    }
+    let json = serde_json::json!({"id": "org_a", "name": "Acme", "slug": "acme", "updated_at": updated_at});
+    parse_organization(&json.to_string()).expect("a valid organization")
 }
 
 fn org_context(stored_at: Option<i64>, tombstoned: bool) -> OrganizationContext {
@@ -395,18 +390,12 @@ fn organization_deletion() {
 const PARTIES: Option<(UserId, OrganizationId)> = Some((UserId(1), OrganizationId(2)));
 
 fn membership(id: &str, updated_at: i64) -> MembershipSnapshot {
-    MembershipSnapshot {
-        clerk_id: ClerkMembershipId::parse(id).expect("valid id"),
-        role: Role::parse("org:member").expect("valid role"),
-        organization: org(1),
-        user: PublicUserData {
-            clerk_id: clerk_user("user_a"),
-            first_name: None,
-            last_name: None,
-            image_url: None,
-        },
-        updated_at: UnixMillis(updated_at),
-    }
+    let json = serde_json::json!({
+        "id": id, "role": "org:member", "updated_at": updated_at,
+        "organization": {"id": "org_a", "name": "Acme", "slug": "acme", "updated_at": 1},
+        "public_user_data": {"user_id": "user_a"},
+    });
+    parse_membership(&json.to_string()).expect("a valid membership")
 }
 
 fn stored_membership(id: &str, updated_at: i64) -> StoredMembership {

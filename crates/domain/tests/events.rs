@@ -270,3 +270,46 @@ fn stored_fields_out_of_range_are_refused_naming_the_field() {
     );
     assert!(EventEnvelope::parse(at_limits.as_bytes()).is_ok());
 }
+
+#[test]
+fn every_field_applications_query_is_read_and_the_object_kept() {
+    let ClerkEvent::UserUpserted(user) = parse("user.created").event else {
+        panic!("not a user upsert")
+    };
+    assert_eq!(user.created_at, Some(UnixMillis(1_736_942_401_234)));
+    assert_eq!(user.last_active_at, Some(UnixMillis(1_736_942_401_234)));
+    assert_eq!((user.last_sign_in_at, user.username.as_deref()), (None, None));
+    assert_eq!(user.email_addresses.len(), 1);
+    assert!(user.email_addresses[0].verified && user.email_addresses[0].primary);
+    assert_eq!(user.public_metadata.as_str(), "{}");
+    let object: serde_json::Value = serde_json::from_str(user.raw.as_str()).expect("JSON");
+    assert_eq!(object["profile_image_url"], "https://www.gravatar.com/avatar?d=mp");
+
+    let ClerkEvent::MembershipUpserted(membership) =
+        parse("organizationMembership.created").event
+    else {
+        panic!("not a membership upsert")
+    };
+    assert_eq!(membership.permissions, ["org:sys_memberships:read"]);
+    assert_eq!(membership.organization.max_allowed_memberships, Some(5));
+    assert_eq!(
+        membership.organization.created_by.as_deref(),
+        Some("user_2TLPmqkYsWH1aWkO8UHLB45ONnq")
+    );
+    let organization: serde_json::Value =
+        serde_json::from_str(membership.organization.raw.as_str()).expect("JSON");
+    assert_eq!(organization["members_count"], 2, "the nested object, as sent");
+}
+
+#[test]
+fn an_address_or_number_listed_twice_is_kept_once() {
+    let body = br#"{"type":"user.created","data":{"id":"user_1","updated_at":1,
+        "email_addresses":[{"id":"idn_1","email_address":"a@x.io"},{"id":"idn_1","email_address":"b@x.io"}],
+        "phone_numbers":[{"id":"idn_2","phone_number":"+1555"},{"id":"idn_2","phone_number":"+1666"}],
+        "primary_phone_number_id":"idn_2"}}"#;
+    let ClerkEvent::UserUpserted(user) = EventEnvelope::parse(body).expect("parses").event else {
+        panic!("not a user upsert")
+    };
+    assert_eq!(user.email_addresses.len(), 1);
+    assert_eq!(user.primary_phone_number(), Some("+1555"));
+}

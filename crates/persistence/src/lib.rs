@@ -6,6 +6,7 @@ mod connection;
 mod database;
 mod error;
 mod insert_buffer;
+mod json_column;
 mod lock_key;
 pub mod memberships;
 pub mod organizations;
@@ -27,6 +28,7 @@ pub use connection::{
 };
 pub use database::{Conn, Database, PoolOptions, PoolState, migrate, ping, revert_all};
 pub use error::{CorruptValue, StoreError, UnavailableCause, UrlProblem};
+pub use json_column::JsonText;
 pub use lock_key::LockKey;
 pub use sync::{apply, process_delivery, record_rejection};
 pub use transaction::{WriteMode, write_transaction, write_transaction_in};

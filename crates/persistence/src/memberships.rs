@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use crate::organizations::OrganizationRow;
 use crate::schema::{organization_memberships as memberships, organizations, users};
 use crate::users::UserRow;
-use crate::{DbConnection, StoreError};
+use crate::{DbConnection, JsonText, StoreError};
 
 pub(crate) fn stored(row: (i64, String, i64)) -> Result<StoredMembership, StoreError> {
     Ok(StoredMembership {
@@ -58,6 +58,39 @@ pub(crate) fn stored_for_pair(
         .transpose()
 }
 
+/// The Clerk-owned columns a membership version writes.
+#[derive(AsChangeset, Insertable)]
+#[diesel(table_name = memberships, treat_none_as_null = true)]
+struct ClerkFields<'a> {
+    clerk_id: &'a str,
+    role: &'a str,
+    permissions: JsonText,
+    public_metadata: JsonText,
+    private_metadata: JsonText,
+    clerk_created_at: Option<i64>,
+    clerk_object: Option<JsonText>,
+    clerk_updated_at: i64,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> ClerkFields<'a> {
+    fn version(membership: &'a MembershipSnapshot, now: NaiveDateTime) -> Self {
+        // A list of strings always serializes.
+        let permissions = serde_json::to_string(&membership.permissions).unwrap_or_default();
+        Self {
+            clerk_id: membership.clerk_id.as_str(),
+            role: membership.role.as_str(),
+            permissions: JsonText(permissions),
+            public_metadata: (&membership.public_metadata).into(),
+            private_metadata: (&membership.private_metadata).into(),
+            clerk_created_at: membership.created_at.map(|at| at.0),
+            clerk_object: Some((&membership.raw).into()),
+            clerk_updated_at: membership.updated_at.0,
+            updated_at: now,
+        }
+    }
+}
+
 /// Inserts a membership version.
 pub(crate) fn insert_version(
     conn: &mut DbConnection,
@@ -66,18 +99,7 @@ pub(crate) fn insert_version(
     organization: OrganizationId,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    diesel::insert_into(memberships::table)
-        .values((
-            memberships::clerk_id.eq(membership.clerk_id.as_str()),
-            memberships::user_id.eq(user.0),
-            memberships::organization_id.eq(organization.0),
-            memberships::role.eq(membership.role.as_str()),
-            memberships::clerk_updated_at.eq(membership.updated_at.0),
-            memberships::created_at.eq(now),
-            memberships::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    insert_versions(conn, &[(membership.clone(), user, organization, now)])
 }
 
 /// Inserts many membership versions in one statement (a resync batch).
@@ -88,15 +110,11 @@ pub(crate) fn insert_versions(
     let rows: Vec<_> = versions
         .iter()
         .map(|(membership, user, organization, now)| {
-            let now = *now;
             (
-                memberships::clerk_id.eq(membership.clerk_id.as_str()),
+                ClerkFields::version(membership, *now),
                 memberships::user_id.eq(user.0),
                 memberships::organization_id.eq(organization.0),
-                memberships::role.eq(membership.role.as_str()),
-                memberships::clerk_updated_at.eq(membership.updated_at.0),
-                memberships::created_at.eq(now),
-                memberships::updated_at.eq(now),
+                memberships::created_at.eq(*now),
             )
         })
         .collect();
@@ -117,12 +135,7 @@ pub(crate) fn write_version(
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
     diesel::update(memberships::table.find(id.0))
-        .set((
-            memberships::clerk_id.eq(membership.clerk_id.as_str()),
-            memberships::role.eq(membership.role.as_str()),
-            memberships::clerk_updated_at.eq(membership.updated_at.0),
-            memberships::updated_at.eq(now),
-        ))
+        .set(ClerkFields::version(membership, now))
         .execute(conn)?;
     Ok(())
 }

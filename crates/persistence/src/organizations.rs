@@ -7,7 +7,7 @@ use clerk_sync_domain::{
 use diesel::prelude::*;
 
 use crate::schema::organizations;
-use crate::{DbConnection, StoreError};
+use crate::{DbConnection, JsonText, StoreError};
 
 /// A full `organizations` row.
 #[derive(Debug, Queryable, Selectable)]
@@ -29,6 +29,18 @@ pub struct OrganizationRow {
     pub created_at: NaiveDateTime,
     /// When the row last changed.
     pub updated_at: NaiveDateTime,
+    /// `public_metadata`.
+    pub public_metadata: JsonText,
+    /// `private_metadata`.
+    pub private_metadata: JsonText,
+    /// The most members allowed, when limited.
+    pub max_allowed_memberships: Option<i64>,
+    /// Clerk id of the user who created it.
+    pub created_by: Option<String>,
+    /// Clerk's `created_at`, Unix ms.
+    pub clerk_created_at: Option<i64>,
+    /// Memberships in the mirror (kept by the database).
+    pub members_count: i64,
 }
 
 impl TryFrom<OrganizationRow> for Organization {
@@ -52,6 +64,12 @@ struct ClerkFields<'a> {
     name: &'a str,
     slug: Option<&'a str>,
     image_url: Option<&'a str>,
+    public_metadata: JsonText,
+    private_metadata: JsonText,
+    max_allowed_memberships: Option<i64>,
+    created_by: Option<&'a str>,
+    clerk_created_at: Option<i64>,
+    clerk_object: Option<JsonText>,
     clerk_updated_at: i64,
     updated_at: NaiveDateTime,
 }
@@ -63,6 +81,12 @@ impl<'a> ClerkFields<'a> {
             name: &org.name,
             slug: org.slug.as_deref(),
             image_url: org.image_url.as_deref(),
+            public_metadata: (&org.public_metadata).into(),
+            private_metadata: (&org.private_metadata).into(),
+            max_allowed_memberships: org.max_allowed_memberships,
+            created_by: org.created_by.as_deref(),
+            clerk_created_at: org.created_at.map(|at| at.0),
+            clerk_object: Some((&org.raw).into()),
             clerk_updated_at: org.updated_at.0,
             updated_at: now,
         }

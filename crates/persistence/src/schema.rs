@@ -5,7 +5,19 @@
     reason = "the tables and columns are documented in the migrations"
 )]
 
+/// The SQL types of columns that are not diesel's own.
+pub mod sql_types {
+    /// A JSON column: `jsonb` on PostgreSQL, JSON text on SQLite.
+    #[derive(Clone, Copy, Debug, diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "jsonb"))]
+    #[diesel(sqlite_type(name = "Text"))]
+    pub struct ClerkJson;
+}
+
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::ClerkJson;
+
     users (id) {
         id -> BigInt,
         clerk_id -> Nullable<Text>,
@@ -20,10 +32,44 @@ diesel::table! {
         updated_at -> Timestamp,
         external_id -> Nullable<Text>,
         banned -> Bool,
+        username -> Nullable<Text>,
+        phone_number -> Nullable<Text>,
+        public_metadata -> ClerkJson,
+        private_metadata -> ClerkJson,
+        unsafe_metadata -> ClerkJson,
+        locked -> Bool,
+        two_factor_enabled -> Bool,
+        last_sign_in_at -> Nullable<BigInt>,
+        last_active_at -> Nullable<BigInt>,
+        clerk_created_at -> Nullable<BigInt>,
+        clerk_object -> Nullable<ClerkJson>,
     }
 }
 
 diesel::table! {
+    user_email_addresses (user_id, clerk_id) {
+        user_id -> BigInt,
+        clerk_id -> Text,
+        email_address -> Text,
+        verified -> Bool,
+        is_primary -> Bool,
+    }
+}
+
+diesel::table! {
+    user_phone_numbers (user_id, clerk_id) {
+        user_id -> BigInt,
+        clerk_id -> Text,
+        phone_number -> Text,
+        verified -> Bool,
+        is_primary -> Bool,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::ClerkJson;
+
     organizations (id) {
         id -> BigInt,
         clerk_id -> Text,
@@ -33,10 +79,20 @@ diesel::table! {
         clerk_updated_at -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        public_metadata -> ClerkJson,
+        private_metadata -> ClerkJson,
+        max_allowed_memberships -> Nullable<BigInt>,
+        created_by -> Nullable<Text>,
+        clerk_created_at -> Nullable<BigInt>,
+        members_count -> BigInt,
+        clerk_object -> Nullable<ClerkJson>,
     }
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::ClerkJson;
+
     organization_memberships (id) {
         id -> BigInt,
         clerk_id -> Text,
@@ -46,6 +102,11 @@ diesel::table! {
         clerk_updated_at -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        permissions -> ClerkJson,
+        public_metadata -> ClerkJson,
+        private_metadata -> ClerkJson,
+        clerk_created_at -> Nullable<BigInt>,
+        clerk_object -> Nullable<ClerkJson>,
     }
 }
 
@@ -74,10 +135,14 @@ diesel::table! {
 }
 
 diesel::joinable!(organization_memberships -> users (user_id));
+diesel::joinable!(user_email_addresses -> users (user_id));
+diesel::joinable!(user_phone_numbers -> users (user_id));
 diesel::joinable!(organization_memberships -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    user_email_addresses,
+    user_phone_numbers,
     organizations,
     organization_memberships,
     webhook_events,

@@ -1,13 +1,16 @@
 //! The `users` table.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use clerk_sync_domain::{
-    ClerkUserId, EmailAddress, PublicUserData, StoredUser, UnixMillis, User, UserId, UserSnapshot,
+    ClerkUserId, EmailAddress, PublicUserData, RawJson, StoredUser, UnixMillis, User, UserId,
+    UserSnapshot,
 };
 use diesel::prelude::*;
 
-use crate::schema::{organization_memberships, users};
-use crate::{DbConnection, StoreError};
+use crate::schema::{organization_memberships, user_email_addresses, user_phone_numbers, users};
+use crate::{DbConnection, JsonText, StoreError};
 
 /// A full `users` row.
 #[derive(Debug, Queryable, Selectable)]
@@ -39,6 +42,26 @@ pub struct UserRow {
     pub external_id: Option<String>,
     /// Banned by Clerk.
     pub banned: bool,
+    /// Username.
+    pub username: Option<String>,
+    /// Primary phone number, verified or not.
+    pub phone_number: Option<String>,
+    /// `public_metadata`.
+    pub public_metadata: JsonText,
+    /// `private_metadata`.
+    pub private_metadata: JsonText,
+    /// `unsafe_metadata`.
+    pub unsafe_metadata: JsonText,
+    /// Locked out by Clerk.
+    pub locked: bool,
+    /// Signs in with a second factor.
+    pub two_factor_enabled: bool,
+    /// Last sign-in, Unix ms.
+    pub last_sign_in_at: Option<i64>,
+    /// Last activity, Unix ms.
+    pub last_active_at: Option<i64>,
+    /// Clerk's `created_at`, Unix ms.
+    pub clerk_created_at: Option<i64>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -59,6 +82,10 @@ impl TryFrom<UserRow> for User {
             is_staff: row.is_staff,
             is_active: row.is_active,
             banned: row.banned,
+            username: row.username,
+            phone_number: row.phone_number,
+            public_metadata: RawJson::parse(&row.public_metadata.0)?,
+            unsafe_metadata: RawJson::parse(&row.unsafe_metadata.0)?,
         })
     }
 }
@@ -74,6 +101,17 @@ struct ClerkFields<'a> {
     image_url: Option<&'a str>,
     external_id: Option<&'a str>,
     banned: bool,
+    username: Option<&'a str>,
+    phone_number: Option<&'a str>,
+    public_metadata: JsonText,
+    private_metadata: JsonText,
+    unsafe_metadata: JsonText,
+    locked: bool,
+    two_factor_enabled: bool,
+    last_sign_in_at: Option<i64>,
+    last_active_at: Option<i64>,
+    clerk_created_at: Option<i64>,
+    clerk_object: Option<JsonText>,
     clerk_updated_at: Option<i64>,
     updated_at: NaiveDateTime,
 }
@@ -92,10 +130,107 @@ impl<'a> ClerkFields<'a> {
             image_url: user.image_url.as_deref(),
             external_id: user.external_id.as_deref(),
             banned: user.banned,
+            username: user.username.as_deref(),
+            phone_number: user.primary_phone_number(),
+            public_metadata: (&user.public_metadata).into(),
+            private_metadata: (&user.private_metadata).into(),
+            unsafe_metadata: (&user.unsafe_metadata).into(),
+            locked: user.locked,
+            two_factor_enabled: user.two_factor_enabled,
+            last_sign_in_at: user.last_sign_in_at.map(|at| at.0),
+            last_active_at: user.last_active_at.map(|at| at.0),
+            clerk_created_at: user.created_at.map(|at| at.0),
+            clerk_object: Some((&user.raw).into()),
             clerk_updated_at: Some(user.updated_at.0),
             updated_at: now,
         }
     }
+}
+
+/// One row of `user_email_addresses`.
+#[derive(Insertable)]
+#[diesel(table_name = user_email_addresses)]
+struct EmailAddressRow<'a> {
+    user_id: i64,
+    clerk_id: &'a str,
+    email_address: &'a str,
+    verified: bool,
+    is_primary: bool,
+}
+
+/// One row of `user_phone_numbers`.
+#[derive(Insertable)]
+#[diesel(table_name = user_phone_numbers)]
+struct PhoneNumberRow<'a> {
+    user_id: i64,
+    clerk_id: &'a str,
+    phone_number: &'a str,
+    verified: bool,
+    is_primary: bool,
+}
+
+/// Writes the addresses and numbers of user versions, for rows that have none yet.
+fn insert_contacts(
+    conn: &mut DbConnection,
+    versions: &[(UserId, &UserSnapshot)],
+) -> Result<(), StoreError> {
+    let emails: Vec<EmailAddressRow<'_>> = versions
+        .iter()
+        .flat_map(|(id, user)| {
+            user.email_addresses.iter().map(|e| EmailAddressRow {
+                user_id: id.0,
+                clerk_id: &e.clerk_id,
+                email_address: e.email_address.as_str(),
+                verified: e.verified,
+                is_primary: e.primary,
+            })
+        })
+        .collect();
+    let phones: Vec<PhoneNumberRow<'_>> = versions
+        .iter()
+        .flat_map(|(id, user)| {
+            user.phone_numbers.iter().map(|p| PhoneNumberRow {
+                user_id: id.0,
+                clerk_id: &p.clerk_id,
+                phone_number: &p.phone_number,
+                verified: p.verified,
+                is_primary: p.primary,
+            })
+        })
+        .collect();
+    // Per backend, in chunks: diesel's MultiConnection has no multi-row INSERT of its own.
+    for chunk in emails.chunks(CONTACT_CHUNK) {
+        let statement = diesel::insert_into(user_email_addresses::table).values(chunk);
+        match conn {
+            DbConnection::Postgres(pg) => statement.execute(pg)?,
+            DbConnection::Sqlite(sqlite) => statement.execute(sqlite)?,
+        };
+    }
+    for chunk in phones.chunks(CONTACT_CHUNK) {
+        let statement = diesel::insert_into(user_phone_numbers::table).values(chunk);
+        match conn {
+            DbConnection::Postgres(pg) => statement.execute(pg)?,
+            DbConnection::Sqlite(sqlite) => statement.execute(sqlite)?,
+        };
+    }
+    Ok(())
+}
+
+/// Most address or number rows in one INSERT (5 columns each: well under both backends'
+/// limits on bound values).
+const CONTACT_CHUNK: usize = 1000;
+
+/// Replaces a row's addresses and numbers with a version's.
+fn replace_contacts(
+    conn: &mut DbConnection,
+    id: UserId,
+    user: &UserSnapshot,
+) -> Result<(), StoreError> {
+    diesel::delete(user_email_addresses::table.filter(user_email_addresses::user_id.eq(id.0)))
+        .execute(conn)?;
+    diesel::delete(user_phone_numbers::table.filter(user_phone_numbers::user_id.eq(id.0)))
+        .execute(conn)?;
+    insert_contacts(conn, &[(id, user)])
 }
 
 pub(crate) fn stored(row: (i64, Option<String>, Option<i64>)) -> Result<StoredUser, StoreError> {
@@ -162,6 +297,7 @@ pub(crate) fn insert_version(
         ))
         .returning(users::id)
         .get_result(conn)?;
+    insert_contacts(conn, &[(UserId(id), user)])?;
     Ok(UserId(id))
 }
 
@@ -180,13 +316,24 @@ pub(crate) fn insert_versions(
             )
         })
         .collect();
-    // Per backend: diesel's MultiConnection has no multi-row INSERT of its own.
-    let statement = diesel::insert_into(users::table).values(rows);
-    match conn {
-        DbConnection::Postgres(pg) => statement.execute(pg)?,
-        DbConnection::Sqlite(sqlite) => statement.execute(sqlite)?,
+    // Per backend: diesel's MultiConnection has no multi-row INSERT of its own. The rows come
+    // back in no promised order: each is matched to its version by Clerk id.
+    let statement = diesel::insert_into(users::table)
+        .values(rows)
+        .returning((users::id, users::clerk_id));
+    let inserted: Vec<(i64, Option<String>)> = match conn {
+        DbConnection::Postgres(pg) => statement.get_results(pg)?,
+        DbConnection::Sqlite(sqlite) => statement.get_results(sqlite)?,
     };
-    Ok(())
+    let ids: HashMap<String, i64> = inserted
+        .into_iter()
+        .filter_map(|(id, clerk_id)| Some((clerk_id?, id)))
+        .collect();
+    let contacts: Vec<(UserId, &UserSnapshot)> = versions
+        .iter()
+        .filter_map(|(user, _, _)| Some((UserId(*ids.get(user.clerk_id.as_str())?), user)))
+        .collect();
+    insert_contacts(conn, &contacts)
 }
 
 /// Overwrites a row's Clerk-owned columns (also its Clerk id, when linking).
@@ -211,7 +358,7 @@ pub(crate) fn write_version(
     if written == 0 {
         return Err(StoreError::LinkRaced);
     }
-    Ok(())
+    replace_contacts(conn, id, user)
 }
 
 /// Moves `from`'s memberships to `into` and deletes `from`.
@@ -255,6 +402,7 @@ pub(crate) fn insert_placeholder(
             users::first_name.eq(user.first_name.as_deref()),
             users::last_name.eq(user.last_name.as_deref()),
             users::image_url.eq(user.image_url.as_deref()),
+            users::username.eq(user.username.as_deref()),
             users::created_at.eq(now),
             users::updated_at.eq(now),
         ))

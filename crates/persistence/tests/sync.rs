@@ -4,6 +4,10 @@
 #![expect(clippy::expect_used, reason = "test bodies fail the test by panicking")]
 
 mod common;
+#[path = "sync/complete_mirror.rs"]
+mod complete_mirror;
+#[path = "sync/schema_doc.rs"]
+mod schema_doc;
 
 use std::sync::Arc;
 

@@ -1,9 +1,10 @@
 //! The caller's own user and organizations.
 
 use actix_web::web;
-use clerk_sync_domain::{ActiveOrganization, Affiliation, User};
+use clerk_sync_domain::{ActiveOrganization, Affiliation, RawJson, User};
 use clerk_sync_persistence::{memberships, users};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use crate::auth::{Session, usable};
@@ -31,6 +32,17 @@ pub struct MeResponse {
     /// May use the application: always `true` here, since a disabled account (inactive, or
     /// banned by Clerk) is answered 403 instead.
     pub is_active: bool,
+    /// Username; `null` when the instance does not use usernames or none is set.
+    pub username: Option<String>,
+    /// Primary phone number (E.164), verified or not; `null` for users without one.
+    pub phone_number: Option<String>,
+    /// Clerk's `public_metadata`, as the application stored it through Clerk (`{}` when unset).
+    #[schema(value_type = Object)]
+    pub public_metadata: Box<RawValue>,
+    /// Clerk's `unsafe_metadata`, which the user's own front end may write: never trust it
+    /// for decisions (`{}` when unset). `private_metadata` is never answered.
+    #[schema(value_type = Object)]
+    pub unsafe_metadata: Box<RawValue>,
     /// The organization the session has active, as the token states it; `null` when none.
     pub active_organization: Option<ActiveOrganizationResponse>,
 }
@@ -70,9 +82,18 @@ impl From<User> for MeResponse {
             image_url: user.image_url,
             is_staff: user.is_staff,
             is_active: user.is_active,
+            username: user.username,
+            phone_number: user.phone_number,
+            public_metadata: raw(user.public_metadata),
+            unsafe_metadata: raw(user.unsafe_metadata),
             active_organization: None,
         }
     }
+}
+
+/// JSON the mirror holds, answered as it is (`RawJson` is valid JSON: this cannot fail).
+pub(crate) fn raw(json: RawJson) -> Box<RawValue> {
+    RawValue::from_string(json.into_string()).unwrap_or_default()
 }
 
 /// One of the caller's organizations, as `GET /api/v1/auth/me/organizations/` answers.

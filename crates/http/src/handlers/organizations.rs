@@ -4,11 +4,13 @@ use actix_web::web;
 use clerk_sync_domain::Member;
 use clerk_sync_persistence::memberships;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use crate::auth::OrganizationMember;
 use crate::db::run_db;
 use crate::error::ErrorDetail;
+use crate::handlers::me::raw;
 use crate::{ApiError, AppState};
 
 /// One member, as `GET /api/v1/organizations/{org_id}/members/` lists them.
@@ -24,6 +26,14 @@ pub struct MemberResponse {
     pub first_name: Option<String>,
     /// Last name.
     pub last_name: Option<String>,
+    /// Username; `null` when none is set.
+    pub username: Option<String>,
+    /// Profile image.
+    pub image_url: Option<String>,
+    /// Clerk's `public_metadata` of the member (`{}` when unset); never private or unsafe
+    /// metadata.
+    #[schema(value_type = Object)]
+    pub public_metadata: Box<RawValue>,
     /// The member's role in the organization.
     pub role: String,
 }
@@ -37,6 +47,9 @@ impl From<Member> for MemberResponse {
             email: user.email.map(|email| email.to_string()),
             first_name: user.first_name,
             last_name: user.last_name,
+            username: user.username,
+            image_url: user.image_url,
+            public_metadata: raw(user.public_metadata),
             role: member.role.to_string(),
         }
     }
