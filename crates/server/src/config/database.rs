@@ -211,6 +211,33 @@ mod tests {
     }
 
     #[test]
+    fn an_overlay_file_may_set_the_schema() {
+        let dir =
+            std::env::temp_dir().join(format!("clerk-sync-config-{}-schema", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(
+            dir.join("mirror.toml"),
+            "[database]\nurl = \"postgres://app@db/clerk\"\nschema = \"clerk\"\n",
+        )
+        .expect("overlay");
+        let settings = Settings::load_from(
+            &|name| (name == "CLERK_SYNC_ENV").then(|| "mirror".to_owned()),
+            &dir,
+        )
+        .expect("loads");
+        assert_eq!(
+            settings
+                .database
+                .pool
+                .postgres
+                .schema
+                .as_ref()
+                .map(|s| s.as_str()),
+            Some("clerk")
+        );
+    }
+
+    #[test]
     fn a_schema_on_sqlite_is_refused_not_ignored() {
         let err = error(&[("DATABASE_SCHEMA", "clerk")]);
         assert!(
