@@ -88,6 +88,9 @@ impl TestServer {
             ),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ]);
+        if let Some(schema) = db.schema() {
+            vars.insert("DATABASE_SCHEMA".to_owned(), schema.as_str().to_owned());
+        }
         for (name, value) in overrides {
             vars.insert((*name).to_owned(), (*value).to_owned());
         }

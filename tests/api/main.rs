@@ -15,6 +15,7 @@ mod auth;
 mod bad_input;
 mod binary;
 mod commands;
+mod database_schema;
 mod docs;
 mod forward_auth;
 mod headers;

@@ -209,9 +209,13 @@ diesel::table! {
 /// no record at all.
 fn applied_migrations(db: &TestDatabase) -> Option<Vec<String>> {
     use diesel::prelude::*;
-    let mut conn = ConnectionManager::new(db.url().clone(), SqliteOptions::default())
-        .open()
-        .expect("a connection");
+    let mut conn = ConnectionManager::new(
+        db.url().clone(),
+        SqliteOptions::default(),
+        db.pool_options().postgres,
+    )
+    .open()
+    .expect("a connection");
     __diesel_schema_migrations::table
         .select(__diesel_schema_migrations::version)
         .order(__diesel_schema_migrations::version)

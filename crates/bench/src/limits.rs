@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use clerk_sync_domain::{ClerkEvent, ClerkUserId, EventEnvelope, Outcome, UnixMillis};
 use clerk_sync_persistence::{
-    ConnectionManager, DatabaseUrl, Delivery, SqliteOptions, SqliteSynchronous, process_delivery,
-    users,
+    ConnectionManager, DatabaseUrl, Delivery, PostgresOptions, SqliteOptions, SqliteSynchronous,
+    process_delivery, users,
 };
 
 use crate::workload::{Deliveries, user_id};
@@ -121,6 +121,7 @@ fn sqlite_connection(
             busy_timeout: Duration::from_secs(5),
             synchronous,
         },
+        PostgresOptions::default(),
     );
     Ok(manager.open()?)
 }

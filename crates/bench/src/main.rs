@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use clap::{Parser, ValueEnum};
-use clerk_sync_persistence::{ConnectionManager, DatabaseUrl, SqliteOptions, SqliteSynchronous};
+use clerk_sync_persistence::{
+    ConnectionManager, DatabaseUrl, PostgresOptions, SqliteOptions, SqliteSynchronous,
+};
 use diesel::connection::SimpleConnection;
 
 use crate::load::{RunResult, Stop, Workload};
@@ -242,6 +244,7 @@ impl Bench {
         let admin = ConnectionManager::new(
             DatabaseUrl::parse(&self.args.postgres_url)?,
             SqliteOptions::default(),
+            PostgresOptions::default(),
         );
         admin
             .open()?

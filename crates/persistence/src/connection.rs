@@ -8,7 +8,7 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
 
-use crate::{StoreError, UnavailableCause, UrlProblem};
+use crate::{PostgresOptions, StoreError, UnavailableCause, UrlProblem};
 
 /// A connection to either backend. Queries written once against it run on both; where SQL
 /// differs (upserts, locking, transaction start), code matches on the variant.
@@ -143,12 +143,18 @@ pub enum SqliteSynchronous {
 pub struct ConnectionManager {
     url: DatabaseUrl,
     sqlite: SqliteOptions,
+    postgres: PostgresOptions,
 }
 
 impl ConnectionManager {
-    /// A manager for the given database.
-    pub fn new(url: DatabaseUrl, sqlite: SqliteOptions) -> Self {
-        Self { url, sqlite }
+    /// A manager for the given database; each backend's connections are prepared as its
+    /// options say (the other backend's are not used).
+    pub fn new(url: DatabaseUrl, sqlite: SqliteOptions, postgres: PostgresOptions) -> Self {
+        Self {
+            url,
+            sqlite,
+            postgres,
+        }
     }
 
     /// Opens one connection, outside any pool (migrations, command-line tools).
@@ -162,7 +168,14 @@ impl ConnectionManager {
 
     fn connect_inner(&self) -> Result<DbConnection, ConnectionError> {
         match &self.url {
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Postgres),
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = PgConnection::establish(url)?;
+                if let Some(statement) = self.postgres.setup_statement() {
+                    conn.batch_execute(&statement)
+                        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                }
+                Ok(DbConnection::Postgres(conn))
+            }
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 conn.batch_execute(&sqlite_pragmas(&self.sqlite))

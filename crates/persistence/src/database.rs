@@ -2,15 +2,15 @@
 
 use std::time::Duration;
 
-use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{NopErrorHandler, Pool, PooledConnection};
+use diesel::{PgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::connection::ensure_parent_dir;
 use crate::{
-    Backend, ConnectionManager, DatabaseUrl, DbConnection, SqliteOptions, StoreError,
-    UnavailableCause,
+    Backend, ConnectionManager, DatabaseUrl, DbConnection, PostgresOptions, PostgresSchema,
+    SqliteOptions, StoreError, UnavailableCause,
 };
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -29,6 +29,8 @@ pub struct PoolOptions {
     pub connection_timeout: Duration,
     /// How SQLite connections are prepared.
     pub sqlite: SqliteOptions,
+    /// How PostgreSQL connections are prepared: the schema they work in.
+    pub postgres: PostgresOptions,
     /// Connections kept open and idle, reopened in the background when they are taken. The
     /// server keeps 1 so that a request rarely waits for a connect; a command that exits when
     /// its work is done keeps 0, since a background connect still under way when the process
@@ -42,6 +44,7 @@ impl Default for PoolOptions {
             max_size: 8,
             connection_timeout: Duration::from_secs(3),
             sqlite: SqliteOptions::default(),
+            postgres: PostgresOptions::default(),
             min_idle: 1,
         }
     }
@@ -56,6 +59,11 @@ impl PoolOptions {
             min_idle: 0,
             ..self.clone()
         }
+    }
+
+    /// A manager that opens connections to `url` prepared as these options say.
+    fn manager(&self, url: &DatabaseUrl) -> ConnectionManager {
+        ConnectionManager::new(url.clone(), self.sqlite.clone(), self.postgres.clone())
     }
 }
 
@@ -86,19 +94,15 @@ pub struct PoolState {
 impl Database {
     /// Opens the database, applies pending migrations, then builds the pool.
     ///
-    /// A SQLite file (and its directory) is created when missing.
+    /// A SQLite file (and its directory) is created when missing; on PostgreSQL, the schema
+    /// of [`PostgresOptions::schema`], and every connection of the pool works in it.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be opened,
     /// [`StoreError::Migration`] when a migration fails.
     pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StoreError> {
-        if let DatabaseUrl::Sqlite(path) = url {
-            ensure_parent_dir(path)?;
-        }
-        let manager = ConnectionManager::new(url.clone(), options.sqlite.clone());
-        let mut conn = manager.open()?;
-        migrate(&mut conn)?;
-        drop(conn);
+        drop(Self::open_connection(url, options)?);
+        let manager = options.manager(url);
         let pool = |size: u32, manager: ConnectionManager| {
             Pool::builder()
                 .max_size(size)
@@ -113,10 +117,7 @@ impl Database {
                 .build_unchecked(manager)
         };
         let writer = match url {
-            DatabaseUrl::Sqlite(_) => Some(pool(
-                1,
-                ConnectionManager::new(url.clone(), options.sqlite.clone()),
-            )),
+            DatabaseUrl::Sqlite(_) => Some(pool(1, options.manager(url))),
             DatabaseUrl::Postgres(_) => None,
         };
         Ok(Self {
@@ -124,6 +125,23 @@ impl Database {
             writer,
             backend: url.backend(),
         })
+    }
+
+    /// Opens one connection, outside any pool, after applying pending migrations as
+    /// [`Database::connect`] does: for a command that needs no more than one connection.
+    ///
+    /// # Errors
+    /// As [`Database::connect`].
+    pub fn open_connection(
+        url: &DatabaseUrl,
+        options: &PoolOptions,
+    ) -> Result<DbConnection, StoreError> {
+        if let DatabaseUrl::Sqlite(path) = url {
+            ensure_parent_dir(path)?;
+        }
+        let mut conn = options.manager(url).open()?;
+        migrate_in(&mut conn, options.postgres.schema.as_ref())?;
+        Ok(conn)
     }
 
     /// Which backend this is.
@@ -192,11 +210,19 @@ pub fn ping(conn: &mut DbConnection) -> Result<(), StoreError> {
         .map_err(|err| StoreError::from(UnavailableCause::from(err)))
 }
 
-/// Applies every pending migration of the connection's backend.
+/// Applies every pending migration of the connection's backend, in the schema its
+/// `search_path` names first (on PostgreSQL; see [`Database::connect`], which also creates a
+/// configured schema).
 ///
 /// # Errors
 /// [`StoreError::Migration`] when one fails; the failed migration is rolled back.
 pub fn migrate(conn: &mut DbConnection) -> Result<(), StoreError> {
+    migrate_in(conn, None)
+}
+
+/// Applies every pending migration; on PostgreSQL, first creates `schema` when it is given
+/// and missing. The connection's `search_path` must name it (see [`PostgresOptions`]).
+fn migrate_in(conn: &mut DbConnection, schema: Option<&PostgresSchema>) -> Result<(), StoreError> {
     let failed = StoreError::Migration;
     match conn {
         DbConnection::Sqlite(sqlite) => sqlite
@@ -205,15 +231,40 @@ pub fn migrate(conn: &mut DbConnection) -> Result<(), StoreError> {
             .map_err(failed),
         DbConnection::Postgres(pg) => {
             diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(pg)?;
-            let result = pg
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(drop)
-                .map_err(failed);
+            // Under the lock: replicas starting together would race on `CREATE SCHEMA`
+            // (`IF NOT EXISTS` does not stop two creators from colliding).
+            let result = schema
+                .map_or(Ok(()), |schema| create_schema(pg, schema))
+                .and_then(|()| {
+                    pg.run_pending_migrations(POSTGRES_MIGRATIONS)
+                        .map(drop)
+                        .map_err(failed)
+                });
             diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
                 .execute(pg)?;
             result
         }
     }
+}
+
+/// Creates the schema unless it exists. Looked up first: `CREATE SCHEMA IF NOT EXISTS` asks
+/// for the `CREATE` privilege on the database even when the schema exists, and a role that
+/// was given a schema of its own by an administrator need not have it.
+fn create_schema(pg: &mut PgConnection, schema: &PostgresSchema) -> Result<(), StoreError> {
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+    let found =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS found")
+            .bind::<diesel::sql_types::Text, _>(schema.as_str())
+            .get_result::<Found>(pg)?;
+    if !found.found {
+        diesel::sql_query(format!("CREATE SCHEMA IF NOT EXISTS {}", schema.quoted()))
+            .execute(pg)?;
+    }
+    Ok(())
 }
 
 /// Reverts every applied migration (for tests of the `down.sql` files).

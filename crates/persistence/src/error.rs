@@ -16,6 +16,9 @@ pub enum StoreError {
     /// `DATABASE_URL` cannot be used; the problem says what form it must take.
     #[error("invalid DATABASE_URL")]
     InvalidUrl(#[source] UrlProblem),
+    /// A PostgreSQL schema name cannot be used; the problem says which rule it breaks.
+    #[error("invalid PostgreSQL schema name")]
+    InvalidSchema(#[source] SchemaProblem),
     /// The database cannot be reached, or no connection freed up in time. Callers answer
     /// "retry later" (HTTP 503).
     #[error("the database is unavailable")]
@@ -51,6 +54,23 @@ pub enum UrlProblem {
         "a SQLite URL needs a file path, e.g. sqlite://data/clerk-sync.sqlite3 (in-memory databases are not shared between connections)"
     )]
     NoSqliteFile,
+}
+
+/// What is wrong with a PostgreSQL schema name (see `PostgresSchema`).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SchemaProblem {
+    /// Empty, or longer than PostgreSQL keeps.
+    #[error("a schema name has 1 to 63 characters")]
+    Length,
+    /// A character outside the allowed set.
+    #[error("`{character}` is not allowed: use ASCII letters, digits, `_` and `-`")]
+    Character {
+        /// The first character not allowed.
+        character: char,
+    },
+    /// One of PostgreSQL's own names.
+    #[error("names starting with `pg_`, and `information_schema`, are PostgreSQL's own")]
+    Reserved,
 }
 
 /// Why the database is unavailable.
@@ -110,6 +130,12 @@ impl From<UnavailableCause> for StoreError {
 impl From<UrlProblem> for StoreError {
     fn from(err: UrlProblem) -> Self {
         Self::InvalidUrl(err)
+    }
+}
+
+impl From<SchemaProblem> for StoreError {
+    fn from(err: SchemaProblem) -> Self {
+        Self::InvalidSchema(err)
     }
 }
 

@@ -10,6 +10,7 @@ mod json_column;
 mod lock_key;
 pub mod memberships;
 pub mod organizations;
+mod postgres_schema;
 pub mod replay;
 pub mod resync;
 mod row_cache;
@@ -27,9 +28,10 @@ pub use connection::{
     Backend, ConnectionManager, DatabaseUrl, DbConnection, SqliteOptions, SqliteSynchronous,
 };
 pub use database::{Conn, Database, PoolOptions, PoolState, migrate, ping, revert_all};
-pub use error::{CorruptValue, StoreError, UnavailableCause, UrlProblem};
+pub use error::{CorruptValue, SchemaProblem, StoreError, UnavailableCause, UrlProblem};
 pub use json_column::JsonText;
 pub use lock_key::LockKey;
+pub use postgres_schema::{PostgresOptions, PostgresSchema};
 pub use sync::{apply, process_delivery, record_rejection};
 pub use transaction::{WriteMode, write_transaction, write_transaction_in};
 pub use webhook_events::Delivery;

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use clerk_sync_persistence::WriteMode;
 use clerk_sync_persistence::replay::ReplaySelection;
-use clerk_sync_persistence::{ConnectionManager, Database, WriteMode, migrate};
 use clerk_sync_server::commands::dev::send::{self, SendRequest};
 use clerk_sync_server::commands::dev::{self, token::TokenRequest};
 use clerk_sync_server::commands::duration::parse_duration;
@@ -236,20 +236,21 @@ fn serve(settings: &Settings) -> anyhow::Result<()> {
     })
 }
 
-fn open(settings: &Settings) -> anyhow::Result<Database> {
-    let url = &settings.database.url;
-    Database::connect(url, &settings.database.pool.for_command())
-        .with_context(|| format!("cannot open the database at {}", url.redacted()))
-}
-
 fn run_migrations(settings: &Settings) -> anyhow::Result<()> {
-    open(settings)?;
-    println!("migrations applied to {}", settings.database.url.redacted());
+    drop(settings.database.open_connection()?);
+    let schema = match &settings.database.pool.postgres.schema {
+        Some(schema) => format!(", schema {}", schema.quoted()),
+        None => String::new(),
+    };
+    println!(
+        "migrations applied to {}{schema}",
+        settings.database.url.redacted()
+    );
     Ok(())
 }
 
 fn purge_events(settings: &Settings, older_than: std::time::Duration) -> anyhow::Result<()> {
-    let purged = events::purge(&open(settings)?, older_than)?;
+    let purged = events::purge(&settings.database.open_for_command()?, older_than)?;
     println!("purged {purged} webhook log entries");
     Ok(())
 }
@@ -272,11 +273,7 @@ fn replay_events(
     };
     // One connection and no pool: a pool's background thread still opening a PostgreSQL
     // connection when the process exits makes the exit crash (SIGSEGV), after the work is done.
-    let url = &settings.database.url;
-    let mut conn = ConnectionManager::new(url.clone(), settings.database.pool.sqlite.clone())
-        .open()
-        .with_context(|| format!("cannot open the database at {}", url.redacted()))?;
-    migrate(&mut conn).context("cannot migrate the database")?;
+    let mut conn = settings.database.open_connection()?;
     events::replay(&mut conn, &selection, mode, &mut std::io::stdout().lock())
 }
 

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use clerk_sync_backend_api::{BackendApi, ObjectKind, RetryPolicy};
-use clerk_sync_persistence::Database;
 use clerk_sync_resync::{Options, Progress, resync};
 
 pub use clerk_sync_backend_api::{MAX_PAGE_SIZE, SecretKey};
@@ -83,14 +82,7 @@ pub fn run_cli(settings: &Settings, args: &ResyncArgs) -> anyhow::Result<()> {
             ..RetryPolicy::default()
         },
     )?;
-    let url = &settings.database.url;
-    let database =
-        Database::connect(url, &settings.database.pool.for_command()).with_context(|| {
-            format!(
-                "cannot open the database at {} (DATABASE_URL); is it running and reachable?",
-                url.redacted()
-            )
-        })?;
+    let database = settings.database.open_for_command()?;
     let options = args.options(settings);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

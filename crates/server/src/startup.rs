@@ -17,7 +17,7 @@ use clerk_sync_http::metrics::{self, MetricsAccess, MetricsToken};
 use clerk_sync_http::request_body::{BodyLimits, bound_request_body};
 use clerk_sync_http::request_log::request_context;
 use clerk_sync_http::security_headers::security_headers;
-use clerk_sync_persistence::Database;
+use clerk_sync_persistence::{Database, PostgresSchema};
 use clerk_sync_svix::Verifier;
 
 /// Says once, at start, where session token keys come from.
@@ -119,13 +119,7 @@ impl Application {
     /// When the database cannot be opened or migrated, or the address cannot be bound; the
     /// message says which and how to fix it.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let url = &settings.database.url;
-        let database = Database::connect(url, &settings.database.pool).with_context(|| {
-            format!(
-                "cannot open the database at {} (DATABASE_URL); is it running and reachable?",
-                url.redacted()
-            )
-        })?;
+        let database = settings.database.open_for_server()?;
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).with_context(|| {
             format!("cannot listen on {address} (HOST, PORT); is another process using the port?")
@@ -163,7 +157,14 @@ impl Application {
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
-        tracing::info!(%address, port, database = %url.redacted(), "clerk-sync is listening");
+        let database = &settings.database;
+        tracing::info!(
+            %address,
+            port,
+            database = %database.url.redacted(),
+            schema = database.pool.postgres.schema.as_ref().map(PostgresSchema::as_str),
+            "clerk-sync is listening"
+        );
         let server = server.run();
         spawn_daily_purge(purge_database, settings.webhooks.retention_days);
         Ok(Self {

@@ -5,7 +5,7 @@ use crate::Settings;
 use anyhow::{Context, bail};
 use clerk_sync_domain::EmailAddress;
 use clerk_sync_persistence::admin::users::{STAFF_LOCK, set_staff_by_email};
-use clerk_sync_persistence::{Database, write_transaction};
+use clerk_sync_persistence::write_transaction;
 
 /// Grants (`staff = true`) or revokes staff for the user with `email`, and says what it did.
 ///
@@ -13,9 +13,7 @@ use clerk_sync_persistence::{Database, write_transaction};
 /// When the email is not an address, no user has it, or the database fails.
 pub fn set_staff(settings: &Settings, email: &str, staff: bool) -> anyhow::Result<()> {
     let email = EmailAddress::parse(email).context("EMAIL is not an email address")?;
-    let url = &settings.database.url;
-    let database = Database::connect(url, &settings.database.pool.for_command())
-        .with_context(|| format!("cannot open the database at {}", url.redacted()))?;
+    let database = settings.database.open_for_command()?;
     let mut conn = database.get()?;
     let now = chrono::Utc::now().naive_utc();
     let change = write_transaction(&mut conn, &[STAFF_LOCK], |conn| {

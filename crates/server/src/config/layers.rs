@@ -28,6 +28,7 @@ const ENV_OVERRIDES: &[(&str, &str, &str, EnvValueType)] = &[
     ("HOST", "server", "host", EnvValueType::Text),
     ("PORT", "server", "port", EnvValueType::Port),
     ("DATABASE_URL", "database", "url", EnvValueType::Text),
+    ("DATABASE_SCHEMA", "database", "schema", EnvValueType::Text),
     (
         "DATABASE_POOL_SIZE",
         "database",
@@ -197,6 +198,7 @@ fn article(type_name: &str) -> &'static str {
 
 /// Settings that are unset by default, so `config/default.toml` only shows them commented out.
 const OPTIONAL_KEYS: &[&str] = &[
+    "database.schema",
     "auth.jwks_url",
     "auth.issuer",
     "auth.authorized_parties",

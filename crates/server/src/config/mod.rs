@@ -3,20 +3,19 @@
 //! start, with errors that name the setting.
 
 mod auth;
+mod database;
 mod dotenv;
 mod layers;
 
 use std::cell::RefCell;
 
 use std::path::Path;
-use std::time::Duration;
 
 pub use auth::AuthSettings;
 use clerk_sync_http::auth::TokenVerifier;
-use clerk_sync_persistence::{
-    DatabaseUrl, PoolOptions, SqliteOptions, SqliteSynchronous, StoreError,
-};
 use clerk_sync_svix::WebhookSecret;
+pub use database::DatabaseSettings;
+use database::{DatabaseFile, parse_database};
 pub use dotenv::{DOTENV_FILE, DotEnvFile};
 use serde::Deserialize;
 
@@ -109,26 +108,6 @@ pub struct ServerSettings {
     pub keep_alive_seconds: u64,
     /// How long a client has to send a request's headers.
     pub client_request_timeout_seconds: u64,
-}
-
-/// `[database]` as written in the file.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DatabaseFile {
-    url: String,
-    pool_size: u32,
-    connection_timeout_seconds: u64,
-    sqlite_busy_timeout_ms: u64,
-    sqlite_synchronous: String,
-}
-
-/// `[database]`, parsed.
-#[derive(Clone, Debug)]
-pub struct DatabaseSettings {
-    /// Where the mirror lives (`DATABASE_URL`).
-    pub url: DatabaseUrl,
-    /// Pool settings.
-    pub pool: PoolOptions,
 }
 
 /// `[webhooks]`.
@@ -451,41 +430,11 @@ fn check_resync(settings: ResyncSettings) -> Result<ResyncSettings, ConfigError>
     Ok(settings)
 }
 
-fn parse_database(file: DatabaseFile) -> Result<DatabaseSettings, ConfigError> {
-    let url = DatabaseUrl::parse(&file.url).map_err(|err| match err {
-        StoreError::InvalidUrl(problem) => invalid("DATABASE_URL", problem.to_string()),
-        other => invalid("DATABASE_URL", other.to_string()),
-    })?;
-    if file.pool_size == 0 {
-        return Err(invalid("database.pool_size", "must be at least 1"));
-    }
-    let synchronous = match file.sqlite_synchronous.as_str() {
-        "full" => SqliteSynchronous::Full,
-        "normal" => SqliteSynchronous::Normal,
-        _ => {
-            return Err(invalid(
-                "database.sqlite_synchronous",
-                "expected `full` or `normal`",
-            ));
-        }
-    };
-    Ok(DatabaseSettings {
-        url,
-        pool: PoolOptions {
-            max_size: file.pool_size,
-            connection_timeout: Duration::from_secs(file.connection_timeout_seconds),
-            sqlite: SqliteOptions {
-                busy_timeout: Duration::from_millis(file.sqlite_busy_timeout_ms),
-                synchronous,
-            },
-            ..PoolOptions::default()
-        },
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
+
+    use clerk_sync_persistence::DatabaseUrl;
 
     use super::*;
 

@@ -3,7 +3,7 @@
 //! the mirror.
 
 use clerk_sync_domain::ClerkOrgId;
-use clerk_sync_persistence::{Database, DatabaseUrl, organizations};
+use clerk_sync_persistence::{DatabaseUrl, organizations};
 
 pub use clerk_sync_dev::token::{TokenRequest, mint};
 
@@ -25,20 +25,15 @@ pub fn mirrored_slug(settings: &Settings, org: &str) -> Option<String> {
     {
         return note(&format!("the mirror {} does not exist yet", path.display()));
     }
-    let mut pool = settings.database.pool.clone();
-    pool.max_size = 1;
-    let found = Database::connect(url, &pool)
-        .map_err(anyhow::Error::from)
-        .and_then(|database| Ok(database.get()?))
+    let found = settings
+        .database
+        .open_connection()
         .and_then(|mut conn| Ok(organizations::find_by_clerk_id(&mut conn, &id)?));
     match found {
         Ok(Some(organization)) => organization.slug,
         Ok(None) => note(&format!(
             "{org} is not in the mirror (send organization.created for it first)"
         )),
-        Err(err) => note(&format!(
-            "cannot read the mirror at {}: {err:#}",
-            url.redacted()
-        )),
+        Err(err) => note(&format!("cannot read the mirror: {err:#}")),
     }
 }
