@@ -284,3 +284,38 @@ pub fn revert_all(conn: &mut DbConnection) -> Result<(), StoreError> {
             .map_err(failed),
     }
 }
+
+/// Reverts every migration applied after the one named `version` (its folder's date, e.g.
+/// `2026-12-01-000000`), for tests of a migration on existing data.
+///
+/// # Errors
+/// [`StoreError::Migration`] when one fails.
+pub fn revert_after(conn: &mut DbConnection, version: &str) -> Result<(), StoreError> {
+    let version: String = version.chars().filter(char::is_ascii_digit).collect();
+    let failed = StoreError::Migration;
+    loop {
+        let latest = match conn {
+            DbConnection::Sqlite(sqlite) => sqlite.applied_migrations(),
+            DbConnection::Postgres(pg) => pg.applied_migrations(),
+        }
+        .map_err(failed)?
+        .into_iter()
+        .map(|applied| {
+            let applied = applied.to_string();
+            applied
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .max();
+        if latest.is_none_or(|latest| latest <= version) {
+            return Ok(());
+        }
+        match conn {
+            DbConnection::Sqlite(sqlite) => sqlite.revert_last_migration(SQLITE_MIGRATIONS),
+            DbConnection::Postgres(pg) => pg.revert_last_migration(POSTGRES_MIGRATIONS),
+        }
+        .map(drop)
+        .map_err(failed)?;
+    }
+}

@@ -27,7 +27,9 @@ pub use changes::Change;
 pub use connection::{
     Backend, ConnectionManager, DatabaseUrl, DbConnection, SqliteOptions, SqliteSynchronous,
 };
-pub use database::{Conn, Database, PoolOptions, PoolState, migrate, ping, revert_all};
+pub use database::{
+    Conn, Database, PoolOptions, PoolState, migrate, ping, revert_after, revert_all,
+};
 pub use error::{CorruptValue, SchemaProblem, StoreError, UnavailableCause, UrlProblem};
 pub use json_column::JsonText;
 pub use lock_key::LockKey;

@@ -7,7 +7,9 @@ use clerk_sync_persistence::schema::{
     organization_memberships, organizations, user_email_addresses, user_phone_numbers, users,
 };
 use clerk_sync_persistence::testing::TestDatabase;
-use clerk_sync_persistence::{DbConnection, JsonText, WriteMode, backend_tests, resync};
+use clerk_sync_persistence::{
+    DbConnection, JsonText, WriteMode, backend_tests, migrate, resync, revert_after,
+};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -18,6 +20,8 @@ backend_tests!(
     organization_and_membership_fields_are_kept,
     the_members_count_stays_right,
     a_resync_fills_every_field,
+    organization_and_membership_versions_are_ordered,
+    the_migration_counts_the_members_already_there,
 );
 
 /// A user with everything applications query: two addresses (the primary verified), two
@@ -450,5 +454,95 @@ fn a_resync_fills_every_field(db: TestDatabase) {
         permissions
             .iter()
             .all(|p| parsed(p)[1] == "org:invoices:read")
+    );
+}
+
+fn organization_and_membership_versions_are_ordered(db: TestDatabase) {
+    let mut conn = db.connect().expect("connect").get().expect("a connection");
+    let org = rich_organization_data("org_a", 10);
+    deliver(
+        &mut conn,
+        "msg_1",
+        &event("organization.created", org.clone(), 10),
+    );
+    let mut newer = rich_organization_data("org_a", 20);
+    newer["public_metadata"] = json!({"tier": "platinum"});
+    newer["max_allowed_memberships"] = Value::Null;
+    assert_eq!(
+        deliver(
+            &mut conn,
+            "msg_2",
+            &event("organization.updated", newer, 20)
+        ),
+        Outcome::Applied
+    );
+    let stale = event(
+        "organization.updated",
+        rich_organization_data("org_a", 15),
+        15,
+    );
+    assert_eq!(deliver(&mut conn, "msg_3", &stale), Outcome::Stale);
+    let (public, _, max, ..) = organization_fields(&mut conn, "org_a");
+    assert_eq!((parsed(&public), max), (json!({"tier": "platinum"}), None));
+
+    let membership = |at: i64, team: &str| {
+        let mut data = rich_membership_data("orgmem_1", "user_a", org.clone(), at);
+        data["public_metadata"] = json!({"team": team});
+        event("organizationMembership.updated", data, at)
+    };
+    deliver(&mut conn, "msg_4", &membership(30, "south"));
+    assert_eq!(
+        deliver(&mut conn, "msg_5", &membership(25, "stale")),
+        Outcome::Stale
+    );
+    let public: JsonText = organization_memberships::table
+        .select(organization_memberships::public_metadata)
+        .first(&mut conn)
+        .expect("the membership");
+    assert_eq!(parsed(&public), json!({"team": "south"}));
+}
+
+fn the_migration_counts_the_members_already_there(db: TestDatabase) {
+    let mut conn = db.connect().expect("connect").get().expect("a connection");
+    let org = rich_organization_data("org_a", 10);
+    for (i, user) in ["user_a", "user_b"].into_iter().enumerate() {
+        let data = rich_membership_data(&format!("orgmem_{i}"), user, org.clone(), 20);
+        deliver(
+            &mut conn,
+            &format!("msg_{i}"),
+            &event("organizationMembership.created", data, 20),
+        );
+    }
+    // Back to the schema before the complete mirror, then forward again over the same rows.
+    revert_after(&mut conn, "2026-12-01-000000").expect("the migrations revert");
+    let gone = organizations::table
+        .select(organizations::members_count)
+        .load::<i64>(&mut conn);
+    assert!(
+        gone.is_err(),
+        "the column is gone before the migration runs again"
+    );
+    migrate(&mut conn).expect("and applies again");
+    assert_eq!(
+        members_count(&mut conn, "org_a"),
+        2,
+        "counted by the migration"
+    );
+    let (public, ..) = organization_fields(&mut conn, "org_a");
+    assert_eq!(
+        parsed(&public),
+        json!({}),
+        "existing rows read as no metadata"
+    );
+    let data = rich_membership_data("orgmem_9", "user_c", org, 20);
+    deliver(
+        &mut conn,
+        "msg_9",
+        &event("organizationMembership.created", data, 20),
+    );
+    assert_eq!(
+        members_count(&mut conn, "org_a"),
+        3,
+        "and kept by the triggers"
     );
 }
