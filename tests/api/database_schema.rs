@@ -174,9 +174,33 @@ async fn the_mirror_lives_in_its_schema_for_the_server_and_every_command() {
     let replayed = bin.run(&["events", "replay", "--dry-run"], &env);
     assert!(replayed.status.success(), "{}", stderr(&replayed));
 
+    // The members count is kept by a trigger function, which must find the mirror's
+    // `organizations` in the schema it was created in, and the application reads it there.
+    let (status, outcome) = server
+        .deliver_json(
+            "msg_schema_member",
+            &event_fixture("organizationMembership.created"),
+        )
+        .await;
+    assert_eq!((status, outcome.as_str()), (200, "applied"));
+    assert_eq!(members_count_in(&url, "clerk"), 1);
+
     assert_mirror_tables_in(&url, "clerk");
     assert_eq!(tables_in(&url, "public"), ["users"], "{:?}", tables(&url));
     assert_application_users_table_untouched(&url);
+}
+
+/// The members count of the one organization, read by an application naming the schema.
+fn members_count_in(url: &str, schema: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        members_count: i64,
+    }
+    diesel::sql_query(format!("SELECT members_count FROM {schema}.organizations"))
+        .get_result::<Count>(&mut application_connection(url))
+        .expect("reads the count")
+        .members_count
 }
 
 #[actix_web::test]
