@@ -38,10 +38,7 @@ pub(crate) fn process_delivery_in(
     envelope: &EventEnvelope,
 ) -> Result<Outcome, StoreError> {
     let mut keys = vec![LockKey::message(delivery.svix_id)];
-    if let ClerkEvent::UserUpserted(user) = &envelope.event {
-        keys.extend(changes::claim_keys(user));
-    }
-    keys.extend(object_keys(&envelope.event));
+    keys.extend(event_keys(&envelope.event));
     write_transaction_in(
         mode,
         conn,
@@ -89,6 +86,33 @@ pub fn record_rejection(
         }
         Ok(Outcome::Rejected)
     })
+}
+
+/// Applies an event that did not come as a webhook delivery (an object Clerk's Backend API
+/// answered a write with), in a transaction of its own under the locks a delivery of it would
+/// take, so it follows the same rules and writers of the same objects run one after the other.
+/// Nothing is written to the webhook log.
+///
+/// # Errors
+/// [`StoreError`] when the database fails; nothing is written then.
+pub fn apply_event(
+    conn: &mut DbConnection,
+    envelope: &EventEnvelope,
+    now: NaiveDateTime,
+) -> Result<Outcome, StoreError> {
+    write_transaction(conn, &event_keys(&envelope.event), |conn| {
+        apply(conn, envelope, now)
+    })
+}
+
+/// The lock keys an event takes: its objects', and what a user version may take over.
+fn event_keys(event: &ClerkEvent) -> Vec<LockKey> {
+    let mut keys = Vec::new();
+    if let ClerkEvent::UserUpserted(user) = event {
+        keys.extend(changes::claim_keys(user));
+    }
+    keys.extend(object_keys(event));
+    keys
 }
 
 /// The Clerk ids whose rows the event reads or writes: the lock keys that serialize writers of
