@@ -74,6 +74,8 @@ pub struct Settings {
     pub resync: ResyncSettings,
     /// `[metrics]`.
     pub metrics: MetricsSettings,
+    /// `[read_through]`.
+    pub read_through: ReadThroughSettings,
     /// Secrets, from the environment only.
     pub secrets: Secrets,
     /// The session token verifier, built once from `[auth]` and `CLERK_JWT_PUBLIC_KEY` (the
@@ -165,6 +167,23 @@ pub struct ResyncSettings {
     pub max_attempts: u32,
 }
 
+/// `[read_through]`: callers the mirror lacks, fetched from Clerk's Backend API (with
+/// `CLERK_SECRET_KEY`, at `[resync] api_url`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadThroughSettings {
+    /// Whether a key set for resync serves the read-through too (`CLERK_READ_THROUGH`).
+    pub enabled: bool,
+    /// The longest a request waits for a fetch.
+    pub wait_ms: u64,
+    /// Fetches started in any 10 s (`CLERK_READ_THROUGH_FETCHES_PER_10_SECONDS`).
+    pub fetches_per_10_seconds: u32,
+    /// How long Clerk's 404 for a user is remembered.
+    pub not_found_ttl_seconds: u64,
+    /// How many such users are remembered at most.
+    pub not_found_capacity: usize,
+}
+
 /// `[metrics]`: where `GET /metrics` is served.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -192,7 +211,8 @@ pub struct Secrets {
     pub webhook_secret: Option<WebhookSecret>,
     /// The PEM public key of the Clerk instance (`CLERK_JWT_PUBLIC_KEY`).
     pub jwt_public_key: Option<String>,
-    /// The instance's Backend API secret key (`CLERK_SECRET_KEY`), for `resync`.
+    /// The instance's Backend API secret key (`CLERK_SECRET_KEY`), for `resync` and the
+    /// read-through.
     pub clerk_secret_key: Option<SecretKey>,
     /// The key of the admin forms' CSRF tokens (`ADMIN_CSRF_SECRET`); without it each process
     /// makes a random one.
@@ -271,6 +291,7 @@ struct FileSettings {
     log: LogSettings,
     resync: ResyncSettings,
     metrics: MetricsSettings,
+    read_through: ReadThroughSettings,
 }
 
 impl Settings {
@@ -367,6 +388,7 @@ impl Settings {
             log,
             resync,
             metrics: file.metrics,
+            read_through: check_read_through(file.read_through)?,
             effective,
             sources: merged.sources,
             secrets,
@@ -446,6 +468,18 @@ fn check_resync(settings: ResyncSettings) -> Result<ResyncSettings, ConfigError>
         return Err(invalid(
             "resync",
             "max_attempts and request_timeout_seconds must be at least 1",
+        ));
+    }
+    Ok(settings)
+}
+
+fn check_read_through(settings: ReadThroughSettings) -> Result<ReadThroughSettings, ConfigError> {
+    // Past the sender's patience and a user's: a caller waits this long on every request while
+    // Clerk is down.
+    if !(1..=10_000).contains(&settings.wait_ms) {
+        return Err(invalid(
+            "read_through.wait_ms",
+            "expected 1 to 10000 (milliseconds)",
         ));
     }
     Ok(settings)
