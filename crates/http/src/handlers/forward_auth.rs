@@ -328,13 +328,17 @@ async fn answer(
     state: &AppState,
 ) -> Result<HttpResponse, ApiError> {
     let clerk_id = session.user_id().clone();
-    let needs_user = requirements.needs_user();
+    // Without a requirement on the row, a missing row is an answer too: the plain check never
+    // waits for Clerk.
+    let has_caller: fn(&Option<User>) -> bool = match requirements.needs_user() {
+        true => Option::is_some,
+        false => |_| true,
+    };
     let lookup = with_read_through(
         state,
         session.user_id(),
         move |conn| users::find_by_clerk_id(conn, &clerk_id),
-        // Without a requirement on the row, a missing one is an answer too.
-        if needs_user { Option::is_some } else { |_| true },
+        has_caller,
     )
     .await?;
     let user = lookup.found.map(usable).transpose()?;

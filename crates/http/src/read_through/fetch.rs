@@ -33,18 +33,18 @@ impl Inner {
             }
         }
         if !lock(&self.rate).try_take(Instant::now()) {
-            self.health
-                .failed("the read-through's rate bound is spent ([read_through] fetches_per_10_seconds)");
+            self.health.failed(
+                "the read-through's rate bound is spent ([read_through] fetches_per_10_seconds)",
+            );
             return FlightOutcome::RateLimited;
         }
         let started = Instant::now();
-        let (user, memberships) = tokio::join!(
-            self.api.get_user(id),
-            self.api.list_user_memberships(id)
-        );
+        let (user, memberships) =
+            tokio::join!(self.api.get_user(id), self.api.list_user_memberships(id));
         let fetched = user.and_then(|user| Ok((user, memberships?)));
         if started.elapsed() > self.options.wait {
-            self.health.failed("answers slower than the read-through's wait");
+            self.health
+                .failed("answers slower than the read-through's wait");
         } else if fetched.is_ok() {
             self.health.answered();
         }
@@ -102,7 +102,9 @@ fn reason(err: &BackendApiError) -> String {
         } => format!("{status} ({attempts} attempts)"),
         BackendApiError::Transport {
             attempts, cause, ..
-        } if cause.is_timeout() => format!("no answer within the request timeout ({attempts} attempts)"),
+        } if cause.is_timeout() => {
+            format!("no answer within the request timeout ({attempts} attempts)")
+        }
         BackendApiError::Transport { attempts, .. } => {
             format!("connection failed ({attempts} attempts)")
         }

@@ -181,7 +181,9 @@ impl ReadThrough {
             // The fetch's task ended without saying (it panicked).
             Ok(Err(_closed)) => Resolution::Pending,
             Err(_elapsed) => {
-                self.inner.health.failed("no answer within the read-through's wait");
+                self.inner
+                    .health
+                    .failed("no answer within the read-through's wait");
                 Resolution::Pending
             }
         }

@@ -821,6 +821,40 @@ mod tests {
     }
 
     #[test]
+    fn the_read_through_is_bounded_by_default_and_configurable() {
+        let settings = load(&[]).expect("loads");
+        let read_through = &settings.read_through;
+        assert!(read_through.enabled);
+        assert_eq!(
+            (read_through.wait_ms, read_through.fetches_per_10_seconds),
+            (2000, 20)
+        );
+        assert_eq!(
+            (
+                read_through.not_found_ttl_seconds,
+                read_through.not_found_capacity
+            ),
+            (60, 10_000)
+        );
+        let settings = load(&[
+            ("CLERK_READ_THROUGH", "false"),
+            ("CLERK_READ_THROUGH_FETCHES_PER_10_SECONDS", "5"),
+        ])
+        .expect("loads");
+        assert!(!settings.read_through.enabled);
+        assert_eq!(settings.read_through.fetches_per_10_seconds, 5);
+        let dir = overlay("nowait", "[read_through]\nwait_ms = 0\n");
+        let err = load_with(&dir, &[("CLERK_SYNC_ENV", "nowait")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert_eq!(
+            err,
+            "read_through.wait_ms: expected 1 to 10000 (milliseconds)"
+        );
+    }
+
+    #[test]
     fn debug_output_redacts_secrets() {
         let settings = load(&[
             (
