@@ -91,23 +91,15 @@ async fn write(
 /// key.
 fn reason(err: &BackendApiError) -> String {
     match err {
-        BackendApiError::RateLimited { attempts, .. } => {
-            format!("429 Too Many Requests from Clerk ({attempts} attempts)")
-        }
+        BackendApiError::RateLimited { .. } => "429 Too Many Requests from Clerk".to_owned(),
         BackendApiError::Unauthorized { .. } => {
             "401 Unauthorized: Clerk refuses CLERK_SECRET_KEY".to_owned()
         }
-        BackendApiError::ServerError {
-            status, attempts, ..
-        } => format!("{status} ({attempts} attempts)"),
-        BackendApiError::Transport {
-            attempts, cause, ..
-        } if cause.is_timeout() => {
-            format!("no answer within the request timeout ({attempts} attempts)")
+        BackendApiError::ServerError { status, .. } => status.to_string(),
+        BackendApiError::Transport { cause, .. } if cause.is_timeout() => {
+            "no answer within the request timeout".to_owned()
         }
-        BackendApiError::Transport { attempts, .. } => {
-            format!("connection failed ({attempts} attempts)")
-        }
+        BackendApiError::Transport { .. } => "the connection failed".to_owned(),
         BackendApiError::Rejected { status, .. } => format!("refused with {status}"),
         BackendApiError::MalformedBody { expected, .. } => {
             format!("an answer that is not {expected}")

@@ -41,7 +41,40 @@ impl ClerkHealth {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+
     use super::*;
+
+    /// Counts the events logged.
+    struct Lines(Arc<AtomicUsize>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Lines {
+        fn on_event(&self, _: &tracing::Event<'_>, _: Context<'_, S>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn an_outage_is_logged_once_and_its_end_once() {
+        let lines = Arc::new(AtomicUsize::new(0));
+        let subscriber = tracing_subscriber::registry().with(Lines(Arc::clone(&lines)));
+        let health = ClerkHealth::default();
+        tracing::subscriber::with_default(subscriber, || {
+            health.answered();
+            for _ in 0..50 {
+                health.failed("a timeout");
+            }
+            health.failed("503 Service Unavailable");
+            assert_eq!(lines.load(Ordering::Relaxed), 1, "one line for the outage");
+            for _ in 0..50 {
+                health.answered();
+            }
+            assert_eq!(lines.load(Ordering::Relaxed), 2, "one line for its end");
+        });
+    }
 
     #[test]
     fn the_state_flips_only_on_a_change() {

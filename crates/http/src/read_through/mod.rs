@@ -39,9 +39,10 @@ pub use rate_bound::RATE_WINDOW;
 /// requests that started it, but not by much: a hung API holds one task per user, not more.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Attempts per request: a second one rides out a dropped connection or a single 5xx; more
-/// would keep a task busy long after every caller stopped waiting.
-const MAX_ATTEMPTS: u32 = 2;
+/// Attempts per request: one. The client logs each retry, naming the path (which holds the
+/// user's id), so retries would log once per fetch during an outage; and the caller's next
+/// request is the retry anyway (a new fetch, within the rate bound).
+const MAX_ATTEMPTS: u32 = 1;
 
 /// How the read-through is bounded.
 #[derive(Clone, Debug)]
@@ -142,8 +143,7 @@ impl ReadThrough {
     ) -> Result<Self, BackendApiError> {
         let retry = RetryPolicy {
             max_attempts: MAX_ATTEMPTS,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(1),
+            ..RetryPolicy::default()
         };
         let api = BackendApi::new(api_url, key, REQUEST_TIMEOUT, retry)?;
         let now = Instant::now();
