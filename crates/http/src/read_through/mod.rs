@@ -8,9 +8,9 @@
 //!   its own; a request waits for it at most [`ReadThroughOptions::wait`] and is answered
 //!   404 "not synced yet" after that, while the fetch goes on and fills the mirror for the
 //!   next request.
-//! - A [`RateBound`](rate_bound) on the fetches started, well under Clerk's limits.
-//! - Clerk's 404 is remembered for a while ([`NotFoundCache`](not_found)).
-//! - A failing Backend API is logged once per change of state ([`ClerkHealth`](health)).
+//! - A token bucket on the fetches started (`rate_bound`), well under Clerk's limits.
+//! - Clerk's 404 is remembered for a while, for a bounded number of users (`not_found`).
+//! - A failing Backend API is logged once per change of state (`health`).
 
 mod fetch;
 mod health;

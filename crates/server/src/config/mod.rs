@@ -474,12 +474,18 @@ fn check_resync(settings: ResyncSettings) -> Result<ResyncSettings, ConfigError>
 }
 
 fn check_read_through(settings: ReadThroughSettings) -> Result<ReadThroughSettings, ConfigError> {
-    // Past the sender's patience and a user's: a caller waits this long on every request while
-    // Clerk is down.
+    // While Clerk is down every caller the mirror lacks waits this long, on every request:
+    // beyond 10 s the wait is worse than the "not synced yet" it ends in.
     if !(1..=10_000).contains(&settings.wait_ms) {
         return Err(invalid(
             "read_through.wait_ms",
             "expected 1 to 10000 (milliseconds)",
+        ));
+    }
+    if settings.fetches_per_10_seconds == 0 {
+        return Err(invalid(
+            "CLERK_READ_THROUGH_FETCHES_PER_10_SECONDS",
+            "must be at least 1; to turn the read-through off set CLERK_READ_THROUGH=false",
         ));
     }
     Ok(settings)
@@ -851,6 +857,14 @@ mod tests {
         assert_eq!(
             err,
             "read_through.wait_ms: expected 1 to 10000 (milliseconds)"
+        );
+        let err = load(&[("CLERK_READ_THROUGH_FETCHES_PER_10_SECONDS", "0")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("CLERK_READ_THROUGH_FETCHES_PER_10_SECONDS: must be at least 1"),
+            "{err}"
         );
     }
 
