@@ -76,7 +76,9 @@ database_tests!(
     concurrent_requests_for_an_unsynced_user_share_one_fetch,
     clerks_404_is_answered_404_and_remembered,
     a_hung_api_is_answered_not_synced_yet_in_time,
+    a_slow_fetch_fills_the_mirror_for_the_next_request,
     without_the_secret_key_nothing_is_fetched,
+    turned_off_nothing_is_fetched,
     a_deleted_user_is_not_fetched,
     forward_auth_and_organization_routes_read_through,
     the_rate_bound_refuses_fetches_beyond_it,
@@ -185,6 +187,44 @@ async fn a_hung_api_is_answered_not_synced_yet_in_time(db: TestDatabase) {
             .is_some_and(|d| d.contains("not synced yet")),
         "{body}"
     );
+}
+
+async fn a_slow_fetch_fills_the_mirror_for_the_next_request(db: TestDatabase) {
+    let fake = clerk_with("user_slow").await;
+    fake.fail_next(
+        "/users/user_slow",
+        Fault::Delay(Duration::from_millis(2600)),
+    );
+    let server = server_asking(db, &fake, &[]).await;
+    let token = token_for("user_slow");
+    let (status, body) = server.get_as("/api/v1/auth/me/", &token).await;
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (404, Some(NOT_SYNCED_YET))
+    );
+    // The fetch outlives the request's wait and writes the user.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while asked(&fake, "/users/user_slow") == 0 && Instant::now() < deadline {
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let (status, body) = server.get_as("/api/v1/auth/me/", &token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(asked(&fake, "/users/user_slow"), 1, "no second fetch");
+    assert_eq!(read_throughs(&server, "synced").await, 1);
+}
+
+async fn turned_off_nothing_is_fetched(db: TestDatabase) {
+    let fake = clerk_with("user_off").await;
+    let server = server_asking(db, &fake, &[("CLERK_READ_THROUGH", "false")]).await;
+    let (status, body) = server
+        .get_as("/api/v1/auth/me/", &token_for("user_off"))
+        .await;
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (404, Some("User not found"))
+    );
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
 }
 
 async fn without_the_secret_key_nothing_is_fetched(db: TestDatabase) {
