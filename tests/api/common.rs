@@ -242,3 +242,32 @@ macro_rules! server_tests {
     };
 }
 pub(crate) use server_tests;
+
+/// Runs each named async function as two tests, given a fresh SQLite and a fresh PostgreSQL
+/// test database: for tests that start their server with settings of their own.
+macro_rules! database_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    super::$name(
+                        clerk_sync_persistence::testing::TestDatabase::sqlite()
+                            .expect("a SQLite test database"),
+                    )
+                    .await;
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    if let Some(db) = clerk_sync_persistence::testing::TestDatabase::postgres()
+                        .expect("a PostgreSQL test database")
+                    {
+                        super::$name(db).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+pub(crate) use database_tests;

@@ -24,6 +24,7 @@ mod jwks_server;
 mod limits;
 mod ops;
 mod organizations;
+mod read_through;
 mod readme;
 mod reliability;
 mod replay;

@@ -41,6 +41,12 @@ pub enum ApiError {
         "The form was not sent from this admin page, or it has expired. Reload the page and submit it again."
     )]
     CsrfRefused,
+    /// The caller's user is not in the mirror, and Clerk's Backend API could not be asked for
+    /// it just now (slow, down, or the read-through's rate bound spent).
+    #[error(
+        "User not synced yet: it is not in this mirror and could not be fetched from Clerk just now; try again in a few seconds"
+    )]
+    UserNotSyncedYet,
     /// The thing asked for does not exist; the text names it.
     #[error("{0}")]
     NotFound(&'static str),
@@ -135,7 +141,7 @@ impl ResponseError for ApiError {
             | Self::NotStaff
             | Self::NotSynced
             | Self::CsrfRefused => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::UserNotSyncedYet => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::NotConfigured { .. } | Self::Unavailable(_) | Self::BodyBudgetExhausted => {
@@ -223,6 +229,11 @@ mod tests {
                 ApiError::NotFound("User not found"),
                 404,
                 r#"{"detail":"User not found"}"#,
+            ),
+            (
+                ApiError::UserNotSyncedYet,
+                404,
+                r#"{"detail":"User not synced yet: it is not in this mirror and could not be fetched from Clerk just now; try again in a few seconds"}"#,
             ),
             (
                 ApiError::PayloadTooLarge { limit: 10 },

@@ -1,9 +1,10 @@
 //! Prometheus metrics, served at `GET /metrics` in the text format.
 //!
 //! One registry per server (no global state): requests by route and status, latency
-//! histograms, webhook deliveries by event type and outcome, token rejections by reason, and
-//! the database pool, read at scrape time. Where they are served and whether a scrape needs a
-//! bearer token is the [`MetricsAccess`] of the server.
+//! histograms, webhook deliveries by event type and outcome, token rejections by reason,
+//! read-throughs of callers the mirror lacks by result, and the database pool, read at scrape
+//! time. Where they are served and whether a scrape needs a bearer token is the
+//! [`MetricsAccess`] of the server.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -74,6 +75,7 @@ pub struct Metrics {
     latency: HistogramVec,
     deliveries: IntCounterVec,
     token_rejections: IntCounterVec,
+    read_through: IntCounterVec,
     pool: IntGaugeVec,
 }
 
@@ -113,6 +115,13 @@ impl Metrics {
             ),
             &["reason"],
         )?;
+        let read_through = IntCounterVec::new(
+            Opts::new(
+                "read_through_total",
+                "Read-throughs of callers the mirror lacks, by result: fetched from Clerk's Backend API (synced, not_found, error), or settled without a fetch (already_synced, tombstoned, rate_limited, cached_not_found).",
+            ),
+            &["result"],
+        )?;
         let pool = IntGaugeVec::new(
             Opts::new(
                 "db_pool_connections",
@@ -124,6 +133,7 @@ impl Metrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(deliveries.clone()))?;
         registry.register(Box::new(token_rejections.clone()))?;
+        registry.register(Box::new(read_through.clone()))?;
         registry.register(Box::new(pool.clone()))?;
         Ok(Self {
             registry,
@@ -131,6 +141,7 @@ impl Metrics {
             latency,
             deliveries,
             token_rejections,
+            read_through,
             pool,
         })
     }
@@ -155,6 +166,11 @@ impl Metrics {
     /// Counts a refused session token.
     pub fn observe_token_rejection(&self, reason: &str) {
         self.token_rejections.with_label_values(&[reason]).inc();
+    }
+
+    /// Counts a read-through by its result (see `read_through`).
+    pub fn observe_read_through(&self, result: &str) {
+        self.read_through.with_label_values(&[result]).inc();
     }
 
     /// Renders every metric, with the pool's current state.
@@ -188,7 +204,7 @@ impl Metrics {
     path = "/metrics",
     tag = "operations",
     summary = "Prometheus metrics",
-    description = "Requests by route pattern, method and status; latency histograms; webhook deliveries by event type and outcome; refused session tokens by reason; the database pool. Prometheus' text format 0.0.4. Served here unless `[metrics] listen` (METRICS_LISTEN) moves it to an address of its own; when METRICS_TOKEN is set, a scrape sends it as a bearer token.",
+    description = "Requests by route pattern, method and status; latency histograms; webhook deliveries by event type and outcome; refused session tokens by reason; read-throughs of callers the mirror lacks, by result (`clerk_sync_read_through_total{result=synced|not_found|error|already_synced|tombstoned|rate_limited|cached_not_found}`); the database pool. Prometheus' text format 0.0.4. Served here unless `[metrics] listen` (METRICS_LISTEN) moves it to an address of its own; when METRICS_TOKEN is set, a scrape sends it as a bearer token.",
     responses(
         (status = 200, description = "Every metric", body = String,
             content_type = "text/plain; version=0.0.4; charset=utf-8"),

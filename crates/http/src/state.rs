@@ -10,6 +10,7 @@ use crate::ApiError;
 use crate::admin::CsrfKey;
 use crate::auth::TokenVerifier;
 use crate::metrics::{Metrics, MetricsAccess};
+use crate::read_through::ReadThrough;
 use crate::request_body::BodyLimits;
 
 /// The largest webhook body accepted unless configured otherwise: Clerk's events are a few
@@ -35,6 +36,9 @@ pub struct AppState {
     pub admin_csrf_key: CsrfKey,
     /// Where `/metrics` is served and what a scrape must send.
     pub metrics_access: MetricsAccess,
+    /// Fetches callers the mirror lacks from Clerk's Backend API; `None` when
+    /// `CLERK_SECRET_KEY` is not set (or the read-through is turned off).
+    pub read_through: Option<ReadThrough>,
 }
 
 impl AppState {

@@ -434,6 +434,15 @@ pub fn find_by_clerk_id(
         .transpose()
 }
 
+/// Whether a Clerk user was deleted (tombstoned): it is never written again, so a read-through
+/// does not ask Clerk for it.
+///
+/// # Errors
+/// [`StoreError`] when the query fails.
+pub fn is_deleted(conn: &mut DbConnection, clerk_id: &ClerkUserId) -> Result<bool, StoreError> {
+    crate::tombstones::exists(conn, clerk_id.as_str())
+}
+
 /// Inserts a local account that is not (yet) a Clerk user, as accounts created before Clerk
 /// was adopted are. The first Clerk user with the same primary email is linked to it.
 ///

@@ -14,6 +14,7 @@ use clerk_sync_http::admin::CsrfKey;
 use clerk_sync_http::auth::{KeySource, TokenVerifier};
 use clerk_sync_http::body_budget::BodyBudget;
 use clerk_sync_http::metrics::{self, MetricsAccess, MetricsToken};
+use clerk_sync_http::read_through::{ReadThrough, ReadThroughOptions};
 use clerk_sync_http::request_body::{BodyLimits, bound_request_body};
 use clerk_sync_http::request_log::request_context;
 use clerk_sync_http::security_headers::security_headers;
@@ -74,6 +75,33 @@ fn metrics_server(address: &str, state: &web::Data<AppState>) -> anyhow::Result<
     Ok((server, port))
 }
 
+/// The read-through, when `CLERK_SECRET_KEY` is set and `[read_through]` is enabled; says
+/// once, at start, which.
+fn read_through(settings: &Settings) -> anyhow::Result<Option<ReadThrough>> {
+    let Some(key) = &settings.secrets.clerk_secret_key else {
+        return Ok(None);
+    };
+    let config = &settings.read_through;
+    if !config.enabled {
+        tracing::info!("read-through is off ([read_through] enabled = false, CLERK_READ_THROUGH)");
+        return Ok(None);
+    }
+    let options = ReadThroughOptions {
+        wait: Duration::from_millis(config.wait_ms),
+        fetches_per_window: config.fetches_per_10_seconds,
+        not_found_ttl: Duration::from_secs(config.not_found_ttl_seconds),
+        not_found_capacity: config.not_found_capacity,
+    };
+    let read_through = ReadThrough::new(&settings.resync.api_url, key, options)
+        .context("cannot set up the read-through (CLERK_SECRET_KEY, CLERK_API_URL)")?;
+    tracing::info!(
+        fetches_per_10_seconds = config.fetches_per_10_seconds,
+        wait_ms = config.wait_ms,
+        "callers the mirror lacks are read through from Clerk's Backend API (CLERK_SECRET_KEY)"
+    );
+    Ok(Some(read_through))
+}
+
 /// What every handler can reach, from the settings and the opened database.
 fn app_state(settings: &Settings, database: Database) -> anyhow::Result<AppState> {
     Ok(AppState {
@@ -101,6 +129,7 @@ fn app_state(settings: &Settings, database: Database) -> anyhow::Result<AppState
                 .clone()
                 .map(MetricsToken::new),
         },
+        read_through: read_through(settings)?,
     })
 }
 

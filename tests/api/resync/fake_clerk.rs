@@ -1,6 +1,7 @@
-//! A fake of Clerk's Backend API, on port 0: the listings and lookups a resync uses, checked
-//! as Clerk checks them (secret key, limit), with scripted failures, hooks that change the
-//! instance between two pages, and pauses during which a test can deliver webhooks.
+//! A fake of Clerk's Backend API, on port 0: the listings and lookups a resync and the
+//! read-through use, checked as Clerk checks them (secret key, limit), with scripted failures,
+//! hooks that change the instance between two pages, pauses during which a test can deliver
+//! webhooks, and a hung mode that never answers.
 //!
 //! The Backend API client's own tests (crates/backend-api/tests) use it too.
 
@@ -91,6 +92,8 @@ struct State {
     hooks: Vec<(String, PageAt, Hook)>,
     pauses: Vec<Pause>,
     log: Vec<Request>,
+    /// Every request is accepted and never answered (a hung instance).
+    hung: bool,
 }
 
 /// A request the fake received.
@@ -191,6 +194,11 @@ impl FakeClerk {
     pub fn requests(&self) -> Vec<Request> {
         self.lock().log.clone()
     }
+
+    /// From now on every request is accepted and never answered.
+    pub fn hang(&self) {
+        self.lock().hung = true;
+    }
 }
 
 impl Drop for FakeClerk {
@@ -212,6 +220,10 @@ async fn answer(request: HttpRequest, state: web::Data<Mutex<State>>) -> HttpRes
         .map(web::Query::into_inner)
         .ok();
     let at = PageAt::of(paging.as_ref());
+    let hung = state.lock().unwrap_or_else(PoisonError::into_inner).hung;
+    if hung {
+        return std::future::pending::<HttpResponse>().await;
+    }
     let (pause, fault) = {
         let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
         let pause = state

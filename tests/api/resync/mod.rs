@@ -4,7 +4,7 @@
 mod bench;
 mod binary;
 mod failures;
-mod fake_clerk;
+pub(crate) mod fake_clerk;
 mod import;
 mod prune;
 mod webhooks;

@@ -8,7 +8,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::{AdminError, CsrfKey, csrf};
 use crate::auth::Session;
-use crate::db::run_db;
+use crate::read_through::with_read_through;
 use crate::{ApiError, AppState};
 
 /// The signed-in staff user. A handler that takes one runs only when the request carries a
@@ -69,10 +69,16 @@ impl FromRequest for Staff {
             })?;
             let clerk_id = session.user_id().clone();
             let session_id = session.session_id().map(str::to_owned);
-            let user = run_db(&state.database, move |conn| {
-                users::find_by_clerk_id(conn, &clerk_id)
-            })
-            .await?;
+            // Read through like the API: a staff account made before Clerk links on first
+            // sign-in.
+            let user = with_read_through(
+                &state,
+                session.user_id(),
+                move |conn| users::find_by_clerk_id(conn, &clerk_id),
+                Option::is_some,
+            )
+            .await?
+            .found;
             match user {
                 Some(user) if user.is_staff && !user.is_disabled() => Ok(Self { user, session_id }),
                 Some(user) => {

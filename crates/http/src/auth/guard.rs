@@ -9,7 +9,7 @@ use clerk_sync_persistence::{memberships, organizations, users};
 use futures_util::future::LocalBoxFuture;
 
 use super::{Session, usable};
-use crate::db::run_db;
+use crate::read_through::with_read_through;
 use crate::{ApiError, AppState};
 
 const ORGANIZATION_NOT_FOUND: ApiError = ApiError::NotFound("Organization not found");
@@ -30,8 +30,9 @@ pub struct OrganizationAccess {
 ///
 /// # Errors
 /// 403 when the caller's account is disabled; 404 when the organization is not in the mirror;
-/// 403 when the caller is not a member (also a caller whose user is not synced yet), or not
-/// with the required role; 503 when the database is unavailable.
+/// 403 when the caller is not a member (also a caller whose user is not synced yet, after a
+/// read-through when one is configured), or not with the required role; 503 when the
+/// database is unavailable.
 pub async fn require_membership(
     state: &AppState,
     session: Session,
@@ -39,15 +40,23 @@ pub async fn require_membership(
     required_role: Option<&str>,
 ) -> Result<OrganizationAccess, ApiError> {
     let user = session.user_id().clone();
-    let (caller, found) = run_db(&state.database, move |conn| {
-        let caller = users::find_by_clerk_id(conn, &user)?;
-        let Some(org) = organizations::find_by_clerk_id(conn, &organization)? else {
-            return Ok((caller, None));
-        };
-        let role = memberships::role_of(conn, &user, org.id)?;
-        Ok((caller, Some((org, role))))
-    })
+    // A caller the mirror lacks is read through: their memberships (and the organizations
+    // they carry) come with them.
+    let lookup = with_read_through(
+        state,
+        session.user_id(),
+        move |conn| {
+            let caller = users::find_by_clerk_id(conn, &user)?;
+            let Some(org) = organizations::find_by_clerk_id(conn, &organization)? else {
+                return Ok((caller, None));
+            };
+            let role = memberships::role_of(conn, &user, org.id)?;
+            Ok((caller, Some((org, role))))
+        },
+        |(caller, _)| caller.is_some(),
+    )
     .await?;
+    let (caller, found) = lookup.found;
     caller.map(usable).transpose()?;
     let (organization, role) = found.ok_or(ORGANIZATION_NOT_FOUND)?;
     let role = role.ok_or_else(|| {

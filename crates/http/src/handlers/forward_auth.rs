@@ -14,8 +14,8 @@ use clerk_sync_persistence::users;
 use serde::Deserialize;
 
 use crate::auth::{Session, usable};
-use crate::db::run_db;
 use crate::error::ErrorDetail;
+use crate::read_through::{Unsynced, with_read_through};
 use crate::{ApiError, AppState};
 
 /// What a proxy location may require beyond a valid session, as query parameters of
@@ -25,11 +25,12 @@ use crate::{ApiError, AppState};
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct Requirements {
-    /// `1`: the user must be in the mirror (synced by a webhook), else 403.
+    /// `1`: the user must be in the mirror (synced by a webhook, or read through from Clerk's
+    /// Backend API when `CLERK_SECRET_KEY` is set), else 403.
     #[serde(default, deserialize_with = "flag")]
     #[param(value_type = Option<Flag>, inline, example = "1")]
     pub synced: bool,
-    /// `1`: the user must be staff in the mirror, else 403.
+    /// `1`: the user must be staff in the mirror (read through like `synced`), else 403.
     #[serde(default, deserialize_with = "flag")]
     #[param(value_type = Option<Flag>, inline, example = "1")]
     pub staff: bool,
@@ -70,6 +71,12 @@ fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Er
 }
 
 impl Requirements {
+    /// Whether a requirement needs the caller's row: only then is a user the mirror lacks
+    /// read through from Clerk, so that the plain check never waits for Clerk.
+    pub fn needs_user(&self) -> bool {
+        self.synced || self.staff
+    }
+
     /// Parses the query string.
     ///
     /// # Errors
@@ -182,12 +189,17 @@ pub fn check(
     requirements: &Requirements,
     session: &Session,
     user: Option<&User>,
+    unsynced: Option<Unsynced>,
 ) -> Result<(), ApiError> {
     let forbidden = |detail: String| Err(ApiError::Forbidden(detail));
-    if (requirements.synced || requirements.staff) && user.is_none() {
-        return forbidden(
-            "This requires a synced account: the user is not in the mirror yet".to_owned(),
-        );
+    if requirements.needs_user() && user.is_none() {
+        let detail = match unsynced {
+            Some(Unsynced::NotYet) => {
+                "This requires a synced account: the user is not synced yet (it could not be fetched from Clerk just now); try again in a few seconds"
+            }
+            _ => "This requires a synced account: the user is not in the mirror yet",
+        };
+        return forbidden(detail.to_owned());
     }
     if requirements.staff && !user.is_some_and(|user| user.is_staff) {
         return forbidden("This requires a staff account".to_owned());
@@ -316,13 +328,21 @@ async fn answer(
     state: &AppState,
 ) -> Result<HttpResponse, ApiError> {
     let clerk_id = session.user_id().clone();
-    let user = run_db(&state.database, move |conn| {
-        users::find_by_clerk_id(conn, &clerk_id)
-    })
-    .await?
-    .map(usable)
-    .transpose()?;
-    check(requirements, session, user.as_ref())?;
+    // Without a requirement on the row, a missing row is an answer too: the plain check never
+    // waits for Clerk.
+    let has_caller: fn(&Option<User>) -> bool = match requirements.needs_user() {
+        true => Option::is_some,
+        false => |_| true,
+    };
+    let lookup = with_read_through(
+        state,
+        session.user_id(),
+        move |conn| users::find_by_clerk_id(conn, &clerk_id),
+        has_caller,
+    )
+    .await?;
+    let user = lookup.found.map(usable).transpose()?;
+    check(requirements, session, user.as_ref(), lookup.unsynced)?;
     let headers = IdentityHeaders::of(session, user.as_ref())?;
     let mut response = HttpResponse::Ok();
     response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));

@@ -8,8 +8,8 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use crate::auth::{Session, usable};
-use crate::db::run_db;
 use crate::error::ErrorDetail;
+use crate::read_through::with_read_through;
 use crate::{ApiError, AppState};
 
 /// The caller, as `GET /api/v1/auth/me/` answers.
@@ -124,27 +124,25 @@ impl From<Affiliation> for MyOrganization {
     }
 }
 
-const USER_NOT_FOUND: ApiError = ApiError::NotFound("User not found");
-
 /// `GET /api/v1/auth/me/`: the synced user behind the session token, and the organization
 /// the session has active.
 ///
 /// # Errors
 /// 401 without a valid token; 403 when the account is disabled; 404 when the user is not
-/// synced (yet).
+/// synced (yet) and the read-through (when configured) did not bring it.
 #[utoipa::path(
     get,
     path = "/api/v1/auth/me/",
     tag = "me",
     summary = "The caller",
-    description = "The synced user behind the session token, and the organization the session has active (as the token states it).",
+    description = "The synced user behind the session token, and the organization the session has active (as the token states it). A user the mirror lacks (the webhook has not arrived yet, as right after sign-up) is read through from Clerk's Backend API when `CLERK_SECRET_KEY` is set: the user and their memberships are fetched once (concurrent requests share the fetch), written through the rules of resync, and answered from the mirror.",
     security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 200, description = "The caller's user", body = MeResponse),
         (status = 401, description = "No valid session token; the detail says why", body = ErrorDetail,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
         (status = 403, description = "The account is disabled (made inactive by staff, or banned by Clerk): `This account is disabled`", body = ErrorDetail),
-        (status = 404, description = "The user is not synced (yet): `User not found`", body = ErrorDetail),
+        (status = 404, description = "The user is not in the mirror: `User not found`. With `CLERK_SECRET_KEY` set, a user the mirror lacks (and has not seen deleted) is first fetched from Clerk's Backend API (read-through, at most about 2 s); `User not found` then means Clerk has no such user, and `User not synced yet: …` that Clerk could not be asked just now (try again in a few seconds)", body = ErrorDetail),
         (status = 503, description = "Session token verification is not configured, or the database is unavailable", body = ErrorDetail),
     ),
 )]
@@ -153,11 +151,14 @@ pub async fn get_me(
     state: web::Data<AppState>,
 ) -> Result<web::Json<MeResponse>, ApiError> {
     let clerk_id = session.user_id().clone();
-    let user = run_db(&state.database, move |conn| {
-        users::find_by_clerk_id(conn, &clerk_id)
-    })
+    let lookup = with_read_through(
+        &state,
+        session.user_id(),
+        move |conn| users::find_by_clerk_id(conn, &clerk_id),
+        Option::is_some,
+    )
     .await?;
-    let mut me = MeResponse::from(usable(user.ok_or(USER_NOT_FOUND)?)?);
+    let mut me = MeResponse::from(usable(lookup.required()?)?);
     me.active_organization = session
         .active_organization()
         .map(ActiveOrganizationResponse::from);
@@ -168,7 +169,7 @@ pub async fn get_me(
 ///
 /// # Errors
 /// 401 without a valid token; 403 when the account is disabled; 404 when the user is not
-/// synced (yet).
+/// synced (yet) and the read-through (when configured) did not bring it.
 #[utoipa::path(
     get,
     path = "/api/v1/auth/me/organizations/",
@@ -181,7 +182,7 @@ pub async fn get_me(
         (status = 401, description = "No valid session token; the detail says why", body = ErrorDetail,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
         (status = 403, description = "The account is disabled (made inactive by staff, or banned by Clerk): `This account is disabled`", body = ErrorDetail),
-        (status = 404, description = "The user is not synced (yet): `User not found`", body = ErrorDetail),
+        (status = 404, description = "The user is not in the mirror: `User not found`. With `CLERK_SECRET_KEY` set, a user the mirror lacks (and has not seen deleted) is first fetched from Clerk's Backend API (read-through, at most about 2 s); `User not found` then means Clerk has no such user, and `User not synced yet: …` that Clerk could not be asked just now (try again in a few seconds)", body = ErrorDetail),
         (status = 503, description = "Session token verification is not configured, or the database is unavailable", body = ErrorDetail),
     ),
 )]
@@ -190,15 +191,20 @@ pub async fn list_my_organizations(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<MyOrganization>>, ApiError> {
     let clerk_id = session.user_id().clone();
-    let found = run_db(&state.database, move |conn| {
-        let Some(user) = users::find_by_clerk_id(conn, &clerk_id)? else {
-            return Ok(None);
-        };
-        let affiliations = memberships::affiliations_of(conn, user.id)?;
-        Ok(Some((user, affiliations)))
-    })
+    let lookup = with_read_through(
+        &state,
+        session.user_id(),
+        move |conn| {
+            let Some(user) = users::find_by_clerk_id(conn, &clerk_id)? else {
+                return Ok(None);
+            };
+            let affiliations = memberships::affiliations_of(conn, user.id)?;
+            Ok(Some((user, affiliations)))
+        },
+        Option::is_some,
+    )
     .await?;
-    let (user, affiliations) = found.ok_or(USER_NOT_FOUND)?;
+    let (user, affiliations) = lookup.required()?;
     usable(user)?;
     Ok(web::Json(
         affiliations.into_iter().map(MyOrganization::from).collect(),

@@ -73,7 +73,7 @@ impl From<Member> for MemberResponse {
         (status = 200, description = "The members", body = [MemberResponse]),
         (status = 401, description = "No valid session token; the detail says why", body = ErrorDetail,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 403, description = "The caller is not a member (`You are not a member of this organization`), or the caller's account is disabled (`This account is disabled`)", body = ErrorDetail),
+        (status = 403, description = "The caller is not a member (`You are not a member of this organization`; a caller the mirror lacks is first read through from Clerk's Backend API when `CLERK_SECRET_KEY` is set, memberships included), or the caller's account is disabled (`This account is disabled`)", body = ErrorDetail),
         (status = 404, description = "The mirror holds no such organization: `Organization not found`", body = ErrorDetail),
         (status = 503, description = "Session token verification is not configured, or the database is unavailable", body = ErrorDetail),
     ),

@@ -39,6 +39,18 @@ const ENV_OVERRIDES: &[(&str, &str, &str, EnvValueType)] = &[
     ("CLERK_API_URL", "resync", "api_url", EnvValueType::Text),
     ("METRICS_LISTEN", "metrics", "listen", EnvValueType::Text),
     (
+        "CLERK_READ_THROUGH",
+        "read_through",
+        "enabled",
+        EnvValueType::Flag,
+    ),
+    (
+        "CLERK_READ_THROUGH_FETCHES_PER_10_SECONDS",
+        "read_through",
+        "fetches_per_10_seconds",
+        EnvValueType::Count,
+    ),
+    (
         "LOG_FORMAT",
         "log",
         "format",

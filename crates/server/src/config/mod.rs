@@ -73,6 +73,8 @@ pub struct Settings {
     pub resync: ResyncSettings,
     /// `[metrics]`.
     pub metrics: MetricsSettings,
+    /// `[read_through]`.
+    pub read_through: ReadThroughSettings,
     /// Secrets, from the environment only.
     pub secrets: Secrets,
     /// The session token verifier, built once from `[auth]` and `CLERK_JWT_PUBLIC_KEY` (the
@@ -144,6 +146,23 @@ pub struct ResyncSettings {
     pub max_attempts: u32,
 }
 
+/// `[read_through]`: callers the mirror lacks, fetched from Clerk's Backend API (with
+/// `CLERK_SECRET_KEY`, at `[resync] api_url`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadThroughSettings {
+    /// Whether a key set for resync serves the read-through too (`CLERK_READ_THROUGH`).
+    pub enabled: bool,
+    /// The longest a request waits for a fetch.
+    pub wait_ms: u64,
+    /// Fetches started in any 10 s (`CLERK_READ_THROUGH_FETCHES_PER_10_SECONDS`).
+    pub fetches_per_10_seconds: u32,
+    /// How long Clerk's 404 for a user is remembered.
+    pub not_found_ttl_seconds: u64,
+    /// How many such users are remembered at most.
+    pub not_found_capacity: usize,
+}
+
 /// `[metrics]`: where `GET /metrics` is served.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -171,7 +190,8 @@ pub struct Secrets {
     pub webhook_secret: Option<WebhookSecret>,
     /// The PEM public key of the Clerk instance (`CLERK_JWT_PUBLIC_KEY`).
     pub jwt_public_key: Option<String>,
-    /// The instance's Backend API secret key (`CLERK_SECRET_KEY`), for `resync`.
+    /// The instance's Backend API secret key (`CLERK_SECRET_KEY`), for `resync` and the
+    /// read-through.
     pub clerk_secret_key: Option<SecretKey>,
     /// The key of the admin forms' CSRF tokens (`ADMIN_CSRF_SECRET`); without it each process
     /// makes a random one.
@@ -250,6 +270,7 @@ struct FileSettings {
     log: LogSettings,
     resync: ResyncSettings,
     metrics: MetricsSettings,
+    read_through: ReadThroughSettings,
 }
 
 impl Settings {
@@ -346,6 +367,7 @@ impl Settings {
             log,
             resync,
             metrics: file.metrics,
+            read_through: check_read_through(file.read_through)?,
             effective,
             sources: merged.sources,
             secrets,
@@ -425,6 +447,24 @@ fn check_resync(settings: ResyncSettings) -> Result<ResyncSettings, ConfigError>
         return Err(invalid(
             "resync",
             "max_attempts and request_timeout_seconds must be at least 1",
+        ));
+    }
+    Ok(settings)
+}
+
+fn check_read_through(settings: ReadThroughSettings) -> Result<ReadThroughSettings, ConfigError> {
+    // While Clerk is down every caller the mirror lacks waits this long, on every request:
+    // beyond 10 s the wait is worse than the "not synced yet" it ends in.
+    if !(1..=10_000).contains(&settings.wait_ms) {
+        return Err(invalid(
+            "read_through.wait_ms",
+            "expected 1 to 10000 (milliseconds)",
+        ));
+    }
+    if settings.fetches_per_10_seconds == 0 {
+        return Err(invalid(
+            "CLERK_READ_THROUGH_FETCHES_PER_10_SECONDS",
+            "must be at least 1; to turn the read-through off set CLERK_READ_THROUGH=false",
         ));
     }
     Ok(settings)
@@ -733,6 +773,48 @@ mod tests {
         .expect("loads");
         assert_eq!(settings.resync.api_url, "http://127.0.0.1:9999/v1");
         assert!(settings.secrets.clerk_secret_key.is_some());
+    }
+
+    #[test]
+    fn the_read_through_is_bounded_by_default_and_configurable() {
+        let settings = load(&[]).expect("loads");
+        let read_through = &settings.read_through;
+        assert!(read_through.enabled);
+        assert_eq!(
+            (read_through.wait_ms, read_through.fetches_per_10_seconds),
+            (2000, 20)
+        );
+        assert_eq!(
+            (
+                read_through.not_found_ttl_seconds,
+                read_through.not_found_capacity
+            ),
+            (60, 10_000)
+        );
+        let settings = load(&[
+            ("CLERK_READ_THROUGH", "false"),
+            ("CLERK_READ_THROUGH_FETCHES_PER_10_SECONDS", "5"),
+        ])
+        .expect("loads");
+        assert!(!settings.read_through.enabled);
+        assert_eq!(settings.read_through.fetches_per_10_seconds, 5);
+        let dir = overlay("nowait", "[read_through]\nwait_ms = 0\n");
+        let err = load_with(&dir, &[("CLERK_SYNC_ENV", "nowait")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert_eq!(
+            err,
+            "read_through.wait_ms: expected 1 to 10000 (milliseconds)"
+        );
+        let err = load(&[("CLERK_READ_THROUGH_FETCHES_PER_10_SECONDS", "0")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("CLERK_READ_THROUGH_FETCHES_PER_10_SECONDS: must be at least 1"),
+            "{err}"
+        );
     }
 
     #[test]
