@@ -10,6 +10,7 @@ pub mod handlers;
 mod html;
 pub mod metrics;
 pub mod openapi;
+pub mod pass_through;
 pub mod read_through;
 pub mod request_body;
 pub mod request_log;

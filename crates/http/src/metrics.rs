@@ -76,6 +76,7 @@ pub struct Metrics {
     deliveries: IntCounterVec,
     token_rejections: IntCounterVec,
     read_through: IntCounterVec,
+    pass_through: IntCounterVec,
     pool: IntGaugeVec,
 }
 
@@ -122,6 +123,13 @@ impl Metrics {
             ),
             &["result"],
         )?;
+        let pass_through = IntCounterVec::new(
+            Opts::new(
+                "pass_through_total",
+                "Requests under /clerk/v1 passed on to Clerk's Backend API, by result: forwarded (Clerk's answer passed back), applied (a write whose returned object the mirror applied at once), not_applied (the mirror could not apply it; its webhook will), unreachable (Clerk did not answer).",
+            ),
+            &["result"],
+        )?;
         let pool = IntGaugeVec::new(
             Opts::new(
                 "db_pool_connections",
@@ -134,6 +142,7 @@ impl Metrics {
         registry.register(Box::new(deliveries.clone()))?;
         registry.register(Box::new(token_rejections.clone()))?;
         registry.register(Box::new(read_through.clone()))?;
+        registry.register(Box::new(pass_through.clone()))?;
         registry.register(Box::new(pool.clone()))?;
         Ok(Self {
             registry,
@@ -142,6 +151,7 @@ impl Metrics {
             deliveries,
             token_rejections,
             read_through,
+            pass_through,
             pool,
         })
     }
@@ -166,6 +176,11 @@ impl Metrics {
     /// Counts a refused session token.
     pub fn observe_token_rejection(&self, reason: &str) {
         self.token_rejections.with_label_values(&[reason]).inc();
+    }
+
+    /// Counts a request passed on to Clerk, by its result (see `pass_through`).
+    pub fn observe_pass_through(&self, result: &str) {
+        self.pass_through.with_label_values(&[result]).inc();
     }
 
     /// Counts a read-through by its result (see `read_through`).
@@ -204,7 +219,7 @@ impl Metrics {
     path = "/metrics",
     tag = "operations",
     summary = "Prometheus metrics",
-    description = "Requests by route pattern, method and status; latency histograms; webhook deliveries by event type and outcome; refused session tokens by reason; read-throughs of callers the mirror lacks, by result (`clerk_sync_read_through_total{result=synced|not_found|error|already_synced|tombstoned|rate_limited|cached_not_found}`); the database pool. Prometheus' text format 0.0.4. Served here unless `[metrics] listen` (METRICS_LISTEN) moves it to an address of its own; when METRICS_TOKEN is set, a scrape sends it as a bearer token.",
+    description = "Requests by route pattern, method and status; latency histograms; webhook deliveries by event type and outcome; refused session tokens by reason; read-throughs of callers the mirror lacks, by result (`clerk_sync_read_through_total{result=synced|not_found|error|already_synced|tombstoned|rate_limited|cached_not_found}`); requests passed on to Clerk under /clerk/v1, by result (`clerk_sync_pass_through_total{result=forwarded|applied|not_applied|unreachable}`); the database pool. Prometheus' text format 0.0.4. Served here unless `[metrics] listen` (METRICS_LISTEN) moves it to an address of its own; when METRICS_TOKEN is set, a scrape sends it as a bearer token.",
     responses(
         (status = 200, description = "Every metric", body = String,
             content_type = "text/plain; version=0.0.4; charset=utf-8"),

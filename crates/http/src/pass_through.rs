@@ -17,7 +17,7 @@ use clerk_sync_domain::{
     parse_user,
 };
 use clerk_sync_persistence::apply_event;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -91,7 +91,11 @@ impl PassThrough {
             url.push_str(request.query_string());
         }
         let Ok(upstream_method) = reqwest::Method::from_bytes(method.as_str().as_bytes()) else {
-            return clerk_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "The method is not supported");
+            return clerk_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "The method is not supported",
+            );
         };
         let mut upstream = self.client.request(upstream_method, url).body(body);
         for name in &FORWARDED_REQUEST_HEADERS {
@@ -113,33 +117,35 @@ impl PassThrough {
                 );
             }
         };
-        let status = StatusCode::from_u16(answer.status().as_u16())
-            .unwrap_or(StatusCode::BAD_GATEWAY);
+        let status =
+            StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
         let mut response = HttpResponse::build(status);
         for (name, value) in answer.headers() {
-            if DROPPED_RESPONSE_HEADERS.iter().any(|dropped| dropped.as_str() == name.as_str()) {
+            if DROPPED_RESPONSE_HEADERS
+                .iter()
+                .any(|dropped| dropped.as_str() == name.as_str())
+            {
                 continue;
             }
             response.append_header((name.as_str(), value.as_bytes()));
         }
         let writes = method != Method::GET && method != Method::HEAD;
-        let mut stream = answer.bytes_stream();
         if !(writes && status.is_success()) {
             state.metrics.observe_pass_through("forwarded");
-            return response.streaming(stream.map_err(std::io::Error::other));
+            return response.streaming(body_stream(answer));
         }
         // A write's answer is read whole to apply it, up to a bound; past it, what was read
         // and the rest are passed back unread.
+        let mut answer = answer;
         let mut bytes = web::BytesMut::new();
         loop {
-            match stream.try_next().await {
+            match answer.chunk().await {
                 Ok(Some(chunk)) => {
                     bytes.extend_from_slice(&chunk);
                     if bytes.len() > MAX_APPLIED_BODY_BYTES {
                         state.metrics.observe_pass_through("forwarded");
                         let read = futures_util::stream::once(async move { Ok(bytes.freeze()) });
-                        let rest = read.chain(stream).map_err(std::io::Error::other);
-                        return response.streaming(rest);
+                        return response.streaming(read.chain(body_stream(answer)));
                     }
                 }
                 Ok(None) => break,
@@ -164,6 +170,16 @@ impl PassThrough {
     }
 }
 
+/// Clerk's answer body, chunk by chunk as it arrives.
+fn body_stream(
+    answer: reqwest::Response,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, std::io::Error>> {
+    futures_util::stream::try_unfold(answer, |mut answer| async move {
+        let chunk = answer.chunk().await.map_err(std::io::Error::other)?;
+        Ok(chunk.map(|chunk| (chunk, answer)))
+    })
+}
+
 /// Applies what a write returned; the metric's result.
 async fn apply(state: &AppState, event: ClerkEvent) -> &'static str {
     let envelope = EventEnvelope {
@@ -172,7 +188,11 @@ async fn apply(state: &AppState, event: ClerkEvent) -> &'static str {
         event,
     };
     let now = chrono::Utc::now().naive_utc();
-    match run_db_write(&state.database, move |conn| apply_event(conn, &envelope, now)).await {
+    match run_db_write(&state.database, move |conn| {
+        apply_event(conn, &envelope, now)
+    })
+    .await
+    {
         Ok(_) => "applied",
         Err(err) => {
             // Clerk made the change: the caller is told so; the webhook brings it here later.
@@ -205,18 +225,22 @@ fn written(method: &Method, path: &str, body: &[u8]) -> Option<ClerkEvent> {
         // `DELETE /organizations/{id}/memberships/{user_id}` answers the membership it removed.
         "organization_membership" => {
             let membership = parse_membership(text).ok()?;
-            Some(if method == Method::DELETE && path.contains("/memberships/") {
-                ClerkEvent::MembershipDeleted(membership)
-            } else {
-                ClerkEvent::MembershipUpserted(membership)
-            })
+            Some(
+                if method == Method::DELETE && path.contains("/memberships/") {
+                    ClerkEvent::MembershipDeleted(membership)
+                } else {
+                    ClerkEvent::MembershipUpserted(membership)
+                },
+            )
         }
         "deleted_object" if peek.deleted => {
             let id = peek.id?;
             if let Ok(user) = ClerkUserId::parse(id) {
                 Some(ClerkEvent::UserDeleted(user))
             } else {
-                ClerkOrgId::parse(id).ok().map(ClerkEvent::OrganizationDeleted)
+                ClerkOrgId::parse(id)
+                    .ok()
+                    .map(ClerkEvent::OrganizationDeleted)
             }
         }
         _ => None,
@@ -251,15 +275,24 @@ mod tests {
             written(&Method::DELETE, "/organizations/org_1", org),
             Some(ClerkEvent::OrganizationDeleted(_))
         ));
-        let membership = br#"{"object":"organization_membership","id":"orgmem_1","role":"org:member",
+        let membership =
+            br#"{"object":"organization_membership","id":"orgmem_1","role":"org:member",
             "updated_at":5,"organization":{"id":"org_1","name":"Acme","updated_at":1},
             "public_user_data":{"user_id":"user_1"}}"#;
         assert!(matches!(
-            written(&Method::DELETE, "/organizations/org_1/memberships/user_1", membership),
+            written(
+                &Method::DELETE,
+                "/organizations/org_1/memberships/user_1",
+                membership
+            ),
             Some(ClerkEvent::MembershipDeleted(_))
         ));
         assert!(matches!(
-            written(&Method::PATCH, "/organizations/org_1/memberships/user_1", membership),
+            written(
+                &Method::PATCH,
+                "/organizations/org_1/memberships/user_1",
+                membership
+            ),
             Some(ClerkEvent::MembershipUpserted(_))
         ));
     }

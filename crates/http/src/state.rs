@@ -10,6 +10,7 @@ use crate::ApiError;
 use crate::admin::CsrfKey;
 use crate::auth::TokenVerifier;
 use crate::metrics::{Metrics, MetricsAccess};
+use crate::pass_through::PassThrough;
 use crate::read_through::ReadThrough;
 use crate::request_body::BodyLimits;
 
@@ -39,6 +40,9 @@ pub struct AppState {
     /// Fetches callers the mirror lacks from Clerk's Backend API; `None` when
     /// `CLERK_SECRET_KEY` is not set (or the read-through is turned off).
     pub read_through: Option<ReadThrough>,
+    /// Where `/clerk/v1` sends what the mirror does not answer; `None` answers it 422
+    /// (`[clerk_api] pass_through = false`) or when `CLERK_SECRET_KEY` is not set.
+    pub pass_through: Option<PassThrough>,
 }
 
 impl AppState {

@@ -83,6 +83,7 @@ fn the_guard_requires_membership_and_the_role_asked_for(db: TestDatabase) {
         admin_csrf_key: CsrfKey::from_secret("guard tests"),
         metrics_access: MetricsAccess::default(),
         read_through: None,
+        pass_through: None,
     };
     actix_rt::System::new().block_on(async {
         assert_eq!(

@@ -14,6 +14,7 @@ use clerk_sync_http::admin::CsrfKey;
 use clerk_sync_http::auth::{KeySource, TokenVerifier};
 use clerk_sync_http::body_budget::BodyBudget;
 use clerk_sync_http::metrics::{self, MetricsAccess, MetricsToken};
+use clerk_sync_http::pass_through::PassThrough;
 use clerk_sync_http::read_through::{ReadThrough, ReadThroughOptions};
 use clerk_sync_http::request_body::{BodyLimits, bound_request_body};
 use clerk_sync_http::request_log::request_context;
@@ -130,7 +131,21 @@ fn app_state(settings: &Settings, database: Database) -> anyhow::Result<AppState
                 .map(MetricsToken::new),
         },
         read_through: read_through(settings)?,
+        pass_through: pass_through(settings)?,
     })
+}
+
+/// Where `/clerk/v1` passes on what the mirror does not answer: Clerk's Backend API, when
+/// `CLERK_SECRET_KEY` is set (the prefix needs it) and `[clerk_api] pass_through` is on.
+fn pass_through(settings: &Settings) -> anyhow::Result<Option<PassThrough>> {
+    if settings.secrets.clerk_secret_key.is_none() || !settings.clerk_api.pass_through {
+        return Ok(None);
+    }
+    PassThrough::new(&settings.resync.api_url)
+        .map(Some)
+        .map_err(|reason| {
+            anyhow::anyhow!("cannot set up the pass-through to CLERK_API_URL: {reason}")
+        })
 }
 
 /// A server bound to its port, not yet running.

@@ -213,7 +213,11 @@ fn error(status: u16, code: &str, message: &str) -> HttpResponse {
         .json(json!({"errors": [{"code": code, "message": message, "long_message": message}]}))
 }
 
-async fn answer(request: HttpRequest, state: web::Data<Mutex<State>>) -> HttpResponse {
+async fn answer(
+    request: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<Mutex<State>>,
+) -> HttpResponse {
     let path = request.path().trim_start_matches("/v1").to_owned();
     let query = request.query_string().to_owned();
     let paging = web::Query::<Paging>::from_query(&query)
@@ -243,7 +247,10 @@ async fn answer(request: HttpRequest, state: web::Data<Mutex<State>>) -> HttpRes
         let _ = pause.reached.send(());
         let _ = pause.release.await;
     }
-    let response = respond(&request, &path, paging.as_ref(), fault, &state).await;
+    let response = match write(&request, &path, &body, &state) {
+        Some(response) => response,
+        None => respond(&request, &path, paging.as_ref(), fault, &state).await,
+    };
     let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
     state.log.push(Request {
         path: path.clone(),
@@ -399,6 +406,80 @@ async fn respond(
         }
         ["organization_memberships"] => listing(&store.memberships),
         _ => error(404, "resource_not_found", "no such route in the fake"),
+    }
+}
+
+/// The writes the pass-through tests make, as Clerk answers them: `PATCH /users/{id}` sets the
+/// fields sent, `PATCH /users/{id}/metadata` merges the metadata sent into the user's (deeply,
+/// as Clerk does), each answering the user with a newer `updated_at`; `DELETE /users/{id}`
+/// answers a `deleted_object`. `None` for every other request.
+fn write(
+    request: &HttpRequest,
+    path: &str,
+    body: &[u8],
+    state: &Mutex<State>,
+) -> Option<HttpResponse> {
+    let method = request.method().as_str();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (id, metadata) = match (method, segments.as_slice()) {
+        ("PATCH", ["users", id]) => (*id, false),
+        ("PATCH", ["users", id, "metadata"]) => (*id, true),
+        ("DELETE", ["users", id]) => {
+            let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.store.remove_user(id);
+            return Some(json_body(
+                json!({"object": "deleted_object", "id": id, "deleted": true}).to_string(),
+            ));
+        }
+        _ => return None,
+    };
+    if request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        != Some(&format!("Bearer {SECRET_KEY}"))
+    {
+        return Some(error(401, "authentication_invalid", "Unauthorized request"));
+    }
+    let Ok(changes) = serde_json::from_slice::<Value>(body) else {
+        return Some(error(
+            400,
+            "form_param_format_invalid",
+            "the body is not JSON",
+        ));
+    };
+    let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+    let Some(user) = state.store.users.iter_mut().find(|u| u.id == id) else {
+        return Some(error(404, "resource_not_found", "not found"));
+    };
+    let mut object: Value = serde_json::from_str(&user.json).expect("stored JSON");
+    for (key, value) in changes.as_object().into_iter().flatten() {
+        if metadata {
+            merge(&mut object[key], value);
+        } else {
+            object[key] = value.clone();
+        }
+    }
+    let updated_at = object["updated_at"].as_i64().unwrap_or(0) + 1_000;
+    object["updated_at"] = json!(updated_at);
+    user.json = object.to_string();
+    Some(json_body(user.json.clone()))
+}
+
+/// Clerk's metadata merge: objects merge key by key, `null` removes a key, anything else
+/// replaces.
+fn merge(target: &mut Value, changes: &Value) {
+    match (target.as_object_mut(), changes.as_object()) {
+        (Some(target), Some(changes)) => {
+            for (key, value) in changes {
+                if value.is_null() {
+                    target.remove(key);
+                } else {
+                    merge(target.entry(key.clone()).or_insert(Value::Null), value);
+                }
+            }
+        }
+        _ => *target = changes.clone(),
     }
 }
 

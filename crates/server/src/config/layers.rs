@@ -45,6 +45,12 @@ const ENV_OVERRIDES: &[(&str, &str, &str, EnvValueType)] = &[
         EnvValueType::Flag,
     ),
     (
+        "CLERK_API_PASS_THROUGH",
+        "clerk_api",
+        "pass_through",
+        EnvValueType::Flag,
+    ),
+    (
         "CLERK_READ_THROUGH_FETCHES_PER_10_SECONDS",
         "read_through",
         "fetches_per_10_seconds",

@@ -75,6 +75,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// `[read_through]`.
     pub read_through: ReadThroughSettings,
+    /// `[clerk_api]`.
+    pub clerk_api: ClerkApiSettings,
     /// Secrets, from the environment only.
     pub secrets: Secrets,
     /// The session token verifier, built once from `[auth]` and `CLERK_JWT_PUBLIC_KEY` (the
@@ -161,6 +163,16 @@ pub struct ReadThroughSettings {
     pub not_found_ttl_seconds: u64,
     /// How many such users are remembered at most.
     pub not_found_capacity: usize,
+}
+
+/// `[clerk_api]`: the Backend-API-compatible endpoint under `/clerk/v1` (with
+/// `CLERK_SECRET_KEY`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClerkApiSettings {
+    /// Whether what the mirror does not answer goes on to Clerk's Backend API at
+    /// `[resync] api_url` (`CLERK_API_PASS_THROUGH`); `false` answers it 422.
+    pub pass_through: bool,
 }
 
 /// `[metrics]`: where `GET /metrics` is served.
@@ -271,6 +283,7 @@ struct FileSettings {
     resync: ResyncSettings,
     metrics: MetricsSettings,
     read_through: ReadThroughSettings,
+    clerk_api: ClerkApiSettings,
 }
 
 impl Settings {
@@ -368,6 +381,7 @@ impl Settings {
             resync,
             metrics: file.metrics,
             read_through: check_read_through(file.read_through)?,
+            clerk_api: file.clerk_api,
             effective,
             sources: merged.sources,
             secrets,
