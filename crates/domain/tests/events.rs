@@ -278,15 +278,20 @@ fn every_field_applications_query_is_read_and_the_object_kept() {
     };
     assert_eq!(user.created_at, Some(UnixMillis(1_736_942_401_234)));
     assert_eq!(user.last_active_at, Some(UnixMillis(1_736_942_401_234)));
-    assert_eq!((user.last_sign_in_at, user.username.as_deref()), (None, None));
+    assert_eq!(
+        (user.last_sign_in_at, user.username.as_deref()),
+        (None, None)
+    );
     assert_eq!(user.email_addresses.len(), 1);
     assert!(user.email_addresses[0].verified && user.email_addresses[0].primary);
     assert_eq!(user.public_metadata.as_str(), "{}");
     let object: serde_json::Value = serde_json::from_str(user.raw.as_str()).expect("JSON");
-    assert_eq!(object["profile_image_url"], "https://www.gravatar.com/avatar?d=mp");
+    assert_eq!(
+        object["profile_image_url"],
+        "https://www.gravatar.com/avatar?d=mp"
+    );
 
-    let ClerkEvent::MembershipUpserted(membership) =
-        parse("organizationMembership.created").event
+    let ClerkEvent::MembershipUpserted(membership) = parse("organizationMembership.created").event
     else {
         panic!("not a membership upsert")
     };
@@ -298,7 +303,10 @@ fn every_field_applications_query_is_read_and_the_object_kept() {
     );
     let organization: serde_json::Value =
         serde_json::from_str(membership.organization.raw.as_str()).expect("JSON");
-    assert_eq!(organization["members_count"], 2, "the nested object, as sent");
+    assert_eq!(
+        organization["members_count"], 2,
+        "the nested object, as sent"
+    );
 }
 
 #[test]
