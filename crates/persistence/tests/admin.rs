@@ -69,6 +69,7 @@ fn flags(is_staff: bool, is_active: bool) -> LocalFlags {
 
 backend_tests!(
     users_are_searched_by_email_or_clerk_id_prefix,
+    users_are_searched_by_username_or_external_id_prefix,
     users_are_filtered_sorted_and_paged,
     the_last_active_staff_user_cannot_be_removed,
     organizations_and_memberships_are_searched_and_filtered,
@@ -117,6 +118,122 @@ fn users_are_searched_by_email_or_clerk_id_prefix(db: TestDatabase) {
         5,
         "blank search lists everyone"
     );
+}
+
+fn users_are_searched_by_username_or_external_id_prefix(db: TestDatabase) {
+    let database = db.connect().expect("database");
+    let mut conn = database.get().expect("connection");
+    seed(&mut conn);
+    for (name, username, external_id) in [
+        ("grace", "Grace_Hopper", "ext-1001"),
+        ("greg", "gregory", "EXT-2002"),
+    ] {
+        let mut body = user(
+            "user.created",
+            &format!("user_G{name}"),
+            Some(&format!("{name}@corp.test")),
+            name,
+            1_000,
+        );
+        body["data"]["username"] = username.into();
+        body["data"]["external_id"] = external_id.into();
+        deliver(&mut conn, &format!("msg_{name}"), &body);
+    }
+    let search = |conn: &mut DbConnection, text: &str| {
+        let filter = UserFilter {
+            search: Some(text.to_owned()),
+            ..UserFilter::default()
+        };
+        emails(
+            &admin::users::list(
+                conn,
+                &filter,
+                UserSort::Email,
+                Direction::Asc,
+                PageRequest::default(),
+            )
+            .expect("list"),
+        )
+    };
+    assert_eq!(search(&mut conn, "grace_h"), vec!["grace@corp.test"]);
+    assert_eq!(
+        search(&mut conn, "GR"),
+        vec!["grace@corp.test", "greg@corp.test"],
+        "emails and usernames, case-insensitively, in the page's order"
+    );
+    assert_eq!(search(&mut conn, "gregory"), vec!["greg@corp.test"]);
+    assert_eq!(search(&mut conn, "ext-1"), vec!["grace@corp.test"]);
+    assert_eq!(
+        search(&mut conn, "ext-"),
+        vec!["grace@corp.test", "greg@corp.test"],
+        "external ids, case-insensitively"
+    );
+    assert_eq!(
+        search(&mut conn, "Hopper"),
+        Vec::<String>::new(),
+        "a prefix, not a substring"
+    );
+    assert_eq!(
+        search(&mut conn, "Grace%"),
+        Vec::<String>::new(),
+        "wildcards are literal"
+    );
+    assert_eq!(
+        search(&mut conn, "ada"),
+        vec!["ada@example.com"],
+        "emails as before"
+    );
+    let filter = UserFilter {
+        search: Some("ext".to_owned()),
+        ..UserFilter::default()
+    };
+    let page = admin::users::list(
+        &mut conn,
+        &filter,
+        UserSort::Email,
+        Direction::Asc,
+        PageRequest::new(2, 1),
+    )
+    .expect("list");
+    assert_eq!(
+        (emails(&page), page.total),
+        (vec!["greg@corp.test".to_owned()], 2)
+    );
+
+    // More username matches than a list of ids holds: the same answers, by the prefixes.
+    let rows: Vec<String> = (0..1_001)
+        .map(|n| {
+            format!("('user_bulk{n}', 'b{n}@corp.test', 'Bulk{n}', FALSE, TRUE, '2025-01-01 00:00:00', '2025-01-01 00:00:00')")
+        })
+        .collect();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "INSERT INTO users (clerk_id, email, username, is_staff, is_active, created_at, updated_at) VALUES {}",
+            rows.join(",")
+        )),
+        &mut conn,
+    )
+    .expect("bulk users");
+    let filter = UserFilter {
+        search: Some("BULK".to_owned()),
+        ..UserFilter::default()
+    };
+    let page = admin::users::list(
+        &mut conn,
+        &filter,
+        UserSort::Email,
+        Direction::Asc,
+        PageRequest::new(1, 2),
+    )
+    .expect("list");
+    assert_eq!(
+        (emails(&page), page.total),
+        (
+            vec!["b0@corp.test".to_owned(), "b1000@corp.test".to_owned()],
+            1_001
+        )
+    );
+    assert_eq!(search(&mut conn, "gregory"), vec!["greg@corp.test"]);
 }
 
 fn users_are_filtered_sorted_and_paged(db: TestDatabase) {

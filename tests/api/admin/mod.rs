@@ -7,6 +7,7 @@ mod editing;
 mod lists;
 mod replay;
 mod scale;
+mod synced_fields;
 mod webdriver;
 
 use clerk_sync_domain::EmailAddress;

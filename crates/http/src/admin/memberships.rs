@@ -12,7 +12,7 @@ use clerk_sync_persistence::{DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
 
 use super::list::{Column, Header, ListQuery, Pager, SortTable};
-use super::page::{Layout, Section, html, timestamp};
+use super::page::{JsonField, Layout, Section, html, timestamp};
 use super::query::{PageQuery, lenient};
 use super::{AdminError, Staff};
 use crate::AppState;
@@ -32,6 +32,29 @@ pub struct MembershipView {
     pub organization_href: String,
     pub organization_name: String,
     pub organization_clerk_id: String,
+    /// The permission keys, comma-separated.
+    pub permissions: String,
+    /// The metadata objects that are not empty, pretty-printed.
+    pub metadata: Vec<JsonField>,
+}
+
+/// A JSON list of permission keys, as the list shows it: `org:sys_profile:read, …`; text
+/// that is not such a list as it is.
+fn permission_list(json: &str) -> String {
+    serde_json::from_str::<Vec<String>>(json)
+        .map_or_else(|_| json.to_owned(), |keys| keys.join(", "))
+}
+
+/// The metadata objects worth showing: those that hold something.
+fn metadata(fields: [(&'static str, &str); 2]) -> Vec<JsonField> {
+    fields
+        .into_iter()
+        .filter(|(_, json)| {
+            serde_json::from_str::<serde_json::Value>(json)
+                .map_or(true, |value| value != serde_json::json!({}))
+        })
+        .map(|(label, json)| JsonField::new(label, json))
+        .collect()
 }
 
 /// `<option>`s: each value, and whether it is the selected one.
@@ -56,7 +79,13 @@ impl From<MembershipListRow> for MembershipView {
         .flatten()
         .collect::<Vec<_>>()
         .join(" ");
+        let metadata = metadata([
+            ("Public metadata", &row.public_metadata.0),
+            ("Private metadata", &row.private_metadata.0),
+        ]);
         Self {
+            permissions: permission_list(&row.permissions.0),
+            metadata,
             user_label: row
                 .user_email
                 .or_else(|| row.user_clerk_id.clone())
@@ -116,6 +145,7 @@ const SORTS: SortTable<MembershipSort> = SortTable {
         Column::sorted("User", "user", MembershipSort::User),
         Column::sorted("Organization", "organization", MembershipSort::Organization),
         Column::sorted("Role", "role", MembershipSort::Role),
+        Column::plain("Permissions and metadata"),
         Column::plain("Membership id"),
         Column::sorted("Joined", "joined", MembershipSort::Joined),
     ],

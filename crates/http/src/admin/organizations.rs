@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::list::{Column, Header, ListQuery, Pager, SortTable};
 use super::memberships::MembershipView;
-use super::page::{Layout, Section, clerk_time, count, html, timestamp};
+use super::page::{JsonField, Layout, Section, clerk_time, count, html, timestamp};
 use super::query::{PageQuery, lenient};
 use super::{AdminError, Staff};
 use crate::AppState;
@@ -124,6 +124,8 @@ pub async fn list_organizations(
 struct OrganizationPage {
     layout: Layout,
     clerk_fields: Vec<(&'static str, String)>,
+    created_by_href: String,
+    metadata: Vec<JsonField>,
     members: Vec<MembershipView>,
     members_total: String,
     members_shown: usize,
@@ -131,7 +133,8 @@ struct OrganizationPage {
     members_href: String,
 }
 
-/// `GET /admin/organizations/{id}`: an organization's Clerk fields and its members inline
+/// `GET /admin/organizations/{id}`: an organization's Clerk fields (metadata pretty-printed,
+/// read-only) and its members inline
 /// (the first 100 by email, with a link to all of them).
 ///
 /// # Errors
@@ -179,11 +182,31 @@ pub async fn get_organization(
             .into_iter()
             .map(MembershipView::from)
             .collect(),
+        created_by_href: org
+            .created_by
+            .as_deref()
+            .map(|clerk_id| {
+                let query = serde_urlencoded::to_string([("q", clerk_id)]).unwrap_or_default();
+                format!("/admin/users?{query}")
+            })
+            .unwrap_or_default(),
+        metadata: vec![
+            JsonField::new("Public metadata", &org.public_metadata.0),
+            JsonField::new("Private metadata", &org.private_metadata.0),
+        ],
         clerk_fields: vec![
             ("Clerk id", org.clerk_id),
             ("Name", org.name),
             ("Slug", org.slug.unwrap_or_default()),
             ("Image URL", org.image_url.unwrap_or_default()),
+            ("Members", count(org.members_count)),
+            (
+                "Max. memberships",
+                org.max_allowed_memberships
+                    .map_or_else(|| "no limit".to_owned(), count),
+            ),
+            ("Created by", org.created_by.unwrap_or_default()),
+            ("Created in Clerk", clerk_time(org.clerk_created_at)),
             ("Clerk version", clerk_time(Some(org.clerk_updated_at))),
             ("First synced", timestamp(org.created_at)),
             ("Last changed", timestamp(org.updated_at)),

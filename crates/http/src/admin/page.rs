@@ -108,6 +108,33 @@ pub fn clerk_time(millis: Option<i64>) -> String {
         .map_or_else(String::new, |at| timestamp(at.naive_utc()))
 }
 
+/// JSON as pages show it: indented, keys in alphabetical order; text that is not JSON as it
+/// is. The template escapes it like any other text.
+pub fn pretty_json(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|json| serde_json::to_string_pretty(&json).ok())
+        .unwrap_or_else(|| text.to_owned())
+}
+
+/// A JSON value synced from Clerk, shown read-only under a label.
+pub struct JsonField {
+    /// What it is (`Public metadata`, …).
+    pub label: &'static str,
+    /// Its pretty-printed text.
+    pub json: String,
+}
+
+impl JsonField {
+    /// `json` pretty-printed under `label`.
+    pub fn new(label: &'static str, json: &str) -> Self {
+        Self {
+            label,
+            json: pretty_json(json),
+        }
+    }
+}
+
 /// A count with thousands separators: 100000 → "100,000".
 pub fn count(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
@@ -138,6 +165,16 @@ mod tests {
             shown,
             ["0", "999", "1,000", "100,000", "1,234,567", "-4,200"]
         );
+    }
+
+    #[test]
+    fn json_is_indented_and_other_text_kept() {
+        assert_eq!(
+            pretty_json(r#"{"plan":"pro","tags":["a"]}"#),
+            "{\n  \"plan\": \"pro\",\n  \"tags\": [\n    \"a\"\n  ]\n}"
+        );
+        assert_eq!(pretty_json("{}"), "{}");
+        assert_eq!(pretty_json("not json <b>"), "not json <b>");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use clerk_sync_persistence::admin::memberships::{
     MembershipFilter, MembershipListRow, MembershipSort,
 };
 use clerk_sync_persistence::admin::users::{
-    FlagsChange, LocalFlags, STAFF_LOCK, UserFilter, UserSort,
+    FlagsChange, LocalFlags, STAFF_LOCK, UserContact, UserDetail, UserFilter, UserSort,
 };
 use clerk_sync_persistence::admin::{self, Direction, Page, PageRequest};
 use clerk_sync_persistence::users::UserRow;
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::list::{Column, Header, ListQuery, Pager, SortTable};
 use super::memberships::MembershipView;
-use super::page::{Layout, Section, clerk_time, count, html, timestamp};
+use super::page::{JsonField, Layout, Section, clerk_time, count, html, pretty_json, timestamp};
 use super::query::{PageQuery, lenient, read_form};
 use super::{AdminError, Staff};
 use crate::AppState;
@@ -32,7 +32,7 @@ const INLINE_MEMBERSHIPS: u32 = 100;
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct UserFilters {
-    /// `q`: the start of the email, or of the Clerk id.
+    /// `q`: the start of the email, username or external id, or of the Clerk id.
     #[serde(deserialize_with = "lenient::text")]
     q: Option<String>,
     /// `staff`: `yes` or `no`.
@@ -81,6 +81,7 @@ const SORTS: SortTable<UserSort> = SortTable {
 struct UserListRow {
     href: String,
     email: String,
+    username: String,
     first_name: String,
     last_name: String,
     clerk_id: String,
@@ -104,7 +105,8 @@ struct UsersPage {
     pager: Pager,
 }
 
-/// `GET /admin/users`: users, searched by the start of their email or Clerk id (`q`),
+/// `GET /admin/users`: users, searched by the start of their email, username, external id or
+/// Clerk id (`q`),
 /// filtered by `staff` and `active` (`yes`/`no`), sorted by `sort` (`email`, `first_name`,
 /// `last_name`, `clerk_id`, `joined`) in `dir` order, 50 a `page`.
 ///
@@ -145,6 +147,7 @@ fn list_row(user: UserRow) -> UserListRow {
     UserListRow {
         href: format!("{PATH}/{}", user.id),
         email: user.email.unwrap_or_default(),
+        username: user.username.unwrap_or_default(),
         first_name: user.first_name.unwrap_or_default(),
         last_name: user.last_name.unwrap_or_default(),
         clerk_id: user.clerk_id.unwrap_or_default(),
@@ -169,10 +172,33 @@ struct UserPage {
     created_at: String,
     updated_at: String,
     clerk_fields: Vec<(&'static str, String)>,
+    email_addresses: Vec<ContactView>,
+    phone_numbers: Vec<ContactView>,
+    metadata: Vec<JsonField>,
+    clerk_object: String,
     memberships: Vec<MembershipView>,
     memberships_total: String,
     memberships_more: bool,
     memberships_href: String,
+}
+
+/// An email address or phone number on a user's page.
+struct ContactView {
+    value: String,
+    clerk_id: String,
+    verified: bool,
+    is_primary: bool,
+}
+
+impl From<UserContact> for ContactView {
+    fn from(contact: UserContact) -> Self {
+        Self {
+            value: contact.value,
+            clerk_id: contact.clerk_id,
+            verified: contact.verified,
+            is_primary: contact.is_primary,
+        }
+    }
 }
 
 const MISSING: AdminError = AdminError::not_found("No user has this id");
@@ -201,8 +227,8 @@ pub struct UserPageQuery {
     saved: Option<String>,
 }
 
-/// `GET /admin/users/{id}`: a user's Clerk fields (read-only), local flags (a form), and
-/// organizations with roles.
+/// `GET /admin/users/{id}`: a user's Clerk fields, addresses, numbers and metadata
+/// (read-only, metadata pretty-printed), local flags (a form), and organizations with roles.
 ///
 /// # Errors
 /// The 401/403 pages without staff access; 404 for an unknown id; 503 when the database is
@@ -230,7 +256,7 @@ async fn render_user(
     notice: Notice,
 ) -> Result<HttpResponse, AdminError> {
     let (user, memberships) = run_db(&state.database, move |conn| {
-        let Some(user) = admin::users::find(conn, UserId(id))? else {
+        let Some(user) = admin::users::detail(conn, UserId(id))? else {
             return Ok(None);
         };
         let filter = MembershipFilter {
@@ -266,9 +292,15 @@ async fn render_user(
 fn user_page(
     staff: &Staff,
     csrf_token: String,
-    user: UserRow,
+    detail: UserDetail,
     memberships: Page<MembershipListRow>,
 ) -> UserPage {
+    let UserDetail {
+        user,
+        email_addresses,
+        phone_numbers,
+        clerk_object,
+    } = detail;
     let memberships_total = memberships.total;
     UserPage {
         layout: Layout::new(display_name(&user), Section::Users, staff),
@@ -290,17 +322,37 @@ fn user_page(
             .collect(),
         memberships_total: count(memberships_total),
         memberships_href: format!("/admin/memberships?user={}", user.id),
-        clerk_fields: vec![
-            ("Clerk id", user.clerk_id.unwrap_or_default()),
-            ("Email", user.email.unwrap_or_default()),
-            ("First name", user.first_name.unwrap_or_default()),
-            ("Last name", user.last_name.unwrap_or_default()),
-            ("Image URL", user.image_url.unwrap_or_default()),
-            ("External id", user.external_id.unwrap_or_default()),
-            ("Banned", yes_no(user.banned).to_owned()),
-            ("Clerk version", clerk_time(user.clerk_updated_at)),
+        email_addresses: email_addresses.into_iter().map(ContactView::from).collect(),
+        phone_numbers: phone_numbers.into_iter().map(ContactView::from).collect(),
+        metadata: vec![
+            JsonField::new("Public metadata", &user.public_metadata.0),
+            JsonField::new("Private metadata", &user.private_metadata.0),
+            JsonField::new("Unsafe metadata", &user.unsafe_metadata.0),
         ],
+        clerk_object: clerk_object.map(|o| pretty_json(&o.0)).unwrap_or_default(),
+        clerk_fields: clerk_fields(user),
     }
+}
+
+/// The fields Clerk owns, in the order the page lists them.
+fn clerk_fields(user: UserRow) -> Vec<(&'static str, String)> {
+    vec![
+        ("Clerk id", user.clerk_id.unwrap_or_default()),
+        ("Email", user.email.unwrap_or_default()),
+        ("Username", user.username.unwrap_or_default()),
+        ("External id", user.external_id.unwrap_or_default()),
+        ("Phone number", user.phone_number.unwrap_or_default()),
+        ("First name", user.first_name.unwrap_or_default()),
+        ("Last name", user.last_name.unwrap_or_default()),
+        ("Image URL", user.image_url.unwrap_or_default()),
+        ("Banned", yes_no(user.banned).to_owned()),
+        ("Locked", yes_no(user.locked).to_owned()),
+        ("Two-factor", yes_no(user.two_factor_enabled).to_owned()),
+        ("Last sign-in", clerk_time(user.last_sign_in_at)),
+        ("Last active", clerk_time(user.last_active_at)),
+        ("Created in Clerk", clerk_time(user.clerk_created_at)),
+        ("Clerk version", clerk_time(user.clerk_updated_at)),
+    ]
 }
 
 fn display_name(user: &UserRow) -> String {

@@ -16,7 +16,7 @@ use super::{
     Db, Direction, Page, PageRequest, backend_of, prefix_pattern, sorted, sorted_by_unique,
 };
 use crate::schema::{organization_memberships as memberships, organizations, users};
-use crate::{Backend, DbConnection, StoreError};
+use crate::{Backend, DbConnection, JsonText, StoreError};
 
 /// Which memberships a listing shows.
 #[derive(Clone, Debug, Default)]
@@ -72,6 +72,12 @@ pub struct MembershipListRow {
     pub organization_clerk_id: String,
     /// The organization's name.
     pub organization_name: String,
+    /// The membership's permissions (a JSON list of keys).
+    pub permissions: JsonText,
+    /// The membership's `public_metadata`.
+    pub public_metadata: JsonText,
+    /// The membership's `private_metadata`.
+    pub private_metadata: JsonText,
 }
 
 type SearchPredicate = SqlLiteral<
@@ -249,6 +255,9 @@ pub fn list(
             organizations::id,
             organizations::clerk_id,
             organizations::name,
+            memberships::permissions,
+            memberships::public_metadata,
+            memberships::private_metadata,
         ))
         .limit(page.limit())
         .offset(page.offset())

@@ -2,8 +2,8 @@
 //! done in the database, detail rows, and the local flags (`is_staff`, `is_active`).
 //!
 //! Search is a case-insensitive prefix match, so that it can be answered from an index on
-//! both backends (the `admin_indexes` migration): `ada` finds `ada@example.com`, `user_2Vp`
-//! finds `user_2VpUG6M2…`. Pages are `LIMIT`/`OFFSET` over an indexed order with the local id
+//! both backends (the `admin_indexes` and `admin_search_fields` migrations): `ada` finds
+//! `ada@example.com`, `user_2Vp` finds `user_2VpUG6M2…`. Pages are `LIMIT`/`OFFSET` over an indexed order with the local id
 //! as the tie-breaker, so that a row never appears on two pages of one listing.
 
 pub mod memberships;

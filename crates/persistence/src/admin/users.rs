@@ -9,9 +9,9 @@ use super::{
     Db, Direction, Page, PageRequest, TextKey, backend_of, prefix_pattern, rarely_true, sorted,
     sorted_by_unique,
 };
-use crate::schema::users;
+use crate::schema::{user_email_addresses, user_phone_numbers, users};
 use crate::users::UserRow;
-use crate::{DbConnection, LockKey, StoreError};
+use crate::{Backend, DbConnection, JsonText, LockKey, StoreError};
 
 /// The lock key that serializes changes of who is staff (PostgreSQL; SQLite serializes all
 /// writers anyway), so that two staff members cannot each remove the other at once.
@@ -20,8 +20,8 @@ pub const STAFF_LOCK: LockKey = LockKey::fixed("admin:staff");
 /// Which users a listing shows.
 #[derive(Clone, Debug, Default)]
 pub struct UserFilter {
-    /// Start of the Clerk id when it starts with `user_`, else start of the email
-    /// (case-insensitive).
+    /// Start of the Clerk id when it starts with `user_`, else start of the email, of the
+    /// username or of the external id (case-insensitive).
     pub search: Option<String>,
     /// Only staff (`true`) or only non-staff (`false`).
     pub staff: Option<bool>,
@@ -53,9 +53,18 @@ const CLERK_ID: TextKey = TextKey {
     column: "users.clerk_id",
     lower: true,
 };
+const USERNAME: TextKey = TextKey {
+    column: "users.username",
+    lower: true,
+};
+const EXTERNAL_ID: TextKey = TextKey {
+    column: "users.external_id",
+    lower: true,
+};
 
-/// Whether a search text is (the start of) a Clerk id rather than of an email: each search
-/// reads one column, so one index answers it in the page's order.
+/// Whether a search text is (the start of) a Clerk id rather than of an email, a username or
+/// an external id: a Clerk id search reads one column, so one index answers it in the page's
+/// order.
 pub(crate) fn names_clerk_id(search: &str, prefix: &str) -> bool {
     search
         .trim()
@@ -63,17 +72,75 @@ pub(crate) fn names_clerk_id(search: &str, prefix: &str) -> bool {
         .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
 }
 
-fn filtered(conn: &DbConnection, filter: &UserFilter) -> users::BoxedQuery<'static, Db> {
-    let backend = backend_of(conn);
-    let mut query = users::table.into_boxed();
-    if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
-        let key = if names_clerk_id(search, "user_") {
-            CLERK_ID
-        } else {
-            EMAIL
-        };
-        query = query.filter(key.starts_with(backend, &prefix_pattern(search)));
+/// Users whose username or external id matches a search beyond this many are searched with
+/// the prefixes themselves instead of a list of ids.
+const SEARCH_LIST_LIMIT: usize = 1_000;
+
+/// A search, resolved to the predicate a listing filters on.
+enum Search {
+    /// No search.
+    All,
+    /// The start of a Clerk id (one index, in the page's order).
+    ClerkId(String),
+    /// The start of an email, or one of these users, whose username or external id starts
+    /// with the text (the usual case). Resolving those two first keeps each query on one
+    /// index: with three prefixes in one `OR`, PostgreSQL may read the email index in page
+    /// order and filter, expecting the matches to be spread evenly over it, and read nearly
+    /// every user when they are not.
+    EmailOr(String, Vec<i64>),
+    /// Too many username or external id matches for a list: the three prefixes in one `OR`.
+    Broad(String),
+}
+
+fn resolve(conn: &mut DbConnection, text: Option<&str>) -> Result<Search, StoreError> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(Search::All);
+    };
+    let pattern = prefix_pattern(text);
+    if names_clerk_id(text, "user_") {
+        return Ok(Search::ClerkId(pattern));
     }
+    let backend = backend_of(conn);
+    let limit = i64::try_from(SEARCH_LIST_LIMIT + 1).unwrap_or(i64::MAX);
+    let mut ids: Vec<i64> = Vec::new();
+    for key in [USERNAME, EXTERNAL_ID] {
+        let matched: Vec<i64> = users::table
+            .filter(key.starts_with(backend, &pattern))
+            .select(users::id)
+            .limit(limit)
+            .load(conn)?;
+        if matched.len() > SEARCH_LIST_LIMIT {
+            return Ok(Search::Broad(pattern));
+        }
+        ids.extend(matched);
+    }
+    Ok(Search::EmailOr(pattern, ids))
+}
+
+fn filtered(
+    backend: Backend,
+    filter: &UserFilter,
+    search: &Search,
+) -> users::BoxedQuery<'static, Db> {
+    let mut query = users::table.into_boxed();
+    query = match search {
+        Search::All => query,
+        Search::ClerkId(pattern) => query.filter(CLERK_ID.starts_with(backend, pattern)),
+        Search::EmailOr(pattern, ids) if ids.is_empty() => {
+            query.filter(EMAIL.starts_with(backend, pattern))
+        }
+        Search::EmailOr(pattern, ids) => query.filter(
+            EMAIL
+                .starts_with(backend, pattern)
+                .or(users::id.eq_any(ids.clone())),
+        ),
+        Search::Broad(pattern) => query.filter(
+            EMAIL
+                .starts_with(backend, pattern)
+                .or(USERNAME.starts_with(backend, pattern))
+                .or(EXTERNAL_ID.starts_with(backend, pattern)),
+        ),
+    };
     query = match filter.staff {
         Some(true) => query.filter(rarely_true(backend, "users.is_staff")),
         Some(false) => query.filter(not(users::is_staff)),
@@ -97,10 +164,13 @@ pub fn list(
     direction: Direction,
     page: PageRequest,
 ) -> Result<Page<UserRow>, StoreError> {
-    let total: i64 = filtered(conn, filter).count().get_result(conn)?;
-    let page = page.clamped(total);
     let backend = backend_of(conn);
-    let query = filtered(conn, filter);
+    let search = resolve(conn, filter.search.as_deref())?;
+    let total: i64 = filtered(backend, filter, &search)
+        .count()
+        .get_result(conn)?;
+    let page = page.clamped(total);
+    let query = filtered(backend, filter, &search);
     // The sort table: what each order sorts by.
     let query = match sort {
         UserSort::Email => sorted(query, EMAIL.order(backend), users::id, direction),
@@ -132,6 +202,80 @@ pub fn find(conn: &mut DbConnection, id: UserId) -> Result<Option<UserRow>, Stor
         .select(UserRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// One of a user's email addresses or phone numbers, as Clerk holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct UserContact {
+    /// Clerk's id of the address or number (`idn_…`).
+    pub clerk_id: String,
+    /// The address or number.
+    pub value: String,
+    /// Verified by Clerk.
+    pub verified: bool,
+    /// The user's primary one.
+    pub is_primary: bool,
+}
+
+/// What a user's page shows beyond [`UserRow`]: every address and number (primary first),
+/// and the latest Clerk object as Clerk sent it.
+#[derive(Debug)]
+pub struct UserDetail {
+    /// The user's row.
+    pub user: UserRow,
+    /// Every email address, verified or not.
+    pub email_addresses: Vec<UserContact>,
+    /// Every phone number, verified or not.
+    pub phone_numbers: Vec<UserContact>,
+    /// The latest Clerk object (none for a user known only from a membership).
+    pub clerk_object: Option<JsonText>,
+}
+
+/// The user with a local id, with its addresses, numbers and Clerk object.
+///
+/// # Errors
+/// [`StoreError`] when a query fails.
+pub fn detail(conn: &mut DbConnection, id: UserId) -> Result<Option<UserDetail>, StoreError> {
+    let found: Option<(UserRow, Option<JsonText>)> = users::table
+        .find(id.0)
+        .select((UserRow::as_select(), users::clerk_object))
+        .first(conn)
+        .optional()?;
+    let Some((user, clerk_object)) = found else {
+        return Ok(None);
+    };
+    let email_addresses = user_email_addresses::table
+        .filter(user_email_addresses::user_id.eq(id.0))
+        .select((
+            user_email_addresses::clerk_id,
+            user_email_addresses::email_address,
+            user_email_addresses::verified,
+            user_email_addresses::is_primary,
+        ))
+        .order((
+            user_email_addresses::is_primary.desc(),
+            user_email_addresses::email_address,
+        ))
+        .load(conn)?;
+    let phone_numbers = user_phone_numbers::table
+        .filter(user_phone_numbers::user_id.eq(id.0))
+        .select((
+            user_phone_numbers::clerk_id,
+            user_phone_numbers::phone_number,
+            user_phone_numbers::verified,
+            user_phone_numbers::is_primary,
+        ))
+        .order((
+            user_phone_numbers::is_primary.desc(),
+            user_phone_numbers::phone_number,
+        ))
+        .load(conn)?;
+    Ok(Some(UserDetail {
+        user,
+        email_addresses,
+        phone_numbers,
+        clerk_object,
+    }))
 }
 
 /// Counts of users, for the overview page.

@@ -1,0 +1,2 @@
+DROP INDEX users_external_id_search_idx;
+DROP INDEX users_username_search_idx;
