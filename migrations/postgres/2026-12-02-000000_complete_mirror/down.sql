@@ -1,5 +1,9 @@
-DROP TRIGGER organization_memberships_count ON organization_memberships;
-DROP FUNCTION organization_members_count();
+DROP TRIGGER organization_memberships_moved ON organization_memberships;
+DROP TRIGGER organization_memberships_removed ON organization_memberships;
+DROP TRIGGER organization_memberships_added ON organization_memberships;
+DROP FUNCTION organization_members_moved();
+DROP FUNCTION organization_members_removed();
+DROP FUNCTION organization_members_added();
 
 ALTER TABLE organization_memberships
     DROP COLUMN permissions,

@@ -61,24 +61,53 @@ ALTER TABLE organization_memberships
 
 -- members_count is the number of the organization's memberships in the mirror, kept by the
 -- database itself on every insert, delete (also through a cascade) and move, whatever path
--- wrote it. The function runs with the schema it was created in, whichever search_path the
+-- wrote it. Inserts and deletes are counted once per statement, from the rows it changed (a
+-- resync inserts 500 memberships in one statement: one update per organization, not one per
+-- row). The functions run with the schema they were created in, whichever search_path the
 -- writer has.
 UPDATE organizations SET members_count =
     (SELECT count(*) FROM organization_memberships m WHERE m.organization_id = organizations.id);
 
-CREATE FUNCTION organization_members_count() RETURNS trigger
+CREATE FUNCTION organization_members_added() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        UPDATE organizations SET members_count = members_count + 1 WHERE id = NEW.organization_id;
-    END IF;
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        UPDATE organizations SET members_count = members_count - 1 WHERE id = OLD.organization_id;
-    END IF;
+    UPDATE organizations o SET members_count = o.members_count + added.n
+    FROM (SELECT organization_id, count(*) AS n FROM added_rows GROUP BY organization_id) added
+    WHERE o.id = added.organization_id;
     RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER organization_memberships_count
-AFTER INSERT OR DELETE OR UPDATE OF organization_id ON organization_memberships
-FOR EACH ROW EXECUTE FUNCTION organization_members_count();
+CREATE FUNCTION organization_members_removed() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    UPDATE organizations o SET members_count = o.members_count - removed.n
+    FROM (SELECT organization_id, count(*) AS n FROM removed_rows GROUP BY organization_id) removed
+    WHERE o.id = removed.organization_id;
+    RETURN NULL;
+END
+$$;
+
+-- A membership moved to another organization (PostgreSQL allows no transition tables on a
+-- trigger limited to one column, so this one runs per row; nothing in clerk-sync moves one).
+CREATE FUNCTION organization_members_moved() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    UPDATE organizations SET members_count = members_count - 1 WHERE id = OLD.organization_id;
+    UPDATE organizations SET members_count = members_count + 1 WHERE id = NEW.organization_id;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER organization_memberships_added
+AFTER INSERT ON organization_memberships REFERENCING NEW TABLE AS added_rows
+FOR EACH STATEMENT EXECUTE FUNCTION organization_members_added();
+
+CREATE TRIGGER organization_memberships_removed
+AFTER DELETE ON organization_memberships REFERENCING OLD TABLE AS removed_rows
+FOR EACH STATEMENT EXECUTE FUNCTION organization_members_removed();
+
+CREATE TRIGGER organization_memberships_moved
+AFTER UPDATE OF organization_id ON organization_memberships
+FOR EACH ROW WHEN (OLD.organization_id IS DISTINCT FROM NEW.organization_id)
+EXECUTE FUNCTION organization_members_moved();

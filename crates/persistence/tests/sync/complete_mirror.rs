@@ -402,6 +402,28 @@ fn the_members_count_stays_right(db: TestDatabase) {
         Outcome::Applied
     );
     assert_eq!(members_count(&mut conn, "org_a"), 1);
+
+    // A membership moved by hand to another organization is counted there.
+    let org_b = event(
+        "organization.created",
+        rich_organization_data("org_b", 10),
+        10,
+    );
+    deliver(&mut conn, "msg_7", &org_b);
+    let org_b: i64 = organizations::table
+        .filter(organizations::clerk_id.eq("org_b"))
+        .select(organizations::id)
+        .first(&mut conn)
+        .expect("org_b");
+    diesel::update(organization_memberships::table)
+        .set(organization_memberships::organization_id.eq(org_b))
+        .execute(&mut conn)
+        .expect("moves");
+    let counts = (
+        members_count(&mut conn, "org_a"),
+        members_count(&mut conn, "org_b"),
+    );
+    assert_eq!(counts, (0, 1));
 }
 
 fn a_resync_fills_every_field(db: TestDatabase) {
