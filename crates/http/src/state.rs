@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, web};
+use clerk_sync_backend_api::SecretKey;
 use clerk_sync_persistence::Database;
 use clerk_sync_svix::Verifier;
 
@@ -35,6 +36,9 @@ pub struct AppState {
     pub admin_csrf_key: CsrfKey,
     /// Where `/metrics` is served and what a scrape must send.
     pub metrics_access: MetricsAccess,
+    /// The instance's secret key (`CLERK_SECRET_KEY`), which callers of `/clerk/v1` must
+    /// present; `None` makes the prefix answer 503.
+    pub clerk_secret_key: Option<SecretKey>,
 }
 
 impl AppState {

@@ -82,6 +82,7 @@ fn the_guard_requires_membership_and_the_role_asked_for(db: TestDatabase) {
         body_limits: BodyLimits::default(),
         admin_csrf_key: CsrfKey::from_secret("guard tests"),
         metrics_access: MetricsAccess::default(),
+        clerk_secret_key: None,
     };
     actix_rt::System::new().block_on(async {
         assert_eq!(

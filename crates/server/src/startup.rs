@@ -101,6 +101,7 @@ fn app_state(settings: &Settings, database: Database) -> anyhow::Result<AppState
                 .clone()
                 .map(MetricsToken::new),
         },
+        clerk_secret_key: settings.secrets.clerk_secret_key.clone(),
     })
 }
 
