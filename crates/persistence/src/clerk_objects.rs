@@ -481,20 +481,21 @@ pub struct MembershipObject {
     pub organization: Option<OrganizationObject>,
 }
 
-fn memberships_matching(
-    scope: &MembershipScope,
-    roles: &[String],
-) -> diesel::helper_types::IntoBoxed<
+/// Memberships joined with their organization and user, boxed.
+type MembershipQuery = diesel::helper_types::IntoBoxed<
     'static,
     diesel::helper_types::Filter<
-        diesel::helper_types::InnerJoin<
-            diesel::helper_types::InnerJoin<memberships::table, organizations::table>,
-            users::table,
-        >,
+        MembershipsWithOrganizationAndUser,
         diesel::dsl::IsNotNull<memberships::clerk_object>,
     >,
     Db,
-> {
+>;
+type MembershipsWithOrganizationAndUser = diesel::helper_types::InnerJoin<
+    diesel::helper_types::InnerJoin<memberships::table, organizations::table>,
+    users::table,
+>;
+
+fn memberships_matching(scope: &MembershipScope, roles: &[String]) -> MembershipQuery {
     let mut query = memberships::table
         .inner_join(organizations::table)
         .inner_join(users::table)
