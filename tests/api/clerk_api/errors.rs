@@ -163,3 +163,35 @@ async fn without_a_configured_key_the_prefix_answers_503(server: TestServer) {
         assert!(message.contains("CLERK_SECRET_KEY"), "{message}");
     }
 }
+
+/// The real binary's logs, at the most detailed level, hold the route of each `/clerk/v1`
+/// request but never a key a caller presented, right or wrong.
+#[test]
+fn keys_never_reach_the_logs() {
+    use crate::binary::{Binary, http_get, stop, wait_until_ready};
+
+    let bin = Binary::new("clerk-api-logs");
+    let port = free_port();
+    let server = bin.spawn_server(
+        port,
+        &[("CLERK_SECRET_KEY", SECRET_KEY), ("RUST_LOG", "trace")],
+    );
+    wait_until_ready(port);
+    let wrong = "sk_test_presentedbutwrong42";
+    let answered = http_get(
+        port,
+        "/clerk/v1/users?email_address=ada%40example.com",
+        Some(SECRET_KEY),
+    );
+    let refused = http_get(port, "/clerk/v1/users", Some(wrong));
+    let logs = stop(server);
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    assert!(
+        logs.contains("/clerk/v1/users"),
+        "the requests are logged: {logs}"
+    );
+    for secret in [SECRET_KEY, wrong, "ada@example.com"] {
+        assert!(!logs.contains(secret), "{secret} is in the logs: {logs}");
+    }
+}
