@@ -260,13 +260,15 @@ pub fn list_users(
         PageStart::Offset(offset) => query = query.offset(offset),
         PageStart::After(cursor) => {
             let at = cursor.clerk_created_at;
+            // The first, redundant bound is the index range to seek to (neither backend
+            // makes one of the OR); the second breaks ties at the cursor's time by local id.
             query = match direction {
-                Direction::Desc => query.filter(
+                Direction::Desc => query.filter(users::clerk_created_at.le(at)).filter(
                     users::clerk_created_at
                         .lt(at)
                         .or(users::clerk_created_at.eq(at).and(users::id.lt(cursor.id))),
                 ),
-                Direction::Asc => query.filter(
+                Direction::Asc => query.filter(users::clerk_created_at.ge(at)).filter(
                     users::clerk_created_at
                         .gt(at)
                         .or(users::clerk_created_at.eq(at).and(users::id.gt(cursor.id))),
