@@ -472,15 +472,31 @@ pub enum MembershipOrderKey {
     LastName,
 }
 
-/// A membership's Clerk object, with its organization as the mirror holds it now (Clerk
-/// answers the current organization inside each membership; the object's own copy is as of
-/// the membership's latest event).
+/// A membership's Clerk object, with its organization and member as the mirror holds them
+/// now (Clerk answers the current organization and user data inside each membership; the
+/// object's own copies are as of the membership's latest event).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MembershipObject {
     /// The latest membership object, as Clerk sent it.
     pub object: JsonText,
     /// Its organization, when the mirror holds the organization's object.
     pub organization: Option<OrganizationObject>,
+    /// The member's public data as the mirror holds it now.
+    pub member: MemberNow,
+}
+
+/// A member's public data as the mirror holds it now (from the user's latest object, or the
+/// latest membership that named the user).
+#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+pub struct MemberNow {
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Profile image.
+    pub image_url: Option<String>,
+    /// Username.
+    pub username: Option<String>,
 }
 
 /// Memberships joined with their organization and user, boxed.
@@ -551,7 +567,8 @@ pub fn list_memberships(
         "organization_memberships.id",
         direction,
     );
-    let rows: Vec<(Option<JsonText>, Option<JsonText>, i64)> = memberships_matching(scope, roles)
+    type Row = (Option<JsonText>, Option<JsonText>, i64, MemberNow);
+    let rows: Vec<Row> = memberships_matching(scope, roles)
         .order(sql::<BigInt>(&order))
         .limit(limit)
         .offset(offset)
@@ -559,14 +576,21 @@ pub fn list_memberships(
             memberships::clerk_object,
             organizations::clerk_object,
             organizations::members_count,
+            (
+                users::first_name,
+                users::last_name,
+                users::image_url,
+                users::username,
+            ),
         ))
         .load(conn)?;
     let data = rows
         .into_iter()
-        .filter_map(|(object, organization, members_count)| {
+        .filter_map(|(object, organization, members_count, member)| {
             Some(MembershipObject {
                 object: object?,
                 organization: OrganizationObject::from_row((organization, members_count)),
+                member,
             })
         })
         .collect();

@@ -13,7 +13,7 @@ server_tests!(
     users_page_by_offset_and_by_cursor,
     organizations_are_listed_got_by_id_or_slug_and_counted_on_request,
     memberships_are_listed_per_organization_user_and_instance,
-    a_membership_carries_its_organization_as_it_is_now,
+    a_membership_carries_its_organization_and_member_as_they_are_now,
 );
 
 async fn a_user_is_answered_as_clerk_sent_it(server: TestServer) {
@@ -259,8 +259,15 @@ async fn memberships_are_listed_per_organization_user_and_instance(server: TestS
     assert_eq!(all["total_count"], 4);
 }
 
-async fn a_membership_carries_its_organization_as_it_is_now(server: TestServer) {
+async fn a_membership_carries_its_organization_and_member_as_they_are_now(server: TestServer) {
     story(&server).await;
+    let mut ada = event_fixture("user.updated");
+    ada["data"]["id"] = json!(ADA);
+    ada["data"]["first_name"] = json!("Augusta Ada");
+    ada["data"]["username"] = json!("countess");
+    ada["data"]["updated_at"] = json!(1_737_400_000_000_i64);
+    let (status, outcome) = server.deliver_json("msg_ada_renamed", &ada).await;
+    assert_eq!((status, outcome.as_str()), (200, "applied"));
     let mut renamed = event_fixture("organization.updated");
     renamed["data"]["id"] = json!(ENGINES);
     renamed["data"]["name"] = json!("Analytical Engines Ltd");
@@ -273,4 +280,18 @@ async fn a_membership_carries_its_organization_as_it_is_now(server: TestServer) 
     assert_eq!(organization["name"], "Analytical Engines Ltd");
     assert_eq!(organization["members_count"], 2, "the mirror's count");
     assert_eq!(list["data"][0]["role"], "org:member");
+    let member = &list["data"][0]["public_user_data"];
+    assert_eq!(
+        (
+            &member["first_name"],
+            &member["last_name"],
+            &member["username"]
+        ),
+        (
+            &json!("Augusta Ada"),
+            &json!("Lovelace"),
+            &json!("countess")
+        )
+    );
+    assert_eq!(member["user_id"], ADA);
 }

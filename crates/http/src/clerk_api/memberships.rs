@@ -61,14 +61,32 @@ impl MembershipList {
     }
 }
 
+/// The membership object with its organization and its member's names, image and username
+/// as the mirror holds them now.
 fn membership_json(membership: &MembershipObject) -> Result<Value, ApiError> {
     let mut object: Value = serde_json::from_str(&membership.object.0)
         .map_err(|err| ApiError::Internal(Box::new(err)))?;
-    if let (Some(organization), Some(fields)) = (&membership.organization, object.as_object_mut()) {
+    let Some(fields) = object.as_object_mut() else {
+        return Err(ApiError::Internal(
+            "a membership object is not a JSON object".into(),
+        ));
+    };
+    if let Some(organization) = &membership.organization {
         fields.insert(
             "organization".to_owned(),
             organization_json(organization, MembersCount::AsStored)?,
         );
+    }
+    if let Some(Value::Object(user)) = fields.get_mut("public_user_data") {
+        let member = &membership.member;
+        user.insert("first_name".to_owned(), json!(member.first_name));
+        user.insert("last_name".to_owned(), json!(member.last_name));
+        if let Some(image_url) = &member.image_url {
+            user.insert("image_url".to_owned(), json!(image_url));
+        }
+        if member.username.is_some() || user.contains_key("username") {
+            user.insert("username".to_owned(), json!(member.username));
+        }
     }
     Ok(object)
 }
