@@ -108,6 +108,11 @@ async fn unanswerable_parameters_are_handed_over_and_named(server: TestServer) {
             "order_by",
         ),
         (&format!("/users/{ADA}?include_x=1"), "include_x"),
+        // Clerk accepts up to 100 values of an array parameter.
+        (
+            &format!("/users?{}", vec!["user_id=user_x"; 101].join("&")),
+            "user_id",
+        ),
     ];
     for (path, parameter) in cases {
         let (status, body) = clerk_get(&server, path).await;

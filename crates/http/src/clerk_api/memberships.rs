@@ -53,7 +53,7 @@ impl MembershipList {
         names.extend_from_slice(answered);
         params.only(&names)?;
         Ok(Self {
-            roles: params.values("role"),
+            roles: params.values("role")?,
             order: params.order(order_key, NEWEST_FIRST)?,
             offset: params.offset()?,
             limit: params.limit()?,

@@ -101,8 +101,8 @@ impl OrganizationList {
         ])?;
         Ok(Self {
             filter: OrganizationFilter {
-                organization_ids: params.signed_ids("organization_id"),
-                user_ids: params.signed_ids("user_id"),
+                organization_ids: params.signed_ids("organization_id")?,
+                user_ids: params.signed_ids("user_id")?,
             },
             order: params.order(
                 order_key,

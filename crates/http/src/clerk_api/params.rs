@@ -13,6 +13,8 @@ use super::HandOver;
 const DEFAULT_LIMIT: i64 = 10;
 /// The largest page Clerk serves.
 const MAX_LIMIT: i64 = 500;
+/// The most values Clerk accepts for one array parameter.
+const MAX_VALUES: usize = 100;
 
 /// The query of one request, decoded.
 #[derive(Debug)]
@@ -47,26 +49,31 @@ impl QueryParams {
         }
     }
 
-    /// Every value of an array parameter.
-    pub(super) fn values(&self, name: &str) -> Vec<String> {
-        self.pairs
+    /// Every value of an array parameter; more than Clerk accepts (100) is handed over.
+    pub(super) fn values(&self, name: &str) -> Result<Vec<String>, HandOver> {
+        let values: Vec<String> = self
+            .pairs
             .iter()
             .filter(|(n, _)| n == name)
             .map(|(_, value)| value.clone())
-            .collect()
+            .collect();
+        if values.len() > MAX_VALUES {
+            return Err(HandOver::ParameterValue(name.to_owned()));
+        }
+        Ok(values)
     }
 
     /// The values of an array parameter whose ids may carry `+` (include) or `-` (exclude);
     /// a `+` written unencoded arrives as a space, and is read as the `+` it was.
-    pub(super) fn signed_ids(&self, name: &str) -> IdFilter {
+    pub(super) fn signed_ids(&self, name: &str) -> Result<IdFilter, HandOver> {
         let mut filter = IdFilter::default();
-        for value in self.values(name) {
+        for value in self.values(name)? {
             match value.strip_prefix(' ') {
                 Some(id) => filter.include.push(id.to_owned()),
                 None => filter.push_signed(&value),
             }
         }
-        filter
+        Ok(filter)
     }
 
     /// The first value of a parameter.
@@ -155,7 +162,21 @@ mod tests {
     #[test]
     fn arrays_repeat_the_name_with_or_without_brackets() {
         let query = params("email_address=a%40x.io&email_address[]=b%40x.io&limit=5");
-        assert_eq!(query.values("email_address"), ["a@x.io", "b@x.io"]);
+        assert_eq!(
+            query.values("email_address"),
+            Ok(vec!["a@x.io".to_owned(), "b@x.io".to_owned()])
+        );
+        let many = vec!["username=x"; 101].join("&");
+        assert_eq!(
+            params(&many).values("username"),
+            Err(HandOver::ParameterValue("username".to_owned()))
+        );
+        assert_eq!(
+            params(&many[..many.len() - 11])
+                .values("username")
+                .map(|v| v.len()),
+            Ok(100)
+        );
         assert_eq!(query.only(&["email_address", "limit"]), Ok(()));
         assert_eq!(
             query.only(&["limit"]),
@@ -206,7 +227,9 @@ mod tests {
 
     #[test]
     fn signed_ids_split_into_included_and_excluded() {
-        let ids = params("user_id=%2Buser_a&user_id=user_b&user_id=-user_c").signed_ids("user_id");
+        let ids = params("user_id=%2Buser_a&user_id=user_b&user_id=-user_c")
+            .signed_ids("user_id")
+            .expect("ids");
         assert_eq!(ids.include, ["user_a", "user_b"]);
         assert_eq!(ids.exclude, ["user_c"]);
     }

@@ -27,15 +27,15 @@ const FILTERS: [&str; 6] = [
     "organization_id",
 ];
 
-fn filter(params: &QueryParams) -> UserFilter {
-    UserFilter {
-        email_addresses: params.values("email_address"),
-        phone_numbers: params.values("phone_number"),
-        usernames: params.values("username"),
-        external_ids: params.signed_ids("external_id"),
-        user_ids: params.signed_ids("user_id"),
-        organization_ids: params.signed_ids("organization_id"),
-    }
+fn filter(params: &QueryParams) -> Result<UserFilter, HandOver> {
+    Ok(UserFilter {
+        email_addresses: params.values("email_address")?,
+        phone_numbers: params.values("phone_number")?,
+        usernames: params.values("username")?,
+        external_ids: params.signed_ids("external_id")?,
+        user_ids: params.signed_ids("user_id")?,
+        organization_ids: params.signed_ids("organization_id")?,
+    })
 }
 
 fn order_key(field: &str) -> Option<UserOrderKey> {
@@ -72,7 +72,7 @@ impl UserList {
             return Err(HandOver::ParameterValue("starting_after".to_owned()));
         }
         Ok(Self {
-            filter: filter(params),
+            filter: filter(params)?,
             order,
             offset,
             starting_after,
@@ -141,7 +141,7 @@ pub(super) async fn count_users(
 ) -> Result<HttpResponse, ClerkApiError> {
     let filter = match QueryParams::of(&request).and_then(|params| {
         params.only(&FILTERS)?;
-        Ok(filter(&params))
+        filter(&params)
     }) {
         Ok(filter) => filter,
         Err(reason) => return Ok(hand_over(&request, body, reason).await),
