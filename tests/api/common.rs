@@ -64,6 +64,21 @@ impl TestServer {
         Some(Self::start(db, &[]).await)
     }
 
+    /// A server on SQLite with `overrides` (see [`TestServer::start`]).
+    pub async fn sqlite_with(overrides: &[(&str, &str)]) -> Self {
+        Self::start(
+            TestDatabase::sqlite().expect("a SQLite test database"),
+            overrides,
+        )
+        .await
+    }
+
+    /// A server on PostgreSQL with `overrides`, when PostgreSQL is available.
+    pub async fn postgres_with(overrides: &[(&str, &str)]) -> Option<Self> {
+        let db = TestDatabase::postgres().expect("a PostgreSQL test database")?;
+        Some(Self::start(db, overrides).await)
+    }
+
     /// Starts a server; `overrides` replace (or, with an empty value, unset) variables.
     pub async fn start(db: TestDatabase, overrides: &[(&str, &str)]) -> Self {
         Self::start_with(db, overrides, |_| {}).await
@@ -221,8 +236,30 @@ pub fn token_for(sub: &str) -> String {
 
 /// Runs each named async function as two tests, against a server on SQLite and one on
 /// PostgreSQL: a module per function, with the tests `sqlite` and `postgres`. The functions are
-/// plain items, so rustfmt and the compiler read them like any other code.
+/// plain items, so rustfmt and the compiler read them like any other code. With
+/// `overrides = EXPR;` first, the servers start with those variables (see
+/// [`TestServer::start`]).
 macro_rules! server_tests {
+    (overrides = $overrides:expr; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use super::*;
+
+                #[actix_web::test]
+                async fn sqlite() {
+                    let server = $crate::common::TestServer::sqlite_with($overrides).await;
+                    super::$name(server).await;
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    if let Some(server) = $crate::common::TestServer::postgres_with($overrides).await {
+                        super::$name(server).await;
+                    }
+                }
+            }
+        )*
+    };
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {

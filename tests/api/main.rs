@@ -14,6 +14,7 @@ mod attacks;
 mod auth;
 mod bad_input;
 mod binary;
+mod clerk_api;
 mod commands;
 mod database_schema;
 mod docs;

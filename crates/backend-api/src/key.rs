@@ -22,6 +22,13 @@ impl SecretKey {
         }
     }
 
+    /// Whether `presented` is this key, compared in constant time (clerk-sync's `/clerk/v1`
+    /// accepts callers that present the instance's own key, as Clerk does).
+    pub fn verifies(&self, presented: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.0.as_bytes().ct_eq(presented))
+    }
+
     /// The key itself, for the `Authorization` header only.
     pub(crate) fn expose(&self) -> &str {
         &self.0
@@ -45,6 +52,10 @@ mod tests {
             assert!(SecretKey::parse(bad).is_err(), "{bad:?}");
         }
         let key = SecretKey::parse("sk_test_hunter2").map(|k| format!("{k:?}"));
+        let parsed = SecretKey::parse("sk_test_hunter2").expect("a key");
+        assert!(parsed.verifies(b"sk_test_hunter2"));
+        assert!(!parsed.verifies(b"sk_test_hunter"));
+        assert!(!parsed.verifies(b"sk_test_hunter3"));
         assert_eq!(key.as_deref(), Ok("SecretKey(<redacted>)"));
     }
 }

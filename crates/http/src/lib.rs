@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod body_budget;
+pub mod clerk_api;
 mod db;
 pub mod docs;
 mod error;
@@ -48,6 +49,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
     }
     config
         .service(admin::scope())
+        .service(clerk_api::scope())
         .default_service(web::to(not_found));
 }
 

@@ -142,6 +142,21 @@ mod tests {
     }
 
     #[test]
+    fn clerks_api_is_left_to_clerks_specification() {
+        // See the module documentation of `routing`: /clerk/v1 is Clerk's API, not ours.
+        let described = operations(&document_json());
+        let clerk: Vec<_> = described
+            .iter()
+            .filter(|(_, path)| path.starts_with(crate::clerk_api::PREFIX))
+            .collect();
+        assert!(clerk.is_empty(), "{clerk:?}");
+        assert!(
+            routing::all().all(|route| !route.path.starts_with(crate::clerk_api::PREFIX)),
+            "/clerk/v1 is mounted by clerk_api::scope, outside the route tables"
+        );
+    }
+
+    #[test]
     fn only_the_browser_pages_are_left_out() {
         let undocumented: Vec<_> = routing::all()
             .filter_map(|route| match route.listing {

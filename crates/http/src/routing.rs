@@ -2,6 +2,12 @@
 //! [`crate::admin::scope`] mounts [`crate::admin::ROUTES`]), and the tests compare the tables
 //! with the OpenAPI document. A route is therefore either described by `/openapi.json` or listed
 //! here as deliberately left out of it, with the reason.
+//!
+//! One prefix is outside these tables, and so outside the document and its route-coverage
+//! tests: [`crate::clerk_api::PREFIX`] (`/clerk/v1`), mounted by [`crate::clerk_api::scope`].
+//! It is Clerk's Backend API, with Clerk's paths, shapes and errors, documented by Clerk's own
+//! specification; describing it again here would put a second, drifting copy of Clerk's
+//! contract in clerk-sync's document (and have the conformance run fuzz Clerk's API).
 
 use actix_web::http::Method;
 use actix_web::web;

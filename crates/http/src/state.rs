@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, web};
+use clerk_sync_backend_api::SecretKey;
 use clerk_sync_persistence::Database;
 use clerk_sync_svix::Verifier;
 
@@ -43,6 +44,9 @@ pub struct AppState {
     /// Where `/clerk/v1` sends what the mirror does not answer; `None` answers it 422
     /// (`[clerk_api] pass_through = false`) or when `CLERK_SECRET_KEY` is not set.
     pub pass_through: Option<PassThrough>,
+    /// The instance's secret key (`CLERK_SECRET_KEY`), which callers of `/clerk/v1` must
+    /// present; `None` makes the prefix answer 503.
+    pub clerk_secret_key: Option<SecretKey>,
 }
 
 impl AppState {

@@ -84,6 +84,7 @@ fn the_guard_requires_membership_and_the_role_asked_for(db: TestDatabase) {
         metrics_access: MetricsAccess::default(),
         read_through: None,
         pass_through: None,
+        clerk_secret_key: None,
     };
     actix_rt::System::new().block_on(async {
         assert_eq!(

@@ -2,6 +2,7 @@
 
 pub mod admin;
 mod changes;
+pub mod clerk_objects;
 mod connection;
 mod database;
 mod error;

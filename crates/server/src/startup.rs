@@ -132,6 +132,7 @@ fn app_state(settings: &Settings, database: Database) -> anyhow::Result<AppState
         },
         read_through: read_through(settings)?,
         pass_through: pass_through(settings)?,
+        clerk_secret_key: settings.secrets.clerk_secret_key.clone(),
     })
 }
 

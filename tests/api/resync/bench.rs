@@ -85,7 +85,7 @@ fn realistic_user(i: usize) -> Listed {
     let plan = ["free", "pro", "team"][i % 3];
     data["public_metadata"] = json!({"plan": plan, "seats": i % 50});
     data["private_metadata"] = json!({"crm_id": format!("crm-{i}")});
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         data["phone_numbers"] = json!([{"id": format!("idn_phone_{id}"), "object": "phone_number",
             "phone_number": format!("+1555{i:07}"), "verification": {"status": "verified", "strategy": "phone_code"}}]);
         data["primary_phone_number_id"] = json!(format!("idn_phone_{id}"));

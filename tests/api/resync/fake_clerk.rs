@@ -99,6 +99,9 @@ struct State {
 /// A request the fake received.
 #[derive(Clone, Debug)]
 pub struct Request {
+    pub method: String,
+    /// The `Clerk-API-Version` the request named.
+    pub api_version: Option<String>,
     pub path: String,
     pub query: String,
     pub status: u16,
@@ -253,6 +256,12 @@ async fn answer(
     };
     let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
     state.log.push(Request {
+        method: request.method().to_string(),
+        api_version: request
+            .headers()
+            .get("clerk-api-version")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         path: path.clone(),
         query,
         status: response.status().as_u16(),

@@ -203,7 +203,7 @@ pub struct Secrets {
     /// The PEM public key of the Clerk instance (`CLERK_JWT_PUBLIC_KEY`).
     pub jwt_public_key: Option<String>,
     /// The instance's Backend API secret key (`CLERK_SECRET_KEY`), for `resync` and the
-    /// read-through.
+    /// read-through, and the key callers of `/clerk/v1` must present.
     pub clerk_secret_key: Option<SecretKey>,
     /// The key of the admin forms' CSRF tokens (`ADMIN_CSRF_SECRET`); without it each process
     /// makes a random one.

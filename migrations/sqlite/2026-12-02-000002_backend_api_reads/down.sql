@@ -1,0 +1,8 @@
+DROP INDEX organization_memberships_organization_created_idx;
+DROP INDEX organization_memberships_clerk_created_at_idx;
+DROP INDEX organizations_members_count_idx;
+DROP INDEX organizations_name_order_idx;
+DROP INDEX organizations_clerk_created_at_idx;
+DROP INDEX users_username_order_idx;
+DROP INDEX users_clerk_updated_at_idx;
+DROP INDEX users_clerk_created_at_idx;
