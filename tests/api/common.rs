@@ -308,3 +308,21 @@ macro_rules! database_tests {
     };
 }
 pub(crate) use database_tests;
+
+/// The value of the counter `series` (e.g. `clerk_sync_read_through_total{result="synced"}`)
+/// in the server's `/metrics`; 0 when never counted.
+pub async fn counter(server: &TestServer, series: &str) -> u64 {
+    let text = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("the server answers")
+        .text()
+        .await
+        .expect("a body");
+    let prefix = format!("{series} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .map_or(0, |n| n.trim().parse().expect("a count"))
+}

@@ -57,19 +57,11 @@ fn asked(fake: &FakeClerk, path: &str) -> usize {
 
 /// The value of `clerk_sync_read_through_total{result}` (0 when never counted).
 async fn read_throughs(server: &TestServer, result: &str) -> u64 {
-    let text = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("the server answers")
-        .text()
-        .await
-        .expect("a body");
-    let series = format!("clerk_sync_read_through_total{{result=\"{result}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(series.as_str()))
-        .map_or(0, |n| n.trim().parse().expect("a count"))
+    counter(
+        server,
+        &format!("clerk_sync_read_through_total{{result=\"{result}\"}}"),
+    )
+    .await
 }
 
 database_tests!(

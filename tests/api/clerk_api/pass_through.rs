@@ -17,7 +17,7 @@ database_tests!(
 
 /// A fake instance holding Ada as the fixture has her, and a server passing through to it
 /// whose mirror holds her too (from her webhook).
-async fn ada_everywhere(
+pub(super) async fn ada_everywhere(
     db: clerk_sync_persistence::testing::TestDatabase,
 ) -> (FakeClerk, TestServer) {
     let fake = FakeClerk::start().await;
@@ -74,19 +74,11 @@ fn asked(fake: &FakeClerk, method: &str, path: &str) -> usize {
 
 /// The value of `clerk_sync_pass_through_total{result}` (0 when never counted).
 async fn passed(server: &TestServer, result: &str) -> u64 {
-    let text = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("the server answers")
-        .text()
-        .await
-        .expect("a body");
-    let series = format!("clerk_sync_pass_through_total{{result=\"{result}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(series.as_str()))
-        .map_or(0, |n| n.trim().parse().expect("a count"))
+    counter(
+        server,
+        &format!("clerk_sync_pass_through_total{{result=\"{result}\"}}"),
+    )
+    .await
 }
 
 async fn a_write_passes_through_and_is_read_back_at_once(

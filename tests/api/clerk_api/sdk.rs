@@ -182,30 +182,9 @@ async fn clerks_node_sdk_reads_the_mirror(server: TestServer) {
 async fn clerks_node_sdk_writes_through_and_reads_its_write_back(
     db: clerk_sync_persistence::testing::TestDatabase,
 ) {
-    use crate::resync::fake_clerk::{FakeClerk, Listed, SECRET_KEY as FAKE_KEY};
+    use crate::resync::fake_clerk::SECRET_KEY as FAKE_KEY;
 
-    let fake = FakeClerk::start().await;
-    let ada = event_fixture("user.created")["data"].take();
-    fake.with_store(|store| {
-        store.users.push(Listed {
-            id: ADA.to_owned(),
-            json: ada.to_string(),
-            user: None,
-            organization: None,
-        });
-    });
-    let server = TestServer::start(
-        db,
-        &[
-            ("CLERK_SECRET_KEY", FAKE_KEY),
-            ("CLERK_API_URL", fake.url()),
-        ],
-    )
-    .await;
-    let (status, _) = server
-        .deliver_json("msg_ada", &event_fixture("user.created"))
-        .await;
-    assert_eq!(status, 200);
+    let (fake, server) = pass_through::ada_everywhere(db).await;
     let Some(results) = run_sdk_scenario(&server, FAKE_KEY, "writes").await else {
         return;
     };
