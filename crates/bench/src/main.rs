@@ -74,7 +74,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "health,me,verify,delivery"
+        default_value = "health,me,verify,delivery,clerk-user,clerk-users-by-email"
     )]
     workloads: Vec<report::Endpoint>,
     /// Times the server is started on a fresh SQLite file to measure start-up.
