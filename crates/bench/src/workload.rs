@@ -362,3 +362,38 @@ pub fn unix_millis() -> i64 {
             i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scattered_stays_in_range_and_reaches_most_users() {
+        let n = 2000;
+        let mut seen = vec![false; n];
+        for i in 0..10 * n as u64 {
+            seen[scattered(i, n)] = true;
+        }
+        assert!(seen.iter().filter(|&&s| s).count() > n * 99 / 100);
+        assert_ne!(
+            scattered(0, n) + 1,
+            scattered(1, n),
+            "consecutive, not scattered"
+        );
+    }
+
+    #[test]
+    fn clerk_reads_accept_the_stored_object_in_either_backend_rendering() {
+        let user = ClerkReads::user(1);
+        let list = ClerkReads::users_by_email(1);
+        let sqlite = br#"{"id":"user_bench0","email_addresses":[]}"#;
+        let postgres = br#"{"id": "user_bench0", "email_addresses": []}"#;
+        assert!(user.accept(200, sqlite) && user.accept(200, postgres));
+        assert!(list.accept(200, &[b"[".as_slice(), postgres, b"]"].concat()));
+        assert!(!list.accept(200, b"[]"), "an empty list is a failure");
+        assert!(!user.accept(404, sqlite));
+        let request = String::from_utf8_lossy(&list.request(0)).into_owned();
+        assert!(request.starts_with("GET /clerk/v1/users?email_address=bench0%40example.com "));
+        assert!(request.contains(&format!("Authorization: Bearer {SECRET_KEY}\r\n")));
+    }
+}
