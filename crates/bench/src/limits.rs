@@ -9,12 +9,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use clerk_sync_domain::{ClerkEvent, ClerkUserId, EventEnvelope, Outcome, UnixMillis};
+use clerk_sync_persistence::admin::Direction;
+use clerk_sync_persistence::clerk_objects::{self, PageStart, UserFilter, UserOrderKey};
 use clerk_sync_persistence::{
-    ConnectionManager, DatabaseUrl, Delivery, PostgresOptions, SqliteOptions, SqliteSynchronous,
-    process_delivery, users,
+    ConnectionManager, DatabaseUrl, DbConnection, Delivery, PostgresOptions, SqliteOptions,
+    SqliteSynchronous, process_delivery, users,
 };
 
-use crate::workload::{Deliveries, user_id};
+use crate::workload::{Deliveries, scattered, user_id};
 
 /// A limit measurement.
 #[derive(Clone, Copy, Debug, Default)]
@@ -47,6 +49,42 @@ INSERT INTO "webhook_events" ("svix_id", "event_type", "clerk_object_id", "outco
 COMMIT;
 "#;
 
+/// The SQL of `GET /clerk/v1/users/{user_id}` (`clerk_objects::find_user`), as the server
+/// sends it (captured with `log_statement = 'all'`).
+const CLERK_USER_SQL: &str = r#"\set i random(0, :users - 1)
+SELECT "users"."clerk_object" FROM "users" WHERE ("users"."clerk_id" = 'user_bench' || (:i)::text) LIMIT 1;
+"#;
+
+/// The SQL of `GET /clerk/v1/users?email_address=…` (`clerk_objects::list_users` with one
+/// address, the default order `-created_at` and limit 10), as the server sends it (captured
+/// with `log_statement = 'all'`). diesel does not cache this statement (its `ORDER BY` is SQL
+/// text), so the server parses and plans it on every request, as an unnamed statement: pgbench
+/// runs it with the extended protocol, which does the same.
+const CLERK_USERS_BY_EMAIL_SQL: &str = r#"\set i random(0, :users - 1)
+SELECT "users"."clerk_object" FROM "users" WHERE (("users"."clerk_object" IS NOT NULL) AND ("users"."id" = ANY(SELECT "user_email_addresses"."user_id" FROM "user_email_addresses" WHERE ("user_email_addresses"."email_address" = ANY(ARRAY['bench' || (:i)::text || '@example.com']))))) ORDER BY users.clerk_created_at DESC, users.id DESC LIMIT 10 OFFSET 0;
+"#;
+
+/// A pgbench script and the protocol the server's statements use: `prepared` for those diesel
+/// caches per connection, `extended` (parsed and planned each time) for the others.
+pub struct Script {
+    /// The script file.
+    pub path: PathBuf,
+    /// pgbench's `--protocol`.
+    pub protocol: &'static str,
+}
+
+/// The pgbench scripts, one per workload with a database part.
+pub struct Scripts {
+    /// `GET /api/v1/auth/me/` and `GET /api/v1/auth/verify`.
+    pub me: Script,
+    /// A `user.updated` delivery.
+    pub delivery: Script,
+    /// `GET /clerk/v1/users/{user_id}`.
+    pub clerk_user: Script,
+    /// `GET /clerk/v1/users?email_address=…`.
+    pub clerk_users_by_email: Script,
+}
+
 /// Runs pgbench with `script` at `concurrency` clients for `duration`.
 ///
 /// # Errors
@@ -54,7 +92,7 @@ COMMIT;
 pub fn pgbench(
     pgbench: &Path,
     url: &str,
-    script: &Path,
+    script: &Script,
     variables: &[(&str, String)],
     concurrency: usize,
     duration: Duration,
@@ -62,8 +100,10 @@ pub fn pgbench(
     let threads = concurrency.min(std::thread::available_parallelism().map_or(1, usize::from));
     let mut command = Command::new(pgbench);
     command
-        .args(["--no-vacuum", "--protocol=prepared", "--file"])
-        .arg(script)
+        .arg("--no-vacuum")
+        .arg(format!("--protocol={}", script.protocol))
+        .arg("--file")
+        .arg(&script.path)
         .arg(format!("--client={concurrency}"))
         .arg(format!("--jobs={threads}"))
         .arg(format!("--time={}", duration.as_secs().max(1)));
@@ -99,22 +139,29 @@ pub fn pgbench(
     })
 }
 
-/// Writes the pgbench scripts into `dir`; returns (me, delivery).
+/// Writes the pgbench scripts into `dir`.
 ///
 /// # Errors
 /// When they cannot be written.
-pub fn write_scripts(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
-    let me = dir.join("me.sql");
-    let delivery = dir.join("delivery.sql");
-    std::fs::write(&me, ME_SQL)?;
-    std::fs::write(&delivery, DELIVERY_SQL)?;
-    Ok((me, delivery))
+pub fn write_scripts(dir: &Path) -> anyhow::Result<Scripts> {
+    let write = |name: &str, sql: &str, protocol| -> anyhow::Result<Script> {
+        let path = dir.join(name);
+        std::fs::write(&path, sql)?;
+        Ok(Script { path, protocol })
+    };
+    Ok(Scripts {
+        me: write("me.sql", ME_SQL, "prepared")?,
+        delivery: write("delivery.sql", DELIVERY_SQL, "prepared")?,
+        clerk_user: write("clerk-user.sql", CLERK_USER_SQL, "prepared")?,
+        clerk_users_by_email: write(
+            "clerk-users-by-email.sql",
+            CLERK_USERS_BY_EMAIL_SQL,
+            "extended",
+        )?,
+    })
 }
 
-fn sqlite_connection(
-    path: &Path,
-    synchronous: SqliteSynchronous,
-) -> anyhow::Result<clerk_sync_persistence::DbConnection> {
+fn sqlite_connection(path: &Path, synchronous: SqliteSynchronous) -> anyhow::Result<DbConnection> {
     let manager = ConnectionManager::new(
         DatabaseUrl::Sqlite(path.to_owned()),
         SqliteOptions {
@@ -126,35 +173,90 @@ fn sqlite_connection(
     Ok(manager.open()?)
 }
 
-/// `users::find_by_clerk_id` in a loop on `threads` connections, for `duration`.
+/// What one request reads, by the index of the seeded user it is about.
+pub type Read<'a> = dyn Fn(&mut DbConnection, usize) -> anyhow::Result<()> + Sync + 'a;
+
+/// The Clerk ids of `users` seeded users, parsed before any clock starts.
 ///
 /// # Errors
-/// When the database fails or a user is missing.
-pub fn sqlite_me(
+/// When one does not parse.
+pub fn seeded_ids(users: usize) -> anyhow::Result<Vec<ClerkUserId>> {
+    Ok((0..users)
+        .map(|i| ClerkUserId::parse(&user_id(i)))
+        .collect::<Result<_, _>>()?)
+}
+
+/// `users::find_by_clerk_id` (`GET /api/v1/auth/me/`).
+///
+/// # Errors
+/// When the database fails or the user is missing.
+pub fn me(conn: &mut DbConnection, id: &ClerkUserId) -> anyhow::Result<()> {
+    ensure!(
+        users::find_by_clerk_id(conn, id)?.is_some(),
+        "a seeded user is missing"
+    );
+    Ok(())
+}
+
+/// `clerk_objects::find_user` (`GET /clerk/v1/users/{user_id}`).
+///
+/// # Errors
+/// When the database fails or the user's object is missing.
+pub fn clerk_user(conn: &mut DbConnection, id: &ClerkUserId) -> anyhow::Result<()> {
+    ensure!(
+        clerk_objects::find_user(conn, id.as_str())?.is_some(),
+        "a seeded user's Clerk object is missing"
+    );
+    Ok(())
+}
+
+/// `clerk_objects::list_users` filtered by a seeded user's address, in the order and with the
+/// limit the server uses when none is asked for (`-created_at`, 10), as
+/// `GET /clerk/v1/users?email_address=…` runs it.
+///
+/// # Errors
+/// When the database fails or the list is not that one user.
+pub fn clerk_users_by_email(conn: &mut DbConnection, address: &str) -> anyhow::Result<()> {
+    let filter = UserFilter {
+        email_addresses: vec![address.to_owned()],
+        ..UserFilter::default()
+    };
+    let found = clerk_objects::list_users(
+        conn,
+        &filter,
+        (UserOrderKey::CreatedAt, Direction::Desc),
+        PageStart::Offset(0),
+        10,
+    )?;
+    ensure!(found.len() == 1, "{} users hold one address", found.len());
+    Ok(())
+}
+
+/// `read` in a loop on `threads` connections, for `duration`, about seeded users in a
+/// scattered order (each thread its own part of the sequence).
+///
+/// # Errors
+/// When the database or a read fails.
+pub fn sqlite_reads(
     path: &Path,
     synchronous: SqliteSynchronous,
     users_count: usize,
     threads: usize,
     duration: Duration,
+    read: &Read<'_>,
 ) -> anyhow::Result<Limit> {
-    let ids: Vec<ClerkUserId> = (0..users_count)
-        .map(|i| ClerkUserId::parse(&user_id(i)))
-        .collect::<Result<_, _>>()?;
     let started = Instant::now();
     let deadline = started + duration;
     let counts: Vec<anyhow::Result<u64>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|thread| {
-                let ids = &ids;
                 scope.spawn(move || -> anyhow::Result<u64> {
                     let mut conn = sqlite_connection(path, synchronous)?;
                     let mut done = 0_u64;
-                    let mut i = thread * 7919;
+                    let first = (thread as u64) << 32;
                     while Instant::now() < deadline {
-                        let user = users::find_by_clerk_id(&mut conn, &ids[i % ids.len()])?;
-                        ensure!(user.is_some(), "a seeded user is missing");
+                        read(&mut conn, scattered(first + done, users_count))?;
                         done += 1;
-                        i += 1;
                     }
                     Ok(done)
                 })

@@ -22,7 +22,7 @@ use diesel::connection::SimpleConnection;
 use crate::load::{RunResult, Stop, Workload};
 use crate::report::{Row, Startup};
 use crate::server::{Server, ServerConfig};
-use crate::workload::{Deliveries, Health, Me};
+use crate::workload::{ClerkReads, Deliveries, Health, Me, email};
 
 /// Loads clerk-sync and its database and prints one results table (markdown).
 #[derive(Debug, Parser)]
@@ -74,7 +74,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "health,me,verify,delivery"
+        default_value = "health,me,verify,delivery,clerk-user,clerk-users-by-email"
     )]
     workloads: Vec<report::Endpoint>,
     /// Times the server is started on a fresh SQLite file to measure start-up.
@@ -120,6 +120,8 @@ struct Bench {
     public_key: String,
     me: Arc<Me>,
     verify: Arc<Me>,
+    clerk_user: Arc<ClerkReads>,
+    clerk_users_by_email: Arc<ClerkReads>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -139,6 +141,8 @@ fn main() -> anyhow::Result<()> {
     eprintln!("minting {} session tokens…", args.users);
     let me = Arc::new(Me::new(&private_key, args.users)?);
     let verify = Arc::new(me.to_verify());
+    let clerk_user = Arc::new(ClerkReads::user(args.users));
+    let clerk_users_by_email = Arc::new(ClerkReads::users_by_email(args.users));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.client_threads.max(1))
         .enable_all()
@@ -151,6 +155,8 @@ fn main() -> anyhow::Result<()> {
         public_key,
         me,
         verify,
+        clerk_user,
+        clerk_users_by_email,
     };
     let result = bench.run_all();
     drop(std::fs::remove_dir_all(&bench.dir));
@@ -212,21 +218,30 @@ impl Bench {
         let synchronous = self.args.sqlite_synchronous.sqlite();
         let duration = Duration::from_secs(self.args.duration);
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let ids = limits::seeded_ids(self.args.users)?;
+        let addresses: Vec<String> = (0..self.args.users).map(email).collect();
+        let me = |conn: &mut _, i: usize| limits::me(conn, &ids[i]);
+        let clerk_user = |conn: &mut _, i: usize| limits::clerk_user(conn, &ids[i]);
+        let by_email = |conn: &mut _, i: usize| limits::clerk_users_by_email(conn, &addresses[i]);
         for row in rows
             .iter_mut()
             .filter(|row| row.endpoint != report::Endpoint::Health)
         {
             let threads = row.concurrency.min(cores);
+            let read: Option<&limits::Read<'_>> = match row.endpoint {
+                report::Endpoint::Me | report::Endpoint::Verify => Some(&me),
+                report::Endpoint::ClerkUser => Some(&clerk_user),
+                report::Endpoint::ClerkUsersByEmail => Some(&by_email),
+                report::Endpoint::Delivery | report::Endpoint::Health => None,
+            };
             for _ in 0..self.args.repeat {
                 let loadavg = procfs::loadavg();
-                let limit = match row.endpoint {
-                    report::Endpoint::Me | report::Endpoint::Verify => {
-                        limits::sqlite_me(&file, synchronous, self.args.users, threads, duration)?
+                let limit = match read {
+                    Some(read) => {
+                        let users = self.args.users;
+                        limits::sqlite_reads(&file, synchronous, users, threads, duration, read)?
                     }
-                    report::Endpoint::Delivery => {
-                        limits::sqlite_deliveries(&file, synchronous, &deliveries, duration)?
-                    }
-                    report::Endpoint::Health => break,
+                    None => limits::sqlite_deliveries(&file, synchronous, &deliveries, duration)?,
                 };
                 row.limit_loadavg.push(loadavg);
                 row.limits.push(limit);
@@ -264,7 +279,7 @@ impl Bench {
     fn postgres_in(&self, url: &str) -> anyhow::Result<Vec<Row>> {
         let deliveries = Arc::new(Deliveries::new(self.args.users)?);
         let mut rows = self.load_server("PostgreSQL", url, &deliveries)?;
-        let (me_script, delivery_script) = limits::write_scripts(&self.dir)?;
+        let scripts = limits::write_scripts(&self.dir)?;
         let (_, _, payload) = deliveries.next();
         let image = serde_json::from_str::<serde_json::Value>(&payload)?["data"]["image_url"]
             .as_str()
@@ -278,8 +293,10 @@ impl Bench {
         let duration = Duration::from_secs(self.args.duration);
         for row in &mut rows {
             let script = match row.endpoint {
-                report::Endpoint::Me | report::Endpoint::Verify => &me_script,
-                report::Endpoint::Delivery => &delivery_script,
+                report::Endpoint::Me | report::Endpoint::Verify => &scripts.me,
+                report::Endpoint::Delivery => &scripts.delivery,
+                report::Endpoint::ClerkUser => &scripts.clerk_user,
+                report::Endpoint::ClerkUsersByEmail => &scripts.clerk_users_by_email,
                 report::Endpoint::Health => continue,
             };
             // PostgreSQL's connection limit (100 by default, shared with everything else on
@@ -302,7 +319,7 @@ impl Bench {
                     Err(err) => eprintln!("pgbench at {clients} clients failed: {err}"),
                 }
             }
-            row.limit_label = format!("pgbench, same SQL, {clients} clients");
+            row.limit_label = format!("pgbench, same SQL, {clients} clients, {}", script.protocol);
         }
         Ok(rows)
     }
@@ -342,6 +359,12 @@ impl Bench {
                     report::Endpoint::Me => Arc::clone(&self.me) as Arc<dyn Workload>,
                     report::Endpoint::Verify => Arc::clone(&self.verify) as Arc<dyn Workload>,
                     report::Endpoint::Delivery => Arc::clone(deliveries) as Arc<dyn Workload>,
+                    report::Endpoint::ClerkUser => {
+                        Arc::clone(&self.clerk_user) as Arc<dyn Workload>
+                    }
+                    report::Endpoint::ClerkUsersByEmail => {
+                        Arc::clone(&self.clerk_users_by_email) as Arc<dyn Workload>
+                    }
                 };
                 let mut row = Row::new(backend, endpoint, concurrency);
                 let repeat = if endpoint == report::Endpoint::Health {

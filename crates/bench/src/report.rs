@@ -18,6 +18,11 @@ pub enum Endpoint {
     Verify,
     /// Signed `user.updated` deliveries, each applied.
     Delivery,
+    /// `GET /clerk/v1/users/{user_id}` (Clerk's Backend API read) of seeded users in a
+    /// scattered order, with the secret key.
+    ClerkUser,
+    /// `GET /clerk/v1/users?email_address=…` of a seeded user's address: the filtered list.
+    ClerkUsersByEmail,
 }
 
 impl Endpoint {
@@ -28,6 +33,8 @@ impl Endpoint {
             Self::Me => "GET /me",
             Self::Verify => "GET /verify",
             Self::Delivery => "POST webhook",
+            Self::ClerkUser => "GET /clerk/v1/users/{id}",
+            Self::ClerkUsersByEmail => "GET /clerk/v1/users?email_address=",
         }
     }
 }

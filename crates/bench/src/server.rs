@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::workload::SIGNING_SECRET;
+use crate::workload::{SECRET_KEY, SIGNING_SECRET};
 
 /// How the server is configured.
 #[derive(Clone, Debug)]
@@ -59,6 +59,10 @@ impl Server {
             .env("LOG_FORMAT", "json")
             .env("CLERK_WEBHOOK_SIGNING_SECRET", SIGNING_SECRET)
             .env("CLERK_JWT_PUBLIC_KEY", &config.public_key)
+            // `/clerk/v1` answers from the mirror; whatever it cannot answer is refused (422)
+            // rather than sent on to Clerk, so a benchmark never reaches Clerk.
+            .env("CLERK_SECRET_KEY", SECRET_KEY)
+            .env("CLERK_API_PASS_THROUGH", "false")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

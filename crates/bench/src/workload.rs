@@ -1,5 +1,6 @@
 //! What the benchmark sends: signed `user.created` / `user.updated` deliveries built from the
-//! development templates, and session tokens minted with the test key.
+//! development templates, session tokens minted with the test key, and Clerk Backend API reads
+//! with the instance's secret key.
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,6 +16,10 @@ use crate::load::Workload;
 
 /// The endpoint secret the benchmarked server is configured with.
 pub const SIGNING_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// The instance's secret key the benchmarked server is configured with (`CLERK_SECRET_KEY`);
+/// the server only compares it, so any `sk_test_…` text does.
+pub const SECRET_KEY: &str = "sk_test_clerksyncbenchmarkonlynotarealkey0000";
 
 /// Stands for the version time in the templates (13 digits, like the Unix ms it is replaced
 /// with), so a body is a string substitution away from any version.
@@ -266,6 +271,69 @@ impl Workload for Me {
     }
 }
 
+/// Clerk's Backend API reads answered from the mirror (`/clerk/v1`, as an SDK with `apiUrl`
+/// pointing at clerk-sync sends them): one request per seeded user, sent in a scattered order
+/// so that consecutive requests are about unrelated users.
+pub struct ClerkReads {
+    requests: Vec<Vec<u8>>,
+    /// Whether the answer is a list (`GET /users`) rather than one user.
+    list: bool,
+}
+
+impl ClerkReads {
+    /// `GET /clerk/v1/users/{user_id}` of each of `users` seeded users.
+    pub fn user(users: usize) -> Self {
+        Self::new(users, false, |i| format!("/clerk/v1/users/{}", user_id(i)))
+    }
+
+    /// `GET /clerk/v1/users?email_address=…` with each of `users` seeded users' address,
+    /// encoded as the SDKs encode it; the default order (`-created_at`) and limit (10).
+    pub fn users_by_email(users: usize) -> Self {
+        Self::new(users, true, |i| {
+            format!(
+                "/clerk/v1/users?email_address={}",
+                email(i).replace('@', "%40")
+            )
+        })
+    }
+
+    fn new(users: usize, list: bool, path: impl Fn(usize) -> String) -> Self {
+        let requests = (0..users)
+            .map(|i| {
+                format!(
+                    "GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {SECRET_KEY}\r\nClerk-API-Version: 2026-05-12\r\n\r\n",
+                    path(i)
+                )
+                .into_bytes()
+            })
+            .collect();
+        Self { requests, list }
+    }
+}
+
+impl Workload for ClerkReads {
+    fn request(&self, i: u64) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.requests[scattered(i, self.requests.len())])
+    }
+
+    fn accept(&self, status: u16, body: &[u8]) -> bool {
+        // The stored Clerk object; PostgreSQL renders JSONB with a space after each colon, so
+        // the check looks for the id's value alone.
+        let user = contains(body, b"\"user_bench") && contains(body, b"\"email_addresses\"");
+        status == 200 && user && (!self.list || body.starts_with(b"[{"))
+    }
+}
+
+/// The `i`-th of a fixed scattered sequence over `0..n` (a SplitMix64 step of `i`): requests
+/// about unrelated users one after another, the same for every run.
+pub fn scattered(i: u64, n: usize) -> usize {
+    let mut z = i.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    usize::try_from(z % n.max(1) as u64).unwrap_or(0)
+}
+
 /// `GET /api/v1/health`: what the server and the generator achieve without a database or a
 /// token, the ceiling of the HTTP layer on this machine.
 pub struct Health;
@@ -293,4 +361,39 @@ pub fn unix_millis() -> i64 {
         .map_or(0, |since| {
             i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scattered_stays_in_range_and_reaches_most_users() {
+        let n = 2000;
+        let mut seen = vec![false; n];
+        for i in 0..10 * n as u64 {
+            seen[scattered(i, n)] = true;
+        }
+        assert!(seen.iter().filter(|&&s| s).count() > n * 99 / 100);
+        assert_ne!(
+            scattered(0, n) + 1,
+            scattered(1, n),
+            "consecutive, not scattered"
+        );
+    }
+
+    #[test]
+    fn clerk_reads_accept_the_stored_object_in_either_backend_rendering() {
+        let user = ClerkReads::user(1);
+        let list = ClerkReads::users_by_email(1);
+        let sqlite = br#"{"id":"user_bench0","email_addresses":[]}"#;
+        let postgres = br#"{"id": "user_bench0", "email_addresses": []}"#;
+        assert!(user.accept(200, sqlite) && user.accept(200, postgres));
+        assert!(list.accept(200, &[b"[".as_slice(), postgres, b"]"].concat()));
+        assert!(!list.accept(200, b"[]"), "an empty list is a failure");
+        assert!(!user.accept(404, sqlite));
+        let request = String::from_utf8_lossy(&list.request(0)).into_owned();
+        assert!(request.starts_with("GET /clerk/v1/users?email_address=bench0%40example.com "));
+        assert!(request.contains(&format!("Authorization: Bearer {SECRET_KEY}\r\n")));
+    }
 }
