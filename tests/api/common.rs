@@ -309,10 +309,9 @@ macro_rules! database_tests {
 }
 pub(crate) use database_tests;
 
-/// The value of the counter `series` (e.g. `clerk_sync_read_through_total{result="synced"}`)
-/// in the server's `/metrics`; 0 when never counted.
-pub async fn counter(server: &TestServer, series: &str) -> u64 {
-    let text = server
+/// The server's `/metrics`, as text.
+pub async fn metrics_text(server: &TestServer) -> String {
+    server
         .client
         .get(server.url("/metrics"))
         .send()
@@ -320,7 +319,13 @@ pub async fn counter(server: &TestServer, series: &str) -> u64 {
         .expect("the server answers")
         .text()
         .await
-        .expect("a body");
+        .expect("a body")
+}
+
+/// The value of the counter `series` (e.g. `clerk_sync_read_through_total{result="synced"}`)
+/// in the server's `/metrics`; 0 when never counted.
+pub async fn counter(server: &TestServer, series: &str) -> u64 {
+    let text = metrics_text(server).await;
     let prefix = format!("{series} ");
     text.lines()
         .find_map(|line| line.strip_prefix(prefix.as_str()))

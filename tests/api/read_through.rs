@@ -230,15 +230,7 @@ async fn without_the_secret_key_nothing_is_fetched(db: TestDatabase) {
         (404, Some("User not found"))
     );
     assert!(fake.requests().is_empty(), "{:?}", fake.requests());
-    let metrics = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("the server answers")
-        .text()
-        .await
-        .expect("a body");
+    let metrics = metrics_text(&server).await;
     assert!(
         !metrics.contains("clerk_sync_read_through_total{"),
         "{metrics}"

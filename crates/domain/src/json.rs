@@ -59,15 +59,6 @@ impl RawJson {
             .map(Self)
             .ok_or("JSON without NUL characters (\\u0000)")
     }
-
-    /// `{}` for JSON's `null`, which Clerk sends for metadata never set.
-    fn or_empty_object(self) -> Self {
-        if self.0.trim() == "null" {
-            Self::empty_object()
-        } else {
-            self
-        }
-    }
 }
 
 /// Metadata and objects can hold anything an application stored: `Debug` shows the size only.
@@ -115,17 +106,15 @@ pub(crate) fn metadata<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Raw
     let Some(raw) = raw else {
         return Ok(RawJson::empty_object());
     };
-    if !raw.get().trim_start().starts_with(['{', 'n']) {
+    if !raw.get().trim_start().starts_with('{') {
         return Err(D::Error::invalid_type(
             Unexpected::Other("a JSON value other than an object"),
             &"a JSON object",
         ));
     }
-    RawJson::checked(raw.get().to_owned())
-        .map(RawJson::or_empty_object)
-        .map_err(|expected| {
-            D::Error::invalid_value(Unexpected::Other("JSON with a NUL character"), &expected)
-        })
+    RawJson::checked(raw.get().to_owned()).map_err(|expected| {
+        D::Error::invalid_value(Unexpected::Other("JSON with a NUL character"), &expected)
+    })
 }
 
 #[cfg(test)]

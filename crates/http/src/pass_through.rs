@@ -21,6 +21,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::clerk_api::errors::clerk_errors;
 use crate::db::run_db_write;
 
 /// How long Clerk may take to answer a passed-through request.
@@ -91,10 +92,12 @@ impl PassThrough {
             url.push_str(request.query_string());
         }
         let Ok(upstream_method) = reqwest::Method::from_bytes(method.as_str().as_bytes()) else {
-            return clerk_error(
+            return clerk_errors(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
                 "The method is not supported",
+                "The method is not supported",
+                None,
             );
         };
         let mut upstream = self.client.request(upstream_method, url).body(body);
@@ -110,10 +113,12 @@ impl PassThrough {
                 // reqwest's message names the URL, which holds no secret; the path may hold a
                 // Clerk id, which is no personal data.
                 tracing::warn!(error = %err.without_url(), "Clerk's Backend API did not answer a passed-through request");
-                return clerk_error(
+                return clerk_errors(
                     StatusCode::BAD_GATEWAY,
                     "upstream_unavailable",
                     "Clerk's Backend API could not be reached; try again later",
+                    "Clerk's Backend API could not be reached; try again later",
+                    None,
                 );
             }
         };
@@ -152,10 +157,12 @@ impl PassThrough {
                 Err(err) => {
                     state.metrics.observe_pass_through("unreachable");
                     tracing::warn!(error = %err.without_url(), "Clerk's answer to a passed-through write broke off");
-                    return clerk_error(
+                    return clerk_errors(
                         StatusCode::BAD_GATEWAY,
                         "upstream_unavailable",
                         "Clerk's Backend API answer broke off; the write may have happened: read the object again",
+                        "Clerk's Backend API answer broke off; the write may have happened: read the object again",
+                        None,
                     );
                 }
             }
@@ -245,13 +252,6 @@ fn written(method: &Method, path: &str, body: &[u8]) -> Option<ClerkEvent> {
         }
         _ => None,
     }
-}
-
-/// An error in Clerk's shape, `{"errors":[{code, message, long_message}]}`.
-pub(crate) fn clerk_error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    HttpResponse::build(status).json(serde_json::json!({
-        "errors": [{"code": code, "message": message, "long_message": message}],
-    }))
 }
 
 #[cfg(test)]

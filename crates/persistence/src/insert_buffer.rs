@@ -97,7 +97,13 @@ impl<'c> InsertBuffer<'c> {
         }
         self.users.clear();
         for chunk in self.memberships.chunks(INSERT_CHUNK) {
-            memberships::insert_versions(self.conn, chunk)?;
+            let versions: Vec<_> = chunk
+                .iter()
+                .map(|(membership, user, organization, now)| {
+                    (membership, *user, *organization, *now)
+                })
+                .collect();
+            memberships::insert_versions(self.conn, &versions)?;
         }
         self.memberships.clear();
         Ok(())

@@ -99,13 +99,13 @@ pub(crate) fn insert_version(
     organization: OrganizationId,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    insert_versions(conn, &[(membership.clone(), user, organization, now)])
+    insert_versions(conn, &[(membership, user, organization, now)])
 }
 
 /// Inserts many membership versions in one statement (a resync batch).
 pub(crate) fn insert_versions(
     conn: &mut DbConnection,
-    versions: &[(MembershipSnapshot, UserId, OrganizationId, NaiveDateTime)],
+    versions: &[(&MembershipSnapshot, UserId, OrganizationId, NaiveDateTime)],
 ) -> Result<(), StoreError> {
     let rows: Vec<_> = versions
         .iter()

@@ -116,7 +116,8 @@ pub(super) fn not_answered(request: &HttpRequest, reason: &HandOver) -> HttpResp
     }
 }
 
-fn clerk_errors(
+/// An error in Clerk's shape; `meta` as Clerk adds it to some errors.
+pub(crate) fn clerk_errors(
     status: StatusCode,
     code: &str,
     message: &str,

@@ -19,7 +19,7 @@
 //! documented by Clerk's specification.
 
 mod auth;
-mod errors;
+pub(crate) mod errors;
 mod memberships;
 mod organizations;
 mod params;
