@@ -59,11 +59,14 @@ where
     });
     let result = tokio::time::timeout(DATABASE_DEADLINE, blocking)
         .await
-        .map_err(|_elapsed| {
-            ApiError::Unavailable(StoreError::Unavailable(UnavailableCause::Deadline(
-                DATABASE_DEADLINE,
-            )))
-        })?
+        .map_err(|_elapsed| deadline_exceeded())?
         .map_err(|err| ApiError::Internal(Box::new(err)))?;
     Ok(result?)
+}
+
+/// The answer to a request whose database work did not finish within [`DATABASE_DEADLINE`].
+pub(crate) fn deadline_exceeded() -> ApiError {
+    ApiError::Unavailable(StoreError::Unavailable(UnavailableCause::Deadline(
+        DATABASE_DEADLINE,
+    )))
 }

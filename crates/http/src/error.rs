@@ -66,6 +66,10 @@ pub enum ApiError {
     /// should retry shortly.
     #[error("Too many webhook bodies are being received at once; retry shortly")]
     BodyBudgetExhausted,
+    /// Verified webhook deliveries already fill the queue of those waiting to be written (the
+    /// database is slower than they arrive); the sender should retry shortly.
+    #[error("Too many webhook deliveries are waiting to be written; retry shortly")]
+    DeliveryQueueFull,
     /// The endpoint needs a setting the server was started without.
     #[error(
         "{what} is not configured: set {variable} in the environment or .env, then restart the server (settings are read at start)"
@@ -144,9 +148,10 @@ impl ResponseError for ApiError {
             Self::NotFound(_) | Self::UserNotSyncedYet => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            Self::NotConfigured { .. } | Self::Unavailable(_) | Self::BodyBudgetExhausted => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::NotConfigured { .. }
+            | Self::Unavailable(_)
+            | Self::BodyBudgetExhausted
+            | Self::DeliveryQueueFull => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -157,7 +162,10 @@ impl ResponseError for ApiError {
         if matches!(self, Self::Unauthorized(_)) {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
-        if matches!(self, Self::Unavailable(_) | Self::BodyBudgetExhausted) {
+        if matches!(
+            self,
+            Self::Unavailable(_) | Self::BodyBudgetExhausted | Self::DeliveryQueueFull
+        ) {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
         }
         // The rest of the request's body is not read: the connection cannot carry another
@@ -249,6 +257,11 @@ mod tests {
                 ApiError::BodyBudgetExhausted,
                 503,
                 r#"{"detail":"Too many webhook bodies are being received at once; retry shortly"}"#,
+            ),
+            (
+                ApiError::DeliveryQueueFull,
+                503,
+                r#"{"detail":"Too many webhook deliveries are waiting to be written; retry shortly"}"#,
             ),
             (
                 ApiError::NotConfigured {

@@ -7,6 +7,7 @@ pub mod clerk_api;
 mod db;
 pub mod docs;
 mod error;
+pub mod group_commit;
 pub mod handlers;
 mod html;
 pub mod metrics;

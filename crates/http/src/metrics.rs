@@ -10,7 +10,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use clerk_sync_persistence::PoolState;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use subtle::ConstantTimeEq;
 
@@ -74,6 +75,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     deliveries: IntCounterVec,
+    batch_sizes: Histogram,
     token_rejections: IntCounterVec,
     read_through: IntCounterVec,
     pass_through: IntCounterVec,
@@ -109,6 +111,13 @@ impl Metrics {
             ),
             &["event_type", "outcome"],
         )?;
+        let batch_sizes = Histogram::with_opts(
+            HistogramOpts::new(
+                "webhook_batch_size",
+                "Webhook deliveries written per transaction (group commit).",
+            )
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+        )?;
         let token_rejections = IntCounterVec::new(
             Opts::new(
                 "token_rejections_total",
@@ -140,6 +149,7 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(deliveries.clone()))?;
+        registry.register(Box::new(batch_sizes.clone()))?;
         registry.register(Box::new(token_rejections.clone()))?;
         registry.register(Box::new(read_through.clone()))?;
         registry.register(Box::new(pass_through.clone()))?;
@@ -149,6 +159,7 @@ impl Metrics {
             requests,
             latency,
             deliveries,
+            batch_sizes,
             token_rejections,
             read_through,
             pass_through,
@@ -171,6 +182,11 @@ impl Metrics {
         self.deliveries
             .with_label_values(&[event_type, outcome])
             .inc();
+    }
+
+    /// The histogram of deliveries per transaction, for the writers to observe.
+    pub fn batch_sizes(&self) -> Histogram {
+        self.batch_sizes.clone()
     }
 
     /// Counts a refused session token.

@@ -10,6 +10,7 @@ use clerk_sync_svix::Verifier;
 use crate::ApiError;
 use crate::admin::CsrfKey;
 use crate::auth::TokenVerifier;
+use crate::group_commit::GroupCommit;
 use crate::metrics::{Metrics, MetricsAccess};
 use crate::pass_through::PassThrough;
 use crate::read_through::ReadThrough;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub database: Database,
     /// Verifies webhook signatures; `None` when `CLERK_WEBHOOK_SIGNING_SECRET` is not set.
     pub webhooks: Option<Verifier>,
+    /// Writes verified deliveries, those that arrive together in one transaction.
+    pub deliveries: GroupCommit,
     /// Verifies session tokens; `None` when no key is configured.
     pub tokens: Option<TokenVerifier>,
     /// The largest webhook body accepted.

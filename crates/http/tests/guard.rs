@@ -10,6 +10,7 @@ use actix_web::ResponseError;
 use clerk_sync_domain::{AuthContext, ClerkOrgId, ClerkUserId, EventEnvelope, SessionStatus};
 use clerk_sync_http::admin::CsrfKey;
 use clerk_sync_http::auth::{Session, require_membership};
+use clerk_sync_http::group_commit::GroupCommit;
 use clerk_sync_http::metrics::MetricsAccess;
 use clerk_sync_http::request_body::BodyLimits;
 use clerk_sync_http::{ApiError, AppState};
@@ -73,7 +74,10 @@ fn the_guard_requires_membership_and_the_role_asked_for(db: TestDatabase) {
     join(&database, "orgmem_ada", "user_ada", "org:member");
     join(&database, "orgmem_grace", "user_grace", "admin");
     let metrics = clerk_sync_http::metrics::Metrics::new().expect("metrics");
+    let deliveries = GroupCommit::start(&database, &Default::default(), metrics.batch_sizes())
+        .expect("the delivery writers");
     let state = AppState {
+        deliveries,
         database,
         webhooks: None,
         tokens: None,

@@ -94,6 +94,10 @@ pub enum UnavailableCause {
         #[source]
         source: std::io::Error,
     },
+    /// The transaction that held this delivery, with others, failed as a whole (it could not
+    /// begin, take its locks or commit): the cause is that transaction's error.
+    #[error("the transaction of its batch failed")]
+    Batch(#[source] std::sync::Arc<StoreError>),
     /// The work did not finish within the caller's deadline.
     #[error("the database did not answer within {} s", .0.as_secs())]
     Deadline(Duration),

@@ -35,6 +35,9 @@ pub use error::{CorruptValue, SchemaProblem, StoreError, UnavailableCause, UrlPr
 pub use json_column::JsonText;
 pub use lock_key::LockKey;
 pub use postgres_schema::{PostgresOptions, PostgresSchema};
-pub use sync::{apply, apply_event, process_delivery, record_rejection};
+pub use sync::{
+    BatchedDelivery, DeliveryWork, apply, apply_event, process_deliveries, process_delivery,
+    record_rejection,
+};
 pub use transaction::{WriteMode, write_transaction, write_transaction_in};
 pub use webhook_events::Delivery;

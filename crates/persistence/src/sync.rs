@@ -1,9 +1,11 @@
-//! Applying webhook deliveries: each in one transaction that records the Svix message id
-//! together with the change, so a delivery takes effect exactly once. The change itself is
-//! made by the per-object functions of `changes`, which a resync uses too.
+//! Applying webhook deliveries: in one transaction that records each Svix message id together
+//! with its change, so a delivery takes effect exactly once. Deliveries that arrive together
+//! share a transaction ([`process_deliveries`]), each in a savepoint of its own. The change
+//! itself is made by the per-object functions of `changes`, which a resync uses too.
 
 use chrono::NaiveDateTime;
-use clerk_sync_domain::{ClerkEvent, EventEnvelope, Outcome};
+use clerk_sync_domain::{ClerkEvent, EventEnvelope, Outcome, UserId};
+use diesel::Connection;
 
 use crate::changes::MembershipAction;
 use crate::insert_buffer::InsertBuffer;
@@ -37,29 +39,11 @@ pub(crate) fn process_delivery_in(
     delivery: &Delivery<'_>,
     envelope: &EventEnvelope,
 ) -> Result<Outcome, StoreError> {
-    let mut keys = vec![LockKey::message(delivery.svix_id)];
-    keys.extend(event_keys(&envelope.event));
-    write_transaction_in(
-        mode,
-        conn,
-        &keys,
-        |conn| match webhook_events::recorded_outcome(conn, delivery.svix_id)? {
-            None => {
-                let outcome = apply(conn, envelope, delivery.received_at)?;
-                webhook_events::insert(conn, delivery, outcome, None)?;
-                Ok(outcome)
-            }
-            Some(Outcome::Rejected) => {
-                let outcome = apply(conn, envelope, delivery.received_at)?;
-                webhook_events::record_retry(conn, delivery, outcome, None)?;
-                Ok(outcome)
-            }
-            Some(_) => {
-                webhook_events::record_repeat(conn, delivery)?;
-                Ok(Outcome::Duplicate)
-            }
-        },
-    )
+    let batch = [BatchedDelivery {
+        delivery: *delivery,
+        work: DeliveryWork::Apply(envelope),
+    }];
+    only(process_deliveries_in(mode, conn, &batch)?)
 }
 
 /// Records a verified delivery that could not be applied, with the reason, so that it can be
@@ -73,19 +57,258 @@ pub fn record_rejection(
     delivery: &Delivery<'_>,
     reason: &str,
 ) -> Result<Outcome, StoreError> {
-    write_transaction(conn, &[LockKey::message(delivery.svix_id)], |conn| {
-        match webhook_events::recorded_outcome(conn, delivery.svix_id)? {
-            None => webhook_events::insert(conn, delivery, Outcome::Rejected, Some(reason))?,
-            Some(Outcome::Rejected) => {
-                webhook_events::record_retry(conn, delivery, Outcome::Rejected, Some(reason))?
-            }
-            Some(_) => {
-                webhook_events::record_repeat(conn, delivery)?;
-                return Ok(Outcome::Duplicate);
+    let batch = [BatchedDelivery {
+        delivery: *delivery,
+        work: DeliveryWork::Reject(reason),
+    }];
+    only(process_deliveries(conn, &batch)?)
+}
+
+/// The outcome of a batch of one.
+fn only(mut results: Vec<Result<Outcome, StoreError>>) -> Result<Outcome, StoreError> {
+    results.pop().unwrap_or(Ok(Outcome::Duplicate))
+}
+
+/// What a verified delivery asks of the mirror.
+#[derive(Clone, Copy, Debug)]
+pub enum DeliveryWork<'a> {
+    /// Apply the event its body holds.
+    Apply(&'a EventEnvelope),
+    /// Record it as rejected: its body cannot be applied, for this reason.
+    Reject(&'a str),
+}
+
+/// A verified delivery and what it asks: one element of [`process_deliveries`]' batch.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchedDelivery<'a> {
+    /// The delivery, as the webhook log records it.
+    pub delivery: Delivery<'a>,
+    /// What it asks.
+    pub work: DeliveryWork<'a>,
+}
+
+/// How many times a delivery whose savepoint conflicted runs again within its batch.
+const SAVEPOINT_ATTEMPTS: u32 = 3;
+
+/// Processes deliveries that arrived together in one transaction (group commit), each exactly
+/// once and in order, as [`process_delivery`] and [`record_rejection`] would one after the
+/// other, and answers each one's outcome.
+///
+/// The transaction takes the locks of every delivery at its start, in one sorted order (so
+/// that batches on separate connections or replicas never wait on each other in a cycle),
+/// reads the message ids and the rows the rules need in a few queries, then applies each
+/// delivery in a savepoint of its own: a delivery that fails is rolled back alone and answered
+/// its error, and the others are kept. A message id that comes twice in one batch is a
+/// duplicate the second time, as it would be in two transactions.
+///
+/// # Errors
+/// [`StoreError`] for the whole batch when the transaction itself fails (it cannot begin, its
+/// locks or reads fail, or it cannot commit): nothing of it is written then.
+pub fn process_deliveries(
+    conn: &mut DbConnection,
+    batch: &[BatchedDelivery<'_>],
+) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+    process_deliveries_in(WriteMode::Commit, conn, batch)
+}
+
+fn process_deliveries_in(
+    mode: WriteMode,
+    conn: &mut DbConnection,
+    batch: &[BatchedDelivery<'_>],
+) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+    let mut keys = Vec::with_capacity(batch.len() * 4);
+    for item in batch {
+        keys.push(LockKey::message(item.delivery.svix_id));
+        if let DeliveryWork::Apply(envelope) = item.work {
+            keys.extend(event_keys(&envelope.event));
+        }
+    }
+    // A batch of one needs no savepoint: its failure is the transaction's.
+    let isolate = batch.len() > 1;
+    write_transaction_in(mode, conn, &keys, |conn| {
+        let ids: Vec<&str> = batch.iter().map(|item| item.delivery.svix_id).collect();
+        let mut recorded = webhook_events::recorded_outcomes(conn, &ids)?;
+        let mut cache = RowCache::default();
+        preload(conn, &mut cache, batch)?;
+        let mut results = Vec::with_capacity(batch.len());
+        for item in batch {
+            let svix_id = item.delivery.svix_id;
+            let previous = recorded.get(svix_id).copied();
+            let result = if isolate {
+                in_savepoint(conn, &mut cache, |conn, cache| {
+                    process_one(conn, cache, item, previous)
+                })
+            } else {
+                process_one(conn, &mut cache, item, previous)
+            };
+            match result {
+                Ok(outcome) => {
+                    if outcome != Outcome::Duplicate {
+                        recorded.insert(svix_id.to_owned(), outcome);
+                    }
+                    results.push(Ok(outcome));
+                }
+                Err(err) if isolate => results.push(Err(err)),
+                Err(err) => return Err(err),
             }
         }
-        Ok(Outcome::Rejected)
+        Ok(results)
     })
+}
+
+/// Runs `work` in a savepoint, again (a few times) when it conflicts. A failed attempt is rolled
+/// back to the savepoint and forgets what `cache` remembered, since the rows it wrote are gone.
+fn in_savepoint<T>(
+    conn: &mut DbConnection,
+    cache: &mut RowCache,
+    mut work: impl FnMut(&mut DbConnection, &mut RowCache) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut attempt = 1;
+    loop {
+        let result = conn.transaction(|conn| work(conn, cache));
+        if result.is_err() {
+            *cache = RowCache::default();
+        }
+        match result {
+            Err(err) if err.is_conflict() && attempt < SAVEPOINT_ATTEMPTS => {
+                tracing::debug!(
+                    attempt,
+                    "a delivery of a batch conflicted; running it again"
+                );
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// One delivery of a batch, inside its transaction: `previous` is what the log recorded for its
+/// message id before it.
+fn process_one(
+    conn: &mut DbConnection,
+    cache: &mut RowCache,
+    item: &BatchedDelivery<'_>,
+    previous: Option<Outcome>,
+) -> Result<Outcome, StoreError> {
+    let delivery = &item.delivery;
+    if previous.is_some_and(|outcome| outcome != Outcome::Rejected) {
+        webhook_events::record_repeat(conn, delivery)?;
+        return Ok(Outcome::Duplicate);
+    }
+    let (outcome, error) = match item.work {
+        DeliveryWork::Apply(envelope) => {
+            let db = &mut InsertBuffer::immediate(conn);
+            (apply_with(db, cache, envelope, delivery.received_at)?, None)
+        }
+        DeliveryWork::Reject(reason) => (Outcome::Rejected, Some(reason)),
+    };
+    match previous {
+        None => webhook_events::insert(conn, delivery, outcome, error)?,
+        Some(_) => webhook_events::record_retry(conn, delivery, outcome, error)?,
+    }
+    Ok(outcome)
+}
+
+/// Reads, in a few queries, the rows the rules will ask about for every event of `batch`.
+fn preload(
+    conn: &mut DbConnection,
+    cache: &mut RowCache,
+    batch: &[BatchedDelivery<'_>],
+) -> Result<(), StoreError> {
+    let mut wanted = Wanted::default();
+    for item in batch {
+        if let DeliveryWork::Apply(envelope) = item.work {
+            wanted.add(&envelope.event);
+        }
+    }
+    wanted.load(conn, cache)
+}
+
+/// The rows a batch's events read, by kind.
+#[derive(Default)]
+struct Wanted<'a> {
+    tombstones: Vec<&'a str>,
+    users: Vec<&'a str>,
+    emails: Vec<&'a str>,
+    accounts: Vec<UserId>,
+    organizations: Vec<&'a str>,
+    memberships: Vec<&'a str>,
+    pairs: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Wanted<'a> {
+    fn add(&mut self, event: &'a ClerkEvent) {
+        match event {
+            ClerkEvent::UserUpserted(user) => {
+                self.user(user.clerk_id.as_str());
+                self.emails.extend(user.email.as_ref().map(|e| e.as_str()));
+                self.accounts.extend(user.external_account());
+            }
+            ClerkEvent::UserDeleted(id) => self.user(id.as_str()),
+            ClerkEvent::OrganizationUpserted(org) => self.organization(org.clerk_id.as_str()),
+            ClerkEvent::OrganizationDeleted(id) => self.organization(id.as_str()),
+            ClerkEvent::MembershipUpserted(m) | ClerkEvent::MembershipDeleted(m) => {
+                let (user, organization) =
+                    (m.user.clerk_id.as_str(), m.organization.clerk_id.as_str());
+                self.user(user);
+                self.organization(organization);
+                self.tombstones.push(m.clerk_id.as_str());
+                self.memberships.push(m.clerk_id.as_str());
+                self.pairs.push((user, organization));
+            }
+            ClerkEvent::Unhandled => {}
+        }
+    }
+
+    fn user(&mut self, clerk_id: &'a str) {
+        self.tombstones.push(clerk_id);
+        self.users.push(clerk_id);
+    }
+
+    fn organization(&mut self, clerk_id: &'a str) {
+        self.tombstones.push(clerk_id);
+        self.organizations.push(clerk_id);
+    }
+
+    /// Preloads what was asked for into `cache`, one query per kind asked for.
+    fn load(mut self, conn: &mut DbConnection, cache: &mut RowCache) -> Result<(), StoreError> {
+        for ids in [
+            &mut self.tombstones,
+            &mut self.users,
+            &mut self.emails,
+            &mut self.organizations,
+            &mut self.memberships,
+        ] {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        self.accounts.sort_unstable();
+        self.accounts.dedup();
+        self.pairs.sort_unstable();
+        self.pairs.dedup();
+        if !self.tombstones.is_empty() {
+            cache.preload_tombstones(conn, &self.tombstones)?;
+        }
+        if !self.users.is_empty() {
+            cache.preload_users(conn, &self.users)?;
+        }
+        if !self.emails.is_empty() {
+            cache.preload_emails(conn, &self.emails)?;
+        }
+        if !self.accounts.is_empty() {
+            cache.preload_accounts(conn, &self.accounts)?;
+        }
+        if !self.organizations.is_empty() {
+            cache.preload_organizations(conn, &self.organizations)?;
+        }
+        if !self.memberships.is_empty() {
+            cache.preload_memberships(conn, &self.memberships)?;
+        }
+        if !self.pairs.is_empty() {
+            cache.preload_pairs(conn, &self.pairs)?;
+        }
+        Ok(())
+    }
 }
 
 /// Applies an event that did not come as a webhook delivery (an object Clerk's Backend API
@@ -145,7 +368,16 @@ pub fn apply(
     now: NaiveDateTime,
 ) -> Result<Outcome, StoreError> {
     let db = &mut InsertBuffer::immediate(conn);
-    let cache = &mut RowCache::default();
+    apply_with(db, &mut RowCache::default(), envelope, now)
+}
+
+/// [`apply`], reading through `cache`.
+fn apply_with(
+    db: &mut InsertBuffer<'_>,
+    cache: &mut RowCache,
+    envelope: &EventEnvelope,
+    now: NaiveDateTime,
+) -> Result<Outcome, StoreError> {
     let deleted_at = envelope.timestamp;
     let change = match &envelope.event {
         ClerkEvent::UserUpserted(user) => changes::upsert_user(db, cache, user, now)?,

@@ -1,5 +1,7 @@
 //! The `webhook_events` table: one row per Svix message id, with what became of it.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use clerk_sync_domain::Outcome;
 use diesel::prelude::*;
@@ -59,6 +61,28 @@ pub(crate) fn recorded_outcome(
         .first(conn)
         .optional()?;
     Ok(name.map(|name| name.parse()).transpose()?)
+}
+
+/// The recorded outcomes of those of `svix_ids` seen before, in one query.
+pub(crate) fn recorded_outcomes(
+    conn: &mut DbConnection,
+    svix_ids: &[&str],
+) -> Result<HashMap<String, Outcome>, StoreError> {
+    if let [svix_id] = svix_ids {
+        // One id: the statement every delivery alone sends, prepared once per connection.
+        let found = recorded_outcome(conn, svix_id)?;
+        return Ok(found
+            .map(|outcome| ((*svix_id).to_owned(), outcome))
+            .into_iter()
+            .collect());
+    }
+    let rows: Vec<(String, String)> = webhook_events::table
+        .filter(webhook_events::svix_id.eq_any(svix_ids))
+        .select((webhook_events::svix_id, webhook_events::outcome))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(svix_id, name)| Ok((svix_id, name.parse()?)))
+        .collect()
 }
 
 /// Records a first delivery.

@@ -7,7 +7,9 @@
 //! memberships are deleted and re-created for the same pair, deletions race updates). Each
 //! operation emits the events Clerk would send for it, with the payload shapes of
 //! `crates/domain/tests/fixtures/events` and consistent `updated_at` and envelope timestamps.
-//! Events go through `process_delivery`, exactly as the webhook handler applies them.
+//! Events go through `process_deliveries`, as the webhook handler's writers apply them: one
+//! per transaction, and (a second property) in batches of random sizes, each batch one
+//! transaction, with the same outcomes and the same mirror.
 //!
 //! `CONVERGENCE_CASES` sets the number of cases per backend (default 300); failures shrink to
 //! a minimal history and schedule, and their seeds are kept in `proptest-regressions/`.
@@ -28,7 +30,7 @@ use clerk_sync_persistence::{
     Database, DatabaseUrl, DbConnection, PoolOptions, SqliteOptions, SqliteSynchronous,
     backend_tests,
 };
-use common::deliver;
+use common::{deliver, deliver_batch};
 use diesel::RunQueryDsl;
 use model::{Clerk, EMAILS, Mirror, Op, dump};
 use proptest::prelude::*;
@@ -118,26 +120,45 @@ fn reset(conn: &mut DbConnection) {
     }
 }
 
-/// Delivers `schedule` (indices into `events`) and returns the mirror it leaves; checks that
-/// the first delivery of each message applies and every repetition is a duplicate.
+/// Delivers `schedule` (indices into `events`), in transactions of `batch_sizes` deliveries
+/// (cycled; `[1]` delivers each alone), and returns the mirror it leaves; checks that the
+/// first delivery of each message applies and every repetition is a duplicate.
 fn deliver_all(
     conn: &mut DbConnection,
     events: &[Value],
     schedule: &[usize],
+    batch_sizes: &[usize],
 ) -> Result<Mirror, TestCaseError> {
     reset(conn);
     let mut seen = BTreeSet::new();
-    for &index in schedule {
-        let outcome = deliver(conn, &format!("msg_{index:03}"), &events[index]);
-        let first = seen.insert(index);
-        prop_assert_eq!(
-            outcome == Outcome::Duplicate,
-            !first,
-            "message {} delivered {} gave {}",
-            index,
-            if first { "first" } else { "again" },
-            outcome
-        );
+    let mut rest = schedule;
+    for &size in batch_sizes.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (batch, after) = rest.split_at(size.clamp(1, rest.len()));
+        rest = after;
+        let outcomes = if let [index] = batch {
+            vec![deliver(conn, &format!("msg_{index:03}"), &events[*index])]
+        } else {
+            let bodies: Vec<Value> = batch.iter().map(|&index| events[index].clone()).collect();
+            let ids: Vec<String> = batch
+                .iter()
+                .map(|index| format!("msg_{index:03}"))
+                .collect();
+            deliver_batch(conn, &ids, &bodies)
+        };
+        for (&index, outcome) in batch.iter().zip(outcomes) {
+            let first = seen.insert(index);
+            prop_assert_eq!(
+                outcome == Outcome::Duplicate,
+                !first,
+                "message {} delivered {} gave {}",
+                index,
+                if first { "first" } else { "again" },
+                outcome
+            );
+        }
     }
     Ok(dump(conn))
 }
@@ -169,7 +190,13 @@ fn cases() -> u32 {
         .unwrap_or(300)
 }
 
-fn check_convergence(db: &TestDatabase) {
+/// Checks the property for the cases of `strategy`: each a case and the batch sizes its
+/// shuffled schedule is delivered in.
+fn check_convergence(
+    db: &TestDatabase,
+    name: &str,
+    strategy: impl Strategy<Value = (Case, Vec<usize>)>,
+) {
     let database = open(db);
     let conn = database
         .get()
@@ -181,18 +208,22 @@ fn check_convergence(db: &TestDatabase) {
         source_file: Some(file!()),
         // Relative to the crate (the working directory of its tests).
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/convergence.txt",
+            if name == "batched" {
+                "proptest-regressions/convergence-batched.txt"
+            } else {
+                "proptest-regressions/convergence.txt"
+            },
         ))),
         ..Config::default()
     };
     let started = std::time::Instant::now();
     let deliveries = Cell::new(0usize);
-    let result = TestRunner::new(config).run(&case(), |case| {
+    let result = TestRunner::new(config).run(&strategy, |(case, batch_sizes)| {
         let mut guard = conn.borrow_mut();
         let conn: &mut DbConnection = &mut guard;
         let clerk = Clerk::run(&case.ops);
         let in_order: Vec<usize> = (0..clerk.events.len()).collect();
-        let reference = deliver_all(conn, &clerk.events, &in_order)?;
+        let reference = deliver_all(conn, &clerk.events, &in_order, &[1])?;
         prop_assert_eq!(
             &reference,
             &clerk.final_state(),
@@ -202,15 +233,16 @@ fn check_convergence(db: &TestDatabase) {
             .check_invariants()
             .map_err(|err| TestCaseError::fail(format!("in order: {err}")))?;
         let schedule = case.schedule(clerk.events.len());
-        let shuffled = deliver_all(conn, &clerk.events, &schedule)?;
+        let shuffled = deliver_all(conn, &clerk.events, &schedule, &batch_sizes)?;
         shuffled
             .check_invariants()
             .map_err(|err| TestCaseError::fail(format!("shuffled: {err}")))?;
         prop_assert_eq!(
             &shuffled,
             &reference,
-            "delivered in the order {:?}, the mirror differs from in-order delivery",
-            schedule
+            "delivered in the order {:?} in batches of {:?}, the mirror differs from in-order delivery",
+            schedule,
+            batch_sizes
         );
         deliveries.set(deliveries.get() + in_order.len() + schedule.len());
         Ok(())
@@ -219,7 +251,7 @@ fn check_convergence(db: &TestDatabase) {
         panic!("{err}");
     }
     eprintln!(
-        "convergence on {:?}: {} cases, {} deliveries in {:.1?}",
+        "convergence ({name}) on {:?}: {} cases, {} deliveries in {:.1?}",
         database.backend(),
         cases(),
         deliveries.get(),
@@ -230,5 +262,14 @@ fn check_convergence(db: &TestDatabase) {
 backend_tests!(deliveries_in_any_order_converge_to_clerks_state);
 
 fn deliveries_in_any_order_converge_to_clerks_state(db: TestDatabase) {
-    check_convergence(&db);
+    check_convergence(&db, "one by one", case().prop_map(|case| (case, vec![1])));
+}
+
+backend_tests!(deliveries_in_any_order_and_any_batches_converge_to_clerks_state);
+
+/// Group commit: the shuffled schedule in transactions of 1 to 24 deliveries (a message id may
+/// come twice in one), each delivery in a savepoint of its own.
+fn deliveries_in_any_order_and_any_batches_converge_to_clerks_state(db: TestDatabase) {
+    let strategy = (case(), proptest::collection::vec(1usize..=24, 1..6));
+    check_convergence(&db, "batched", strategy);
 }

@@ -6,6 +6,10 @@
     reason = "test helpers fail the test by panicking"
 )]
 
+#[expect(
+    dead_code,
+    reason = "the helpers are shared with the sync tests, which use the rest"
+)]
 mod common;
 
 use std::sync::Arc;

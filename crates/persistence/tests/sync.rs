@@ -6,6 +6,8 @@
 mod common;
 #[path = "sync/complete_mirror.rs"]
 mod complete_mirror;
+#[path = "sync/group_commit.rs"]
+mod group_commit;
 #[path = "sync/schema_doc.rs"]
 mod schema_doc;
 

@@ -13,6 +13,7 @@ use clerk_sync_http::AppState;
 use clerk_sync_http::admin::CsrfKey;
 use clerk_sync_http::auth::{KeySource, TokenVerifier};
 use clerk_sync_http::body_budget::BodyBudget;
+use clerk_sync_http::group_commit::GroupCommit;
 use clerk_sync_http::metrics::{self, MetricsAccess, MetricsToken};
 use clerk_sync_http::pass_through::PassThrough;
 use clerk_sync_http::read_through::{ReadThrough, ReadThroughOptions};
@@ -105,15 +106,23 @@ fn read_through(settings: &Settings) -> anyhow::Result<Option<ReadThrough>> {
 
 /// What every handler can reach, from the settings and the opened database.
 fn app_state(settings: &Settings, database: Database) -> anyhow::Result<AppState> {
+    let metrics = metrics::Metrics::new().context("cannot register the metrics")?;
+    let deliveries = GroupCommit::start(
+        &database,
+        &settings.webhooks.group_commit(),
+        metrics.batch_sizes(),
+    )
+    .context("cannot start the threads that write webhook deliveries")?;
     Ok(AppState {
         database,
+        deliveries,
         webhooks: settings.secrets.webhook_secret.clone().map(|secret| {
             Verifier::new(secret)
                 .with_tolerance(Duration::from_secs(settings.webhooks.tolerance_seconds))
         }),
         tokens: settings.tokens.clone(),
         max_body_bytes: settings.server.max_body_bytes,
-        metrics: metrics::Metrics::new().context("cannot register the metrics")?,
+        metrics,
         body_limits: BodyLimits {
             deadline: Duration::from_secs(settings.server.body_timeout_seconds),
             webhook_budget: BodyBudget::new(settings.server.webhook_body_budget_bytes),

@@ -1,6 +1,8 @@
 //! Crash: `kill -9` of the server in the middle of a load of signed deliveries. After a
 //! restart, every delivery that got no 2xx is delivered again (as Svix retries): nothing that
-//! got a 2xx is missing, nothing is applied twice, and the mirror equals Clerk's state.
+//! got a 2xx is missing, nothing is applied twice, and the mirror equals Clerk's state. Once
+//! with 8 deliveries in flight, and once with 64, so that the kill meets batches of deliveries
+//! being gathered and written in one transaction (group commit).
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,9 +14,6 @@ use diesel::prelude::*;
 use futures_util::StreamExt;
 
 use super::*;
-
-/// Deliveries in flight at once during the load.
-const IN_FLIGHT: usize = 8;
 
 /// The webhook log: message id → recorded outcome.
 fn logged(db: &TestDatabase) -> BTreeMap<String, String> {
@@ -28,7 +27,32 @@ fn logged(db: &TestDatabase) -> BTreeMap<String, String> {
         .collect()
 }
 
-async fn kill_mid_load(db: TestDatabase) {
+/// The deliveries per transaction the server has written so far (`sum / count` of its batch
+/// size histogram): `(transactions, deliveries)`.
+async fn batches_written(client: &reqwest::Client, base: &str) -> (f64, f64) {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("the metrics")
+        .text()
+        .await
+        .expect("the metrics text");
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{name} in the metrics:\n{text}"))
+    };
+    (
+        value("clerk_sync_webhook_batch_size_count "),
+        value("clerk_sync_webhook_batch_size_sum "),
+    )
+}
+
+/// Loads the server with `in_flight` deliveries at once and kills it once 40 % of them are
+/// answered; with `batched`, checks that transactions held several deliveries before the kill.
+async fn kill_mid_load(db: TestDatabase, in_flight: usize, batched: bool) {
     let mut rng = Rng::new(seed(0x5eed_0004));
     let clerk = history(&mut rng, 1000);
     let events = &clerk.events;
@@ -53,15 +77,23 @@ async fn kill_mid_load(db: TestDatabase) {
                 }
             }
         })
-        .buffer_unordered(IN_FLIGHT)
+        .buffer_unordered(in_flight)
         .collect::<Vec<()>>();
     let killer = async {
         while answered.get() < threshold {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
+        let (transactions, deliveries) = batches_written(&client, &base).await;
         server.kill();
+        if batched {
+            assert!(
+                deliveries > transactions,
+                "{in_flight} deliveries in flight were written in batches: {deliveries} in {transactions} transactions"
+            );
+        }
+        (transactions, deliveries)
     };
-    futures_util::future::join(load, killer).await;
+    let (_, (transactions, deliveries)) = futures_util::future::join(load, killer).await;
     let answers = answers.into_inner();
     let accepted: Vec<usize> = (0..order.len())
         .filter(|&p| {
@@ -135,7 +167,7 @@ async fn kill_mid_load(db: TestDatabase) {
         "the mirror equals Clerk's state"
     );
     eprintln!(
-        "kill -9 on {:?}: {} events, {} deliveries; {} answered 2xx before the kill, {} committed but unanswered, {} redelivered after the restart",
+        "kill -9 on {:?}, {in_flight} in flight ({deliveries} deliveries in {transactions} transactions before the kill): {} events, {} deliveries; {} answered 2xx before the kill, {} committed but unanswered, {} redelivered after the restart",
         db.url().backend(),
         events.len(),
         order.len(),
@@ -147,7 +179,12 @@ async fn kill_mid_load(db: TestDatabase) {
 
 #[actix_web::test]
 async fn kill_9_mid_load_on_sqlite_loses_and_duplicates_nothing() {
-    kill_mid_load(TestDatabase::sqlite().expect("a SQLite test database")).await;
+    kill_mid_load(
+        TestDatabase::sqlite().expect("a SQLite test database"),
+        8,
+        false,
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -155,5 +192,23 @@ async fn kill_9_mid_load_on_postgres_loses_and_duplicates_nothing() {
     let Some(db) = TestDatabase::postgres().expect("a PostgreSQL test database") else {
         return;
     };
-    kill_mid_load(db).await;
+    kill_mid_load(db, 8, false).await;
+}
+
+#[actix_web::test]
+async fn kill_9_while_batches_are_in_flight_on_sqlite_loses_and_duplicates_nothing() {
+    kill_mid_load(
+        TestDatabase::sqlite().expect("a SQLite test database"),
+        64,
+        true,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn kill_9_while_batches_are_in_flight_on_postgres_loses_and_duplicates_nothing() {
+    let Some(db) = TestDatabase::postgres().expect("a PostgreSQL test database") else {
+        return;
+    };
+    kill_mid_load(db, 64, true).await;
 }

@@ -1,20 +1,15 @@
 //! `POST /api/v1/auth/clerk_webhook/`: Clerk's events, delivered and signed by Svix.
 
-use std::borrow::Cow;
-
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse, web};
 use clerk_sync_domain::{DomainError, EventEnvelope, Outcome};
-use clerk_sync_persistence::{
-    DbConnection, Delivery, StoreError, process_delivery, record_rejection,
-};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::body_budget::{BodyBudget, Reservation};
-use crate::db::run_db_write;
 use crate::error::ErrorDetail;
+use crate::group_commit::{QueuedDelivery, QueuedWork};
 use crate::{ApiError, AppState};
 
 /// The answer to a delivery that was taken care of; the sender will not retry it.
@@ -111,6 +106,8 @@ pub async fn receive_clerk_webhook(
         what: "Webhook verification",
         variable: "CLERK_WEBHOOK_SIGNING_SECRET",
     })?;
+    // From here until it is queued, a writer gathering a batch may wait for this delivery.
+    let receiving = state.deliveries.receiving();
     let budget = &state.body_limits.webhook_budget;
     let (body, reservation) = read_body(&request, payload, state.max_body_bytes, budget).await?;
     let message = verifier
@@ -121,118 +118,67 @@ pub async fn receive_clerk_webhook(
         })?;
     // Verified: the body is Svix's, no longer a stranger's bytes held before authentication.
     drop(reservation);
-    let delivery = VerifiedDelivery::new(message.id, body)?;
-    match EventEnvelope::parse(&delivery.body) {
-        Ok(envelope) => apply(&state, delivery, envelope).await,
-        Err(err) => reject(&state, delivery, &err).await,
-    }
-}
-
-/// A delivery whose signature verified, keyed by a usable `svix-id`.
-struct VerifiedDelivery {
-    svix_id: String,
-    body: web::Bytes,
-    received_at: chrono::NaiveDateTime,
-}
-
-impl VerifiedDelivery {
-    /// # Errors
-    /// [`ApiError::BadRequest`] for an `svix-id` that cannot key the webhook log: empty, or
-    /// longer than [`MAX_SVIX_ID_LEN`].
-    fn new(svix_id: String, body: web::Bytes) -> Result<Self, ApiError> {
-        if svix_id.is_empty() || svix_id.len() > MAX_SVIX_ID_LEN {
-            tracing::info!(
-                length = svix_id.len(),
-                "webhook refused: signed, but its svix-id cannot key the log"
-            );
-            return Err(ApiError::BadRequest(format!(
-                "The svix-id header must hold 1 to {MAX_SVIX_ID_LEN} characters (Svix's message \
-                 ids are about 30); nothing was recorded"
-            )));
+    let svix_id = usable_svix_id(message.id)?;
+    let received_at = chrono::Utc::now().naive_utc();
+    let (event_type, work) = match EventEnvelope::parse(&body) {
+        Ok(envelope) => (envelope.event_type.clone(), QueuedWork::Apply(envelope)),
+        Err(err) => (rejected_type(&err), QueuedWork::Reject(err.to_string())),
+    };
+    let rejected = match &work {
+        QueuedWork::Reject(reason) => Some(reason.clone()),
+        QueuedWork::Apply(_) => None,
+    };
+    let delivery = QueuedDelivery {
+        svix_id,
+        event_type: event_type.clone(),
+        body,
+        received_at,
+        work,
+    };
+    let outcome = state.deliveries.submit(receiving, delivery).await?;
+    state
+        .metrics
+        .observe_delivery(&event_type, outcome.as_str());
+    match (rejected, outcome) {
+        (None, _) | (Some(_), Outcome::Duplicate) => {
+            tracing::info!(%event_type, %outcome, "webhook processed");
+            Ok(WebhookAccepted::answer(outcome))
         }
-        Ok(Self {
-            svix_id,
-            body,
-            received_at: chrono::Utc::now().naive_utc(),
-        })
-    }
-
-    /// Writes the delivery with `write` (in its own transaction, on the writer connection),
-    /// logged under `event_type`, and counts its outcome.
-    async fn record<F>(
-        self,
-        state: &AppState,
-        event_type: String,
-        write: F,
-    ) -> Result<Outcome, ApiError>
-    where
-        F: FnOnce(&mut DbConnection, &Delivery<'_>) -> Result<Outcome, StoreError> + Send + 'static,
-    {
-        let counted_type = event_type.clone();
-        let outcome = run_db_write(&state.database, move |conn| {
-            let payload = storable_payload(&self.body);
-            let delivery = Delivery {
-                svix_id: &self.svix_id,
-                event_type: &event_type,
-                clerk_object_id: None,
-                payload: &payload,
-                received_at: self.received_at,
-            };
-            write(conn, &delivery)
-        })
-        .await?;
-        state
-            .metrics
-            .observe_delivery(&counted_type, outcome.as_str());
-        Ok(outcome)
+        (Some(reason), _) => {
+            tracing::warn!(%event_type, %outcome, "webhook rejected: verified body could not be applied");
+            Err(ApiError::BadRequest(reason))
+        }
     }
 }
 
-/// Applies a parsed event exactly once, and answers 200 with what it did.
-async fn apply(
-    state: &AppState,
-    delivery: VerifiedDelivery,
-    envelope: EventEnvelope,
-) -> Result<HttpResponse, ApiError> {
-    let event_type = envelope.event_type.clone();
-    let outcome = delivery
-        .record(state, event_type.clone(), move |conn, delivery| {
-            let delivery = Delivery {
-                clerk_object_id: envelope.event.object_id(),
-                ..*delivery
-            };
-            process_delivery(conn, &delivery, &envelope)
-        })
-        .await?;
-    tracing::info!(%event_type, %outcome, "webhook processed");
-    Ok(WebhookAccepted::answer(outcome))
+/// The `svix-id` of a verified delivery, if it can key the webhook log.
+///
+/// # Errors
+/// [`ApiError::BadRequest`] for an `svix-id` that is empty or longer than
+/// [`MAX_SVIX_ID_LEN`]: nothing is recorded.
+fn usable_svix_id(svix_id: String) -> Result<String, ApiError> {
+    if svix_id.is_empty() || svix_id.len() > MAX_SVIX_ID_LEN {
+        tracing::info!(
+            length = svix_id.len(),
+            "webhook refused: signed, but its svix-id cannot key the log"
+        );
+        return Err(ApiError::BadRequest(format!(
+            "The svix-id header must hold 1 to {MAX_SVIX_ID_LEN} characters (Svix's message \
+             ids are about 30); nothing was recorded"
+        )));
+    }
+    Ok(svix_id)
 }
 
-/// Logs a signed body that cannot be applied as rejected (with its payload, for replay), and
-/// answers 400 with the reason; a repeated delivery of it is answered 200 `duplicate`.
-async fn reject(
-    state: &AppState,
-    delivery: VerifiedDelivery,
-    err: &DomainError,
-) -> Result<HttpResponse, ApiError> {
-    let event_type = match err {
+/// The event type a signed body that cannot be applied is logged under: the type it names,
+/// when it names one.
+fn rejected_type(err: &DomainError) -> String {
+    match err {
         DomainError::MalformedEvent {
             event_type: Some(event_type),
             ..
         } => event_type.clone(),
         _ => "unknown".to_owned(),
-    };
-    let reason = err.to_string();
-    let recorded_reason = reason.clone();
-    let outcome = delivery
-        .record(state, event_type.clone(), move |conn, delivery| {
-            record_rejection(conn, delivery, &recorded_reason)
-        })
-        .await?;
-    tracing::warn!(%event_type, %outcome, "webhook rejected: verified body could not be applied");
-    match outcome {
-        Outcome::Duplicate => Ok(WebhookAccepted::answer(outcome)),
-        _ => Err(ApiError::BadRequest(reason)),
     }
 }
 
@@ -281,34 +227,11 @@ async fn read_body<'a>(
     Ok((body.freeze(), reservation))
 }
 
-/// The body as the webhook log stores it: text, with what no text column can hold replaced by
-/// U+FFFD (bytes that are not UTF-8, and NUL, which PostgreSQL refuses). Only a body that is
-/// not valid JSON, and so is rejected anyway, can hold either.
-fn storable_payload(body: &[u8]) -> Cow<'_, str> {
-    match String::from_utf8_lossy(body) {
-        Cow::Owned(text) => Cow::Owned(text.replace('\0', "\u{FFFD}")),
-        Cow::Borrowed(text) if text.contains('\0') => Cow::Owned(text.replace('\0', "\u{FFFD}")),
-        Cow::Borrowed(text) => Cow::Borrowed(text),
-    }
-}
-
 /// actix's header map, as the Svix verifier reads headers (case-insensitively).
 struct SvixHeaders<'a>(&'a HeaderMap);
 
 impl clerk_sync_svix::Headers for SvixHeaders<'_> {
     fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).and_then(|value| value.to_str().ok())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stored_payloads_hold_neither_nul_nor_invalid_utf8() {
-        assert_eq!(storable_payload(b"{\"a\":1}"), "{\"a\":1}");
-        assert_eq!(storable_payload(b"a\0b"), "a\u{FFFD}b");
-        assert_eq!(storable_payload(b"a\xffb\0"), "a\u{FFFD}b\u{FFFD}");
     }
 }

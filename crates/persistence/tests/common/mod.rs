@@ -8,7 +8,9 @@
 use chrono::NaiveDateTime;
 use clerk_sync_domain::{EventEnvelope, Outcome};
 use clerk_sync_persistence::schema::{organization_memberships, organizations, tombstones, users};
-use clerk_sync_persistence::{DbConnection, Delivery, process_delivery};
+use clerk_sync_persistence::{
+    BatchedDelivery, DbConnection, Delivery, DeliveryWork, process_deliveries, process_delivery,
+};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -88,6 +90,40 @@ pub fn deliver(conn: &mut DbConnection, svix_id: &str, body: &Value) -> Outcome 
         received_at: now(),
     };
     process_delivery(conn, &delivery, &envelope).expect("the delivery is processed")
+}
+
+/// Delivers event bodies under their message ids in one transaction, as the webhook's writers
+/// do with deliveries that arrive together; every one must be processed.
+pub fn deliver_batch(
+    conn: &mut DbConnection,
+    svix_ids: &[String],
+    bodies: &[Value],
+) -> Vec<Outcome> {
+    let payloads: Vec<String> = bodies.iter().map(Value::to_string).collect();
+    let envelopes: Vec<EventEnvelope> = payloads
+        .iter()
+        .map(|payload| EventEnvelope::parse(payload.as_bytes()).expect("a valid event"))
+        .collect();
+    let batch: Vec<BatchedDelivery<'_>> = svix_ids
+        .iter()
+        .zip(&payloads)
+        .zip(&envelopes)
+        .map(|((svix_id, payload), envelope)| BatchedDelivery {
+            delivery: Delivery {
+                svix_id,
+                event_type: &envelope.event_type,
+                clerk_object_id: envelope.event.object_id(),
+                payload,
+                received_at: now(),
+            },
+            work: DeliveryWork::Apply(envelope),
+        })
+        .collect();
+    process_deliveries(conn, &batch)
+        .expect("the batch commits")
+        .into_iter()
+        .map(|outcome| outcome.expect("every delivery of the batch is processed"))
+        .collect()
 }
 
 /// A user's Clerk id, email, first and last name, and Clerk version.

@@ -30,6 +30,12 @@ const ENV_OVERRIDES: &[(&str, &str, &str, EnvValueType)] = &[
     ("DATABASE_URL", "database", "url", EnvValueType::Text),
     ("DATABASE_SCHEMA", "database", "schema", EnvValueType::Text),
     (
+        "WEBHOOK_MAX_BATCH_SIZE",
+        "webhooks",
+        "max_batch_size",
+        EnvValueType::Count,
+    ),
+    (
         "DATABASE_POOL_SIZE",
         "database",
         "pool_size",

@@ -8,11 +8,12 @@ mod dotenv;
 mod layers;
 
 use std::cell::RefCell;
-
 use std::path::Path;
+use std::time::Duration;
 
 pub use auth::AuthSettings;
 use clerk_sync_http::auth::TokenVerifier;
+use clerk_sync_http::group_commit::GroupCommitOptions;
 use clerk_sync_svix::WebhookSecret;
 pub use database::DatabaseSettings;
 use database::{DatabaseFile, parse_database};
@@ -122,6 +123,25 @@ pub struct WebhookSettings {
     pub tolerance_seconds: u64,
     /// Days the webhook log keeps an entry; 0 keeps them forever.
     pub retention_days: u64,
+    /// The most deliveries written in one transaction (group commit); 1 writes each alone.
+    pub max_batch_size: usize,
+    /// How long, in milliseconds, a writer holding part of a batch waits for deliveries still
+    /// being received.
+    pub max_batch_wait_ms: u64,
+    /// PostgreSQL only: threads writing batches at once, each on a pooled connection.
+    pub postgres_writers: usize,
+}
+
+impl WebhookSettings {
+    /// How deliveries are grouped into transactions.
+    pub fn group_commit(&self) -> GroupCommitOptions {
+        GroupCommitOptions {
+            max_batch: self.max_batch_size,
+            max_wait: Duration::from_millis(self.max_batch_wait_ms),
+            postgres_writers: self.postgres_writers,
+            ..GroupCommitOptions::default()
+        }
+    }
 }
 
 /// `[log]`.
@@ -375,7 +395,7 @@ impl Settings {
         let mut settings = Self {
             server,
             database,
-            webhooks: file.webhooks,
+            webhooks: check_webhooks(file.webhooks)?,
             auth,
             log,
             resync,
@@ -442,6 +462,30 @@ fn check_server(settings: ServerSettings) -> Result<ServerSettings, ConfigError>
             "must be at least server.max_body_bytes, or a body of the largest size accepted \
              could never be received",
         ));
+    }
+    Ok(settings)
+}
+
+/// The most deliveries one transaction may hold: PostgreSQL keeps the ids of 64 savepoints
+/// that wrote per transaction in shared memory, and every snapshot taken while a transaction
+/// holds more is slower.
+const MAX_BATCH_SIZE: usize = 64;
+
+fn check_webhooks(settings: WebhookSettings) -> Result<WebhookSettings, ConfigError> {
+    if !(1..=MAX_BATCH_SIZE).contains(&settings.max_batch_size) {
+        return Err(invalid(
+            "webhooks.max_batch_size",
+            format!("expected 1 to {MAX_BATCH_SIZE}"),
+        ));
+    }
+    if settings.max_batch_wait_ms > 1000 {
+        return Err(invalid(
+            "webhooks.max_batch_wait_ms",
+            "expected 0 to 1000 (each delivery of a batch waits this long at most)",
+        ));
+    }
+    if settings.postgres_writers == 0 {
+        return Err(invalid("webhooks.postgres_writers", "must be at least 1"));
     }
     Ok(settings)
 }

@@ -1,0 +1,182 @@
+//! Group commit on both backends: deliveries that arrive together in one transaction, each in a
+//! savepoint of its own.
+
+use crate::common::*;
+use clerk_sync_domain::{EventEnvelope, Outcome};
+use clerk_sync_persistence::schema::users;
+use clerk_sync_persistence::testing::TestDatabase;
+use clerk_sync_persistence::{
+    Backend, BatchedDelivery, DbConnection, Delivery, DeliveryWork, backend_tests,
+    process_deliveries, webhook_events,
+};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use serde_json::Value;
+
+backend_tests!(
+    a_message_id_twice_in_one_batch_is_applied_once,
+    a_failing_delivery_is_answered_alone_and_the_others_are_kept,
+    a_batch_applies_its_deliveries_in_order,
+);
+
+fn ids(names: &[&str]) -> Vec<String> {
+    names.iter().map(|name| (*name).to_owned()).collect()
+}
+
+fn a_message_id_twice_in_one_batch_is_applied_once(db: TestDatabase) {
+    let database = db.connect().expect("database");
+    let mut conn = database.get().expect("connection");
+    let created = user(
+        "user.created",
+        "user_twice",
+        Some("twice@example.com"),
+        "T",
+        1,
+    );
+    let outcomes = deliver_batch(
+        &mut conn,
+        &ids(&["msg_twice", "msg_other", "msg_twice"]),
+        &[
+            created.clone(),
+            user("user.created", "user_other", None, "O", 1),
+            created,
+        ],
+    );
+    assert_eq!(
+        outcomes,
+        [Outcome::Applied, Outcome::Applied, Outcome::Duplicate]
+    );
+    let row = webhook_events::find(&mut conn, "msg_twice")
+        .expect("query")
+        .expect("logged");
+    assert_eq!((row.outcome.as_str(), row.attempts), ("applied", 2));
+    // A later batch sees what this one committed.
+    let outcomes = deliver_batch(
+        &mut conn,
+        &ids(&["msg_other", "msg_new"]),
+        &[
+            user("user.created", "user_other", None, "O", 1),
+            user("user.updated", "user_twice", None, "T2", 2),
+        ],
+    );
+    assert_eq!(outcomes, [Outcome::Duplicate, Outcome::Applied]);
+}
+
+fn a_batch_applies_its_deliveries_in_order(db: TestDatabase) {
+    let database = db.connect().expect("database");
+    let mut conn = database.get().expect("connection");
+    // Created, updated, an older version and a deletion of one user, then its resurrection
+    // attempt, all in one transaction: each sees what the ones before it wrote.
+    let outcomes = deliver_batch(
+        &mut conn,
+        &ids(&["msg_1", "msg_2", "msg_3", "msg_4", "msg_5"]),
+        &[
+            user("user.created", "user_seq", Some("seq@example.com"), "A", 1),
+            user("user.updated", "user_seq", Some("seq@example.com"), "B", 3),
+            user(
+                "user.updated",
+                "user_seq",
+                Some("seq@example.com"),
+                "Old",
+                2,
+            ),
+            deleted("user.deleted", "user_seq", 4),
+            user(
+                "user.updated",
+                "user_seq",
+                Some("seq@example.com"),
+                "Back",
+                5,
+            ),
+        ],
+    );
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Applied,
+            Outcome::Applied,
+            Outcome::Stale,
+            Outcome::Applied,
+            Outcome::Tombstoned
+        ]
+    );
+    let left: i64 = users::table
+        .filter(users::clerk_id.eq("user_seq"))
+        .count()
+        .get_result(&mut conn)
+        .expect("count");
+    assert_eq!(left, 0, "the deletion holds");
+}
+
+/// A trigger that refuses one Clerk id, so that the database itself fails one delivery.
+fn poison(conn: &mut DbConnection, backend: Backend, clerk_id: &str) {
+    let sql = match backend {
+        Backend::Sqlite => format!(
+            "CREATE TRIGGER poison BEFORE INSERT ON users WHEN NEW.clerk_id = '{clerk_id}' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+        ),
+        Backend::Postgres => format!(
+            "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.clerk_id = '{clerk_id}' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+             RETURN NEW; END $$; \
+             CREATE TRIGGER poison BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION poison();"
+        ),
+    };
+    conn.batch_execute(&sql).expect("the trigger");
+}
+
+fn a_failing_delivery_is_answered_alone_and_the_others_are_kept(db: TestDatabase) {
+    let database = db.connect().expect("database");
+    let mut conn = database.get().expect("connection");
+    poison(&mut conn, database.backend(), "user_poison");
+    let bodies: Vec<Value> = ["user_before", "user_poison", "user_after"]
+        .iter()
+        .map(|id| user("user.created", id, None, "P", 1))
+        .collect();
+    let payloads: Vec<String> = bodies.iter().map(Value::to_string).collect();
+    let envelopes: Vec<EventEnvelope> = payloads
+        .iter()
+        .map(|payload| EventEnvelope::parse(payload.as_bytes()).expect("an event"))
+        .collect();
+    let svix_ids = ids(&["msg_before", "msg_poison", "msg_after"]);
+    let batch: Vec<BatchedDelivery<'_>> = (0..3)
+        .map(|i| BatchedDelivery {
+            delivery: Delivery {
+                svix_id: &svix_ids[i],
+                event_type: "user.created",
+                clerk_object_id: envelopes[i].event.object_id(),
+                payload: &payloads[i],
+                received_at: now(),
+            },
+            work: DeliveryWork::Apply(&envelopes[i]),
+        })
+        .collect();
+    let results = process_deliveries(&mut conn, &batch).expect("the batch commits");
+    assert!(matches!(results[0], Ok(Outcome::Applied)), "{results:?}");
+    assert!(
+        results[1].is_err(),
+        "the refused delivery fails: {results:?}"
+    );
+    assert!(matches!(results[2], Ok(Outcome::Applied)), "{results:?}");
+    let kept: Vec<String> = users::table
+        .select(users::clerk_id.assume_not_null())
+        .order(users::clerk_id)
+        .load(&mut conn)
+        .expect("users");
+    assert_eq!(kept, ["user_after", "user_before"]);
+    assert!(
+        webhook_events::find(&mut conn, "msg_poison")
+            .expect("query")
+            .is_none(),
+        "nothing of the failed delivery is logged: its retry processes it anew"
+    );
+    // Once the database accepts it, the retry applies it.
+    conn.batch_execute("DROP TRIGGER poison ON users")
+        .or_else(|_| conn.batch_execute("DROP TRIGGER poison"))
+        .expect("the trigger dropped");
+    let results = process_deliveries(&mut conn, &batch[1..]).expect("the batch commits");
+    assert!(
+        matches!(results[..], [Ok(Outcome::Applied), Ok(Outcome::Duplicate)]),
+        "{results:?}"
+    );
+}
