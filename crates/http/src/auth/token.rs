@@ -467,6 +467,15 @@ mod tests {
             .expect("a PEM key needs no fetch")
     }
 
+    /// What verifying `token` establishes, as its cache entry holds it.
+    fn verified(verifier: &TokenVerifier, token: &str) -> VerifiedToken {
+        verifier
+            .verify_signed(token)
+            .now_or_never()
+            .expect("a PEM key needs no fetch")
+            .expect("a valid token")
+    }
+
     fn stats(verifier: &TokenVerifier) -> TokenCacheStats {
         verifier.cache_stats().expect("a cache")
     }
@@ -514,11 +523,7 @@ mod tests {
         let verifier = cached_verifier(16);
         let token = valid_token();
         let hash = TokenHash::of(&token);
-        let mut verified = verifier
-            .verify_signed(&token)
-            .now_or_never()
-            .expect("no fetch")
-            .expect("a valid token");
+        let mut verified = verified(&verifier, &token);
         // As its entry will be once its exp has passed, beyond the leeway.
         verified.times.exp = now() - 6;
         cache(&verifier).insert(hash, verified, now());
@@ -532,11 +537,7 @@ mod tests {
         let verifier = cached_verifier(16);
         let token = valid_token();
         let hash = TokenHash::of(&token);
-        let mut verified = verifier
-            .verify_signed(&token)
-            .now_or_never()
-            .expect("no fetch")
-            .expect("a valid token");
+        let mut verified = verified(&verifier, &token);
         let KeySource::Pem(other) = KeySource::pem(&fixture("other_public.pem")).expect("a key")
         else {
             panic!("a PEM key source");
