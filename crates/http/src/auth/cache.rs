@@ -34,9 +34,6 @@ use sha2::{Digest, Sha256};
 
 use super::{TokenError, TokenRefusal};
 
-/// The default bound of the cache, in entries (`[auth] token_cache_size`).
-pub const DEFAULT_TOKEN_CACHE_SIZE: usize = 4096;
-
 /// The SHA-256 of a whole token: what the cache is keyed by, instead of the token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) struct TokenHash([u8; 32]);

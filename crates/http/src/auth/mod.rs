@@ -12,6 +12,15 @@ mod keys;
 mod rsa;
 mod token;
 
+pub use account::usable;
+pub use cache::TokenCacheStats;
+pub use extractor::Session;
+pub use guard::{OrganizationAccess, OrganizationMember, require_membership};
+pub use jwks::{JwksCache, JwksOptions, retry_delay};
+pub use keys::{InvalidKey, KeySource};
+pub use rsa::install_crypto_provider;
+pub use token::{MAX_TOKEN_BYTES, TokenError, TokenPolicy, TokenRefusal, TokenVerifier};
+
 /// The test key pairs of `tests/fixtures/keys/`.
 #[cfg(test)]
 mod test_keys {
@@ -24,12 +33,3 @@ mod test_keys {
         std::fs::read_to_string(path).expect("the test keys")
     }
 }
-
-pub use account::usable;
-pub use cache::{DEFAULT_TOKEN_CACHE_SIZE, TokenCacheStats};
-pub use extractor::Session;
-pub use guard::{OrganizationAccess, OrganizationMember, require_membership};
-pub use jwks::{JwksCache, JwksOptions, retry_delay};
-pub use keys::{InvalidKey, KeySource};
-pub use rsa::install_crypto_provider;
-pub use token::{MAX_TOKEN_BYTES, TokenError, TokenPolicy, TokenRefusal, TokenVerifier};
