@@ -476,6 +476,16 @@ mod tests {
             .expect("a valid token")
     }
 
+    /// A verifier whose cache holds a valid token's entry as `change` made it, and the token.
+    fn cached_as(change: impl FnOnce(&mut VerifiedToken)) -> (TokenVerifier, String) {
+        let verifier = cached_verifier(16);
+        let token = valid_token();
+        let mut entry = verified(&verifier, &token);
+        change(&mut entry);
+        cache(&verifier).insert(TokenHash::of(&token), entry, now());
+        (verifier, token)
+    }
+
     fn stats(verifier: &TokenVerifier) -> TokenCacheStats {
         verifier.cache_stats().expect("a cache")
     }
@@ -520,13 +530,9 @@ mod tests {
 
     #[test]
     fn a_cached_token_past_its_exp_is_refused_as_expired_and_dropped() {
-        let verifier = cached_verifier(16);
-        let token = valid_token();
-        let hash = TokenHash::of(&token);
-        let mut verified = verified(&verifier, &token);
         // As its entry will be once its exp has passed, beyond the leeway.
-        verified.times.exp = now() - 6;
-        cache(&verifier).insert(hash, verified, now());
+        let (verifier, token) = cached_as(|verified| verified.times.exp = now() - 6);
+        let hash = TokenHash::of(&token);
         assert_eq!(verify(&verifier, &token), Err(TokenError::Expired));
         assert!(cache(&verifier).get(&hash).is_none(), "dropped");
         assert_eq!(stats(&verifier).hits, 0);
@@ -534,17 +540,12 @@ mod tests {
 
     #[test]
     fn a_cached_token_whose_key_is_no_longer_trusted_is_verified_afresh() {
-        let verifier = cached_verifier(16);
-        let token = valid_token();
-        let hash = TokenHash::of(&token);
-        let mut verified = verified(&verifier, &token);
         let KeySource::Pem(other) = KeySource::pem(&fixture("other_public.pem")).expect("a key")
         else {
             panic!("a PEM key source");
         };
         // As if it had been verified with a key since rotated out.
-        verified.key = other;
-        cache(&verifier).insert(hash, verified, now());
+        let (verifier, token) = cached_as(|verified| verified.key = other);
         assert!(verify(&verifier, &token).is_ok());
         assert_eq!(stats(&verifier).hits, 0, "the stale entry was not used");
         assert!(verify(&verifier, &token).is_ok());
