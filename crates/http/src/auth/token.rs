@@ -213,10 +213,16 @@ pub struct TokenVerifier {
 struct ReadClaims {
     #[serde(flatten)]
     clerk: SessionTokenClaims,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number_or_none")]
     exp: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number_or_none")]
     nbf: Option<f64>,
+}
+
+/// A time claim when it is a number, else `None`: what a time that is no number means
+/// (`exp` missing, `nbf` malformed) stays jsonwebtoken's to say, as without the cache.
+fn number_or_none<'de, D: serde::Deserializer<'de>>(field: D) -> Result<Option<f64>, D::Error> {
+    serde_json::Value::deserialize(field).map(|value| value.as_f64())
 }
 
 #[derive(Deserialize)]
