@@ -150,6 +150,8 @@ attacks! {
     expiry_that_is_not_a_number: sign(&with(valid(), "exp", json!("tomorrow"))) => refused("the token has no expiry (exp)");
     not_valid_yet_beyond_the_leeway: sign(&with(valid(), "nbf", json!(now() + 60)))
         => refused("token is not valid yet (nbf)");
+    not_valid_before_a_time_that_is_not_a_number: sign(&with(valid(), "nbf", json!("soon")))
+        => refused("malformed claims");
     not_valid_yet_within_the_leeway: sign(&with(valid(), "nbf", json!(now() + 2))) => ACCEPTED;
     issued_in_the_future_beyond_the_leeway: sign(&with(valid(), "iat", json!(now() + 60)))
         => refused("token was issued in the future (iat)");

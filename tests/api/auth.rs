@@ -346,3 +346,48 @@ async fn a_phone_only_user_is_answered_with_the_number(server: TestServer) {
         (&Value::Null, &json!({}))
     );
 }
+
+const CACHE_HITS: &str = r#"clerk_sync_token_cache_total{result="hit"}"#;
+const CACHE_MISSES: &str = r#"clerk_sync_token_cache_total{result="miss"}"#;
+
+/// Verification does not touch the database: SQLite only.
+#[actix_web::test]
+async fn a_token_used_again_is_answered_from_the_cache_and_a_refused_one_never_is() {
+    let server = TestServer::sqlite().await;
+    synced(&server).await;
+    let token = token_for(USER);
+    for _ in 0..4 {
+        assert_eq!(server.get_as("/api/v1/auth/me/", &token).await.0, 200);
+    }
+    assert_eq!(counter(&server, CACHE_HITS).await, 3);
+    assert_eq!(counter(&server, CACHE_MISSES).await, 1);
+    let forged = sign_with(&claims(USER), "tests/fixtures/keys/other_private.pem");
+    for _ in 0..3 {
+        assert_eq!(server.get_as("/api/v1/auth/me/", &forged).await.0, 401);
+    }
+    assert_eq!(
+        counter(&server, CACHE_HITS).await,
+        3,
+        "a refusal is not cached"
+    );
+    assert_eq!(counter(&server, CACHE_MISSES).await, 4);
+    assert!(
+        metrics_text(&server)
+            .await
+            .contains("clerk_sync_token_cache_evictions_total 0")
+    );
+}
+
+#[actix_web::test]
+async fn a_token_cache_size_of_zero_verifies_every_request() {
+    let server = TestServer::sqlite_with(&[("CLERK_TOKEN_CACHE_SIZE", "0")]).await;
+    let token = token_for("user_notsyncedyet");
+    for _ in 0..2 {
+        assert_eq!(server.get_as("/api/v1/auth/me/", &token).await.0, 404);
+    }
+    assert!(
+        !metrics_text(&server)
+            .await
+            .contains("clerk_sync_token_cache")
+    );
+}

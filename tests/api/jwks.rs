@@ -203,3 +203,69 @@ async fn the_pem_key_is_preferred_and_needs_no_network() {
     assert!(verdict(&server, &token(ROTATED_KEY)).await.is_err());
     assert_eq!(jwks.fetches(), 0);
 }
+
+const HITS: &str = r#"clerk_sync_token_cache_total{result="hit"}"#;
+
+#[actix_web::test]
+async fn a_cached_token_is_refused_once_a_refetch_drops_its_key() {
+    let jwks = JwksServer::start(&[TEST_KEY]).await;
+    let server = app(&jwks, &[]).await;
+    let cached = token(TEST_KEY);
+    assert_eq!(verdict(&server, &cached).await, Ok(()));
+    assert_eq!(verdict(&server, &cached).await, Ok(()));
+    assert_eq!(
+        counter(&server, HITS).await,
+        1,
+        "the second came from the cache"
+    );
+    jwks.serve(&[ROTATED_KEY]);
+    assert_eq!(
+        verdict(&server, &token(ROTATED_KEY)).await,
+        Ok(()),
+        "a token of the new key makes the refetch that drops the old one"
+    );
+    assert_eq!(jwks.fetches(), 2);
+    assert_eq!(
+        verdict(&server, &cached).await,
+        Err(UNKNOWN_KID.to_owned()),
+        "cached, but its key is gone"
+    );
+    assert_eq!(counter(&server, HITS).await, 1);
+}
+
+/// A server whose JWKS keys live a second, and a token it accepted (and cached).
+async fn accepted_with_a_ttl_of_one_second() -> (JwksServer, TestServer, String) {
+    let jwks = JwksServer::start(&[TEST_KEY]).await;
+    let server = app(&jwks, &[("CLERK_JWKS_CACHE_TTL_SECONDS", "1")]).await;
+    let cached = token(TEST_KEY);
+    assert_eq!(verdict(&server, &cached).await, Ok(()));
+    (jwks, server, cached)
+}
+
+#[actix_web::test]
+async fn a_cached_token_is_refused_once_a_refresh_drops_its_key() {
+    let (jwks, server, cached) = accepted_with_a_ttl_of_one_second().await;
+    assert_eq!(verdict(&server, &cached).await, Ok(()));
+    jwks.serve(&[ROTATED_KEY]);
+    actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        verdict(&server, &cached).await,
+        Err(UNKNOWN_KID.to_owned()),
+        "answered from the cache alone, the keys would never be refreshed"
+    );
+    assert_eq!(counter(&server, HITS).await, 1);
+}
+
+#[actix_web::test]
+async fn a_refresh_that_keeps_the_key_keeps_its_cached_tokens() {
+    let (jwks, server, cached) = accepted_with_a_ttl_of_one_second().await;
+    actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(verdict(&server, &cached).await, Ok(()));
+    assert_eq!(jwks.fetches(), 2, "refreshed");
+    assert_eq!(verdict(&server, &cached).await, Ok(()));
+    assert_eq!(
+        counter(&server, HITS).await,
+        2,
+        "neither request checked the signature"
+    );
+}

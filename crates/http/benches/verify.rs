@@ -1,6 +1,8 @@
 //! What verifying one session token with the PEM key costs, next to the bare RSA-2048
 //! signature check of the same key and token that it cannot do without: with ring (what the
-//! verifier uses, see `install_crypto_provider`) and with RustCrypto (jsonwebtoken's default).
+//! verifier uses, see `install_crypto_provider`) and with RustCrypto (jsonwebtoken's default);
+//! and what a token already in the verifier's cache costs (`verify_cached`, the common case:
+//! a browser sends one token for up to a minute).
 //!
 //! `cargo bench -p clerk-sync-http --bench verify`; the target is a ratio of at most 1.5 to
 //! the bare ring check.
@@ -86,10 +88,16 @@ fn verification(c: &mut Criterion) {
     let ring_key = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der.as_bytes());
     let bare_ring = || ring_key.verify(black_box(message).as_bytes(), black_box(&signature));
     assert!(bare_ring().is_ok());
+    let cached = verifier.clone().with_cache(16);
+    let first = cached.verify(&token).now_or_never().expect("no waiting");
+    assert!(first.is_ok());
 
     let mut group = c.benchmark_group("session_token");
     group.bench_function("verify_with_pem_key", |b| {
         b.iter(|| verifier.verify(black_box(&token)).now_or_never())
+    });
+    group.bench_function("verify_cached", |b| {
+        b.iter(|| cached.verify(black_box(&token)).now_or_never())
     });
     group.bench_function("bare_rsa2048_sha256_check_ring", |b| b.iter(bare_ring));
     group.bench_function("bare_rsa2048_sha256_check_rustcrypto", |b| b.iter(bare));

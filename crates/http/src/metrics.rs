@@ -2,19 +2,21 @@
 //!
 //! One registry per server (no global state): requests by route and status, latency
 //! histograms, webhook deliveries by event type and outcome, token rejections by reason,
-//! read-throughs of callers the mirror lacks by result, and the database pool, read at scrape
-//! time. Where they are served and whether a scrape needs a bearer token is the
+//! read-throughs of callers the mirror lacks by result, and, read at scrape time, the token
+//! cache's hits, misses and evictions and the database pool. Where they are served and whether a scrape needs a bearer token is the
 //! [`MetricsAccess`] of the server.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use clerk_sync_persistence::PoolState;
+use prometheus::core::Collector;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use subtle::ConstantTimeEq;
 
+use crate::auth::{TokenCacheStats, TokenVerifier};
 use crate::{ApiError, AppState};
 
 /// Latency buckets, in seconds: sub-millisecond to the sender's 15 s patience.
@@ -204,11 +206,16 @@ impl Metrics {
         self.read_through.with_label_values(&[result]).inc();
     }
 
-    /// Renders every metric, with the pool's current state.
+    /// Renders every metric, with the pool's current state and the token cache's counts
+    /// (`None` without a token cache: its metrics are left out).
     ///
     /// # Errors
     /// When the encoder fails (it writes to memory, so only on malformed metrics).
-    pub fn render(&self, pool: PoolState) -> Result<String, prometheus::Error> {
+    pub fn render(
+        &self,
+        pool: PoolState,
+        token_cache: Option<TokenCacheStats>,
+    ) -> Result<String, prometheus::Error> {
         let in_use = pool.connections.saturating_sub(pool.idle);
         self.pool
             .with_label_values(&["in_use"])
@@ -219,10 +226,39 @@ impl Metrics {
         self.pool
             .with_label_values(&["max"])
             .set(i64::from(pool.max_size));
+        let mut families = self.registry.gather();
+        if let Some(stats) = token_cache {
+            families.extend(token_cache_families(stats)?);
+        }
         let mut buffer = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        TextEncoder::new().encode(&families, &mut buffer)?;
         String::from_utf8(buffer).map_err(|err| prometheus::Error::Msg(err.to_string()))
     }
+}
+
+/// The token cache's counters, made at each scrape from the counts it keeps (the verifier is
+/// built with the settings, before any registry): `clerk_sync_token_cache_total{result}` and
+/// `clerk_sync_token_cache_evictions_total`.
+fn token_cache_families(
+    stats: TokenCacheStats,
+) -> Result<Vec<prometheus::proto::MetricFamily>, prometheus::Error> {
+    let lookups = IntCounterVec::new(
+        Opts::new(
+            "clerk_sync_token_cache_total",
+            "Session tokens looked up in the cache of verified tokens, by result: hit (answered without a signature check) or miss (verified afresh: not cached, expired, or its key rotated out).",
+        ),
+        &["result"],
+    )?;
+    lookups.with_label_values(&["hit"]).inc_by(stats.hits);
+    lookups.with_label_values(&["miss"]).inc_by(stats.misses);
+    let evictions = IntCounter::new(
+        "clerk_sync_token_cache_evictions_total",
+        "Unexpired entries the full token cache dropped to make room (expired ones are not counted); a steady rise says [auth] token_cache_size is smaller than the tokens in use.",
+    )?;
+    evictions.inc_by(stats.evictions);
+    let mut families = lookups.collect();
+    families.extend(evictions.collect());
+    Ok(families)
 }
 
 /// `GET /metrics` on the public listener: every metric in Prometheus' text format.
@@ -235,7 +271,7 @@ impl Metrics {
     path = "/metrics",
     tag = "operations",
     summary = "Prometheus metrics",
-    description = "Requests by route pattern, method and status; latency histograms; webhook deliveries by event type and outcome; refused session tokens by reason; read-throughs of callers the mirror lacks, by result (`clerk_sync_read_through_total{result=synced|not_found|error|already_synced|tombstoned|rate_limited|cached_not_found}`); requests passed on to Clerk under /clerk/v1, by result (`clerk_sync_pass_through_total{result=forwarded|applied|not_applied|unreachable}`); the database pool. Prometheus' text format 0.0.4. Served here unless `[metrics] listen` (METRICS_LISTEN) moves it to an address of its own; when METRICS_TOKEN is set, a scrape sends it as a bearer token.",
+    description = "Requests by route pattern, method and status; latency histograms; webhook deliveries by event type and outcome; refused session tokens by reason; the cache of verified session tokens (`clerk_sync_token_cache_total{result=hit|miss}`, `clerk_sync_token_cache_evictions_total`); read-throughs of callers the mirror lacks, by result (`clerk_sync_read_through_total{result=synced|not_found|error|already_synced|tombstoned|rate_limited|cached_not_found}`); requests passed on to Clerk under /clerk/v1, by result (`clerk_sync_pass_through_total{result=forwarded|applied|not_applied|unreachable}`); the database pool. Prometheus' text format 0.0.4. Served here unless `[metrics] listen` (METRICS_LISTEN) moves it to an address of its own; when METRICS_TOKEN is set, a scrape sends it as a bearer token.",
     responses(
         (status = 200, description = "Every metric", body = String,
             content_type = "text/plain; version=0.0.4; charset=utf-8"),
@@ -274,7 +310,10 @@ fn render_metrics(request: &HttpRequest, state: &AppState) -> Result<HttpRespons
     }
     let text = state
         .metrics
-        .render(state.database.state())
+        .render(
+            state.database.state(),
+            state.tokens.as_ref().and_then(TokenVerifier::cache_stats),
+        )
         .map_err(|err| ApiError::Internal(Box::new(err)))?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::DecodingKey;
+use jsonwebtoken::{DecodingKey, DecodingKeyKind};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
@@ -222,7 +222,7 @@ impl JwksCache {
                     tracing::info!(url, "the JWKS endpoint answers again");
                 }
                 tracing::debug!(keys = by_kid.len(), "JWKS fetched");
-                keys.by_kid = by_kid;
+                keys.by_kid = keep_unchanged(&keys.by_kid, by_kid);
                 keys.loaded_at = Some(started);
             }
             Err(problem) => {
@@ -267,6 +267,34 @@ impl JwksCache {
             body.extend_from_slice(&chunk);
         }
         parse_jwks(&body)
+    }
+}
+
+/// The fetched keys, where a key is unchanged (same `kid`, same modulus and exponent) the one
+/// already held: what was verified with a key stays verified across a refresh that keeps it
+/// (the token cache compares keys by identity), and ends with a refresh that drops or
+/// replaces it.
+fn keep_unchanged(
+    held: &HashMap<String, Arc<DecodingKey>>,
+    fetched: HashMap<String, Arc<DecodingKey>>,
+) -> HashMap<String, Arc<DecodingKey>> {
+    fetched
+        .into_iter()
+        .map(|(kid, key)| match held.get(&kid) {
+            Some(old) if same_key(old, &key) => (kid, Arc::clone(old)),
+            _ => (kid, key),
+        })
+        .collect()
+}
+
+fn same_key(a: &DecodingKey, b: &DecodingKey) -> bool {
+    match (a.kind(), b.kind()) {
+        (
+            DecodingKeyKind::RsaModulusExponent { n, e },
+            DecodingKeyKind::RsaModulusExponent { n: n2, e: e2 },
+        ) => n == n2 && e == e2,
+        (DecodingKeyKind::SecretOrDer(a), DecodingKeyKind::SecretOrDer(b)) => a == b,
+        _ => false,
     }
 }
 
@@ -342,6 +370,27 @@ mod tests {
             timeout: Duration::from_secs(1),
         };
         assert_eq!(options.shown_url(), "https://clerk.example.com/jwks");
+    }
+
+    #[test]
+    fn a_refresh_keeps_the_held_key_when_unchanged_and_only_then() {
+        let n = "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw";
+        let document = |e: &str| {
+            let body = serde_json::json!({"keys": [
+                {"kty": "RSA", "kid": "ins_a", "n": n, "e": e},
+                {"kty": "RSA", "kid": "ins_b", "n": n, "e": "AQAB"},
+            ]});
+            parse_jwks(body.to_string().as_bytes()).expect("parses")
+        };
+        let held = document("AQAB");
+        let refreshed = keep_unchanged(&held, document("AQAB"));
+        assert!(Arc::ptr_eq(&held["ins_a"], &refreshed["ins_a"]));
+        let replaced = keep_unchanged(&held, document("AAEAAQ"));
+        assert!(
+            !Arc::ptr_eq(&held["ins_a"], &replaced["ins_a"]),
+            "new key, same kid"
+        );
+        assert!(Arc::ptr_eq(&held["ins_b"], &replaced["ins_b"]));
     }
 
     #[test]

@@ -86,15 +86,8 @@ mod tests {
     use rsa::pkcs8::DecodePublicKey;
     use rsa::traits::PublicKeyParts;
 
+    use super::super::test_keys::fixture;
     use super::*;
-
-    fn fixture(name: &str) -> String {
-        let path = format!(
-            "{}/../../tests/fixtures/keys/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read_to_string(path).expect("the test keys")
-    }
 
     /// A token signed by RustCrypto, split into the signed message and the signature bytes.
     fn signed(private: &str) -> (Vec<u8>, Vec<u8>) {

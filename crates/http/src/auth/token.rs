@@ -3,7 +3,12 @@
 //! In order: size, header (`alg` must be RS256, no `crit`; `kid` picks the JWKS key), signature, `exp`
 //! and `nbf` (with leeway), `iss` when pinned, `sub`, `iat` not in the future, `azp` when
 //! authorized parties are configured, the claims' meaning, and last the session status.
+//!
+//! With a token cache ([`TokenVerifier::with_cache`]), a token that passed all of that is
+//! remembered: its next requests re-check only its times and that its key is still the one
+//! its `kid` names (see the `cache` module).
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -13,7 +18,10 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 
-use super::{InvalidKey, KeySource};
+use super::cache::{
+    TokenCache, TokenHash, TokenTimes, VerifiedToken, issued_in_future, unix_seconds,
+};
+use super::{InvalidKey, KeySource, TokenCacheStats};
 
 /// The longest token read. Clerk's session tokens are about 1 KB and live in a cookie, which
 /// browsers cap at 4 KB; anything much larger is refused before it is decoded.
@@ -189,12 +197,32 @@ impl Default for TokenPolicy {
     }
 }
 
-/// The trusted keys and the checks session tokens must pass.
+/// The trusted keys and the checks session tokens must pass; clones share one token cache.
 #[derive(Clone, Debug)]
 pub struct TokenVerifier {
     keys: KeySource,
     policy: TokenPolicy,
     validation: Validation,
+    /// Tokens verified already; `None` verifies every token afresh.
+    cache: Option<Arc<TokenCache>>,
+}
+
+/// The claims read from a verified token: Clerk's, and the times its cache entry is
+/// re-checked with (jsonwebtoken checks them on the first verification, and keeps them).
+#[derive(Deserialize)]
+struct ReadClaims {
+    #[serde(flatten)]
+    clerk: SessionTokenClaims,
+    #[serde(default, deserialize_with = "number_or_none")]
+    exp: Option<f64>,
+    #[serde(default, deserialize_with = "number_or_none")]
+    nbf: Option<f64>,
+}
+
+/// A time claim when it is a number, else `None`: what a time that is no number means
+/// (`exp` missing, `nbf` malformed) stays jsonwebtoken's to say, as without the cache.
+fn number_or_none<'de, D: serde::Deserializer<'de>>(field: D) -> Result<Option<f64>, D::Error> {
+    serde_json::Value::deserialize(field).map(|value| value.as_f64())
 }
 
 #[derive(Deserialize)]
@@ -276,7 +304,23 @@ impl TokenVerifier {
             keys,
             policy,
             validation,
+            cache: None,
         }
+    }
+
+    /// The verifier with a cache of at most `capacity` verified tokens (0: no cache), so that
+    /// a token's signature is checked once rather than on each of its requests. Bounded
+    /// memory: about 0.5–1 KB an entry (see the `cache` module).
+    #[must_use]
+    pub fn with_cache(self, capacity: usize) -> Self {
+        let cache = (capacity > 0)
+            .then(|| Arc::new(TokenCache::new(capacity, self.policy.leeway.as_secs())));
+        Self { cache, ..self }
+    }
+
+    /// How the token cache was used so far; `None` without one.
+    pub fn cache_stats(&self) -> Option<TokenCacheStats> {
+        self.cache.as_deref().map(TokenCache::stats)
     }
 
     /// A verifier for tokens signed with the private half of `pem`, with the default checks
@@ -306,18 +350,71 @@ impl TokenVerifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Invalid(TokenRefusal::TooLarge));
         }
+        let Some(cache) = &self.cache else {
+            return self
+                .verify_signed(token)
+                .await
+                .map(|verified| verified.context);
+        };
+        let hash = TokenHash::of(token);
+        if let Some(entry) = cache.get(&hash) {
+            match self.still_valid(&entry).await {
+                Ok(true) => {
+                    cache.count_hit();
+                    return Ok(entry.context.clone());
+                }
+                // Its key was rotated out or replaced: verified afresh, which refuses it as
+                // any token signed with a key no longer trusted.
+                Ok(false) => cache.remove(&hash, &entry),
+                Err(expired) => {
+                    cache.remove(&hash, &entry);
+                    cache.count_miss();
+                    return Err(expired);
+                }
+            }
+        }
+        cache.count_miss();
+        let verified = self.verify_signed(token).await?;
+        let context = verified.context.clone();
+        cache.insert(hash, verified, unix_seconds(unix_now()));
+        Ok(context)
+    }
+
+    /// Every check but the size, with the key the token's `kid` names.
+    async fn verify_signed(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         let header = read_header(token)?;
         let key = self.keys.key(header.kid.as_deref()).await?;
-        let claims = jsonwebtoken::decode::<SessionTokenClaims>(token, &key, &self.validation)
+        let claims = jsonwebtoken::decode::<ReadClaims>(token, &key, &self.validation)
             .map_err(|err| rejection(err.kind()))?
             .claims;
-        self.check(&claims)
+        let context = self.check(&claims.clerk)?;
+        // Required by the validation, so always there once decoded.
+        let exp = claims
+            .exp
+            .ok_or(TokenError::Invalid(TokenRefusal::NoExpiry))?;
+        Ok(VerifiedToken {
+            context,
+            times: TokenTimes::new(exp, claims.nbf, claims.clerk.iat),
+            kid: header.kid.map(String::into_boxed_str),
+            key,
+        })
+    }
+
+    /// Whether a cached token is still good: its times now, with the same leeway, and its
+    /// key still the one its `kid` names (asking the key source also keeps the JWKS refreshed
+    /// after its TTL, as uncached verification does).
+    ///
+    /// # Errors
+    /// The answer to the token's times, such as [`TokenError::Expired`].
+    async fn still_valid(&self, entry: &VerifiedToken) -> Result<bool, TokenError> {
+        entry.times.check(unix_now(), self.policy.leeway)?;
+        let current = self.keys.key(entry.kid.as_deref()).await;
+        Ok(current.is_ok_and(|key| entry.verified_with(&key)))
     }
 
     /// The checks on verified claims that the JWT library does not make.
     fn check(&self, claims: &SessionTokenClaims) -> Result<AuthContext, TokenError> {
-        let leeway = self.policy.leeway.as_secs_f64();
-        if claims.iat.is_some_and(|iat| iat > unix_now() + leeway) {
+        if issued_in_future(claims.iat, unix_now(), self.policy.leeway) {
             return Err(TokenError::Invalid(TokenRefusal::IssuedInFuture));
         }
         if let Some(parties) = &self.policy.authorized_parties {
@@ -339,7 +436,148 @@ impl TokenVerifier {
 
 #[cfg(test)]
 mod tests {
+    use futures_util::FutureExt;
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::json;
+
+    use super::super::test_keys::fixture;
     use super::*;
+
+    fn now() -> u64 {
+        unix_seconds(unix_now())
+    }
+
+    /// A token for `user_1`, valid for a minute, signed with `{key}_private.pem`.
+    fn signed_by(key: &str, exp: u64) -> String {
+        let private = fixture(&format!("{key}_private.pem"));
+        let key = EncodingKey::from_rsa_pem(private.as_bytes()).expect("a private key");
+        let claims = json!({"sub": "user_1", "sid": "sess_1", "iat": now(), "exp": exp});
+        jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &key).expect("signs")
+    }
+
+    fn valid_token() -> String {
+        signed_by("test", now() + 60)
+    }
+
+    fn cached_verifier(capacity: usize) -> TokenVerifier {
+        TokenVerifier::from_pem(&fixture("test_public.pem"), Duration::from_secs(5))
+            .expect("the test key")
+            .with_cache(capacity)
+    }
+
+    /// Verifies without a runtime: with a PEM key nothing is awaited.
+    fn verify(verifier: &TokenVerifier, token: &str) -> Result<AuthContext, TokenError> {
+        verifier
+            .verify(token)
+            .now_or_never()
+            .expect("a PEM key needs no fetch")
+    }
+
+    /// What verifying `token` establishes, as its cache entry holds it.
+    fn verified(verifier: &TokenVerifier, token: &str) -> VerifiedToken {
+        verifier
+            .verify_signed(token)
+            .now_or_never()
+            .expect("a PEM key needs no fetch")
+            .expect("a valid token")
+    }
+
+    /// A verifier whose cache holds a valid token's entry as `change` made it, and the token.
+    fn cached_as(change: impl FnOnce(&mut VerifiedToken)) -> (TokenVerifier, String) {
+        let verifier = cached_verifier(16);
+        let token = valid_token();
+        let mut entry = verified(&verifier, &token);
+        change(&mut entry);
+        cache(&verifier).insert(TokenHash::of(&token), entry, now());
+        (verifier, token)
+    }
+
+    fn stats(verifier: &TokenVerifier) -> TokenCacheStats {
+        verifier.cache_stats().expect("a cache")
+    }
+
+    fn cache(verifier: &TokenVerifier) -> &TokenCache {
+        verifier.cache.as_deref().expect("a cache")
+    }
+
+    #[test]
+    fn a_token_is_verified_once_then_answered_from_the_cache() {
+        let verifier = cached_verifier(16);
+        let token = valid_token();
+        for _ in 0..3 {
+            let context = verify(&verifier, &token).expect("a valid token");
+            assert_eq!(context.user_id.as_str(), "user_1");
+        }
+        let expected = TokenCacheStats {
+            hits: 2,
+            misses: 1,
+            evictions: 0,
+        };
+        assert_eq!(stats(&verifier), expected);
+    }
+
+    #[test]
+    fn a_refused_token_is_never_cached() {
+        let verifier = cached_verifier(16);
+        let forged = signed_by("other", now() + 60);
+        let expired = signed_by("test", now() - 60);
+        for _ in 0..3 {
+            assert_eq!(
+                verify(&verifier, &forged),
+                Err(TokenError::Invalid(TokenRefusal::InvalidSignature))
+            );
+            assert_eq!(verify(&verifier, &expired), Err(TokenError::Expired));
+        }
+        assert_eq!(stats(&verifier).hits, 0);
+        assert_eq!(stats(&verifier).misses, 6);
+        assert!(cache(&verifier).get(&TokenHash::of(&forged)).is_none());
+        assert!(cache(&verifier).get(&TokenHash::of(&expired)).is_none());
+    }
+
+    #[test]
+    fn a_cached_token_past_its_exp_is_refused_as_expired_and_dropped() {
+        // As its entry will be once its exp has passed, beyond the leeway.
+        let (verifier, token) = cached_as(|verified| verified.times.exp = now() - 6);
+        let hash = TokenHash::of(&token);
+        assert_eq!(verify(&verifier, &token), Err(TokenError::Expired));
+        assert!(cache(&verifier).get(&hash).is_none(), "dropped");
+        assert_eq!(stats(&verifier).hits, 0);
+    }
+
+    #[test]
+    fn a_cached_token_whose_key_is_no_longer_trusted_is_verified_afresh() {
+        let KeySource::Pem(other) = KeySource::pem(&fixture("other_public.pem")).expect("a key")
+        else {
+            panic!("a PEM key source");
+        };
+        // As if it had been verified with a key since rotated out.
+        let (verifier, token) = cached_as(|verified| verified.key = other);
+        assert!(verify(&verifier, &token).is_ok());
+        assert_eq!(stats(&verifier).hits, 0, "the stale entry was not used");
+        assert!(verify(&verifier, &token).is_ok());
+        assert_eq!(stats(&verifier).hits, 1, "the fresh entry is");
+    }
+
+    #[test]
+    fn a_full_cache_evicts_and_counts() {
+        let verifier = cached_verifier(2);
+        let tokens: Vec<String> = (0..4).map(|i| signed_by("test", now() + 60 + i)).collect();
+        for token in &tokens {
+            assert!(verify(&verifier, token).is_ok());
+        }
+        assert_eq!(stats(&verifier).evictions, 2);
+        assert!(verify(&verifier, &tokens[0]).is_ok());
+        assert_eq!(stats(&verifier).hits, 0, "the oldest was evicted");
+        assert!(verify(&verifier, &tokens[3]).is_ok());
+        assert_eq!(stats(&verifier).hits, 1);
+    }
+
+    #[test]
+    fn a_size_of_zero_turns_the_cache_off() {
+        let verifier = cached_verifier(0);
+        assert!(verify(&verifier, &valid_token()).is_ok());
+        assert_eq!(verifier.cache_stats(), None);
+    }
 
     /// How labels were once derived from the refusal's text (up to its first `;` or `(`, in
     /// snake case): the labels each variant now states must stay these.

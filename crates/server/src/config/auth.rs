@@ -34,6 +34,9 @@ pub struct AuthSettings {
     pub authorized_parties: Option<Vec<String>>,
     /// Accept sessions whose status is `pending` (`CLERK_ACCEPT_PENDING_SESSIONS`).
     pub accept_pending_sessions: bool,
+    /// The most verified tokens remembered, so that each token's signature is checked once
+    /// (`CLERK_TOKEN_CACHE_SIZE`); 0 checks it on every request.
+    pub token_cache_size: usize,
 }
 
 /// Origins and issuers are compared exactly; a trailing slash in the setting is not meant.
@@ -116,7 +119,9 @@ impl AuthSettings {
         } else {
             return Ok(None);
         };
-        Ok(Some(TokenVerifier::new(keys, self.policy())))
+        Ok(Some(
+            TokenVerifier::new(keys, self.policy()).with_cache(self.token_cache_size),
+        ))
     }
 }
 
@@ -153,7 +158,20 @@ mod tests {
             ),
             (3600, 300)
         );
+        assert_eq!(auth.token_cache_size, 4096);
         assert!(settings.tokens.is_none());
+    }
+
+    #[test]
+    fn the_token_cache_is_on_by_default_and_off_at_zero() {
+        let cached = load(&[("CLERK_JWKS_URL", JWKS)]).expect("loads");
+        let verifier = cached.tokens.as_ref().expect("set");
+        assert!(verifier.cache_stats().is_some());
+        let uncached =
+            load(&[("CLERK_JWKS_URL", JWKS), ("CLERK_TOKEN_CACHE_SIZE", "0")]).expect("loads");
+        assert_eq!(uncached.auth.token_cache_size, 0);
+        let verifier = uncached.tokens.as_ref().expect("set");
+        assert_eq!(verifier.cache_stats(), None);
     }
 
     #[test]
@@ -170,8 +188,10 @@ mod tests {
                 " https://app.example.com/ ,http://localhost:3000,",
             ),
             ("CLERK_ACCEPT_PENDING_SESSIONS", "true"),
+            ("CLERK_TOKEN_CACHE_SIZE", "100"),
         ])
         .expect("loads");
+        assert_eq!(settings.auth.token_cache_size, 100);
         let auth = &settings.auth;
         let policy = auth.policy();
         assert_eq!(policy.issuer.as_deref(), Some("https://clerk.example.com"));
@@ -243,6 +263,11 @@ mod tests {
                 "CLERK_AUTHORIZED_PARTIES",
                 ", ,",
                 "CLERK_AUTHORIZED_PARTIES: expected comma-separated origins",
+            ),
+            (
+                "CLERK_TOKEN_CACHE_SIZE",
+                "-1",
+                "CLERK_TOKEN_CACHE_SIZE: expected a whole number",
             ),
             (
                 "CLERK_ACCEPT_PENDING_SESSIONS",

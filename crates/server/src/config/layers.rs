@@ -106,6 +106,12 @@ const ENV_OVERRIDES: &[(&str, &str, &str, EnvValueType)] = &[
         "accept_pending_sessions",
         EnvValueType::Flag,
     ),
+    (
+        "CLERK_TOKEN_CACHE_SIZE",
+        "auth",
+        "token_cache_size",
+        EnvValueType::Count,
+    ),
 ];
 
 /// The merged settings table and the files it came from (the caller names the variables).
