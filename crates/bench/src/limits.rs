@@ -161,7 +161,14 @@ pub fn write_scripts(dir: &Path) -> anyhow::Result<Scripts> {
     })
 }
 
-fn sqlite_connection(path: &Path, synchronous: SqliteSynchronous) -> anyhow::Result<DbConnection> {
+/// A SQLite connection opened as the server opens its own (its pragmas).
+///
+/// # Errors
+/// When it cannot be opened.
+pub fn sqlite_connection(
+    path: &Path,
+    synchronous: SqliteSynchronous,
+) -> anyhow::Result<DbConnection> {
     let manager = ConnectionManager::new(
         DatabaseUrl::Sqlite(path.to_owned()),
         SqliteOptions {
@@ -331,7 +338,8 @@ fn chrono_now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
 
-fn limit(done: u64, elapsed: Duration) -> Limit {
+/// `done` in `elapsed`, as a rate.
+pub fn limit(done: u64, elapsed: Duration) -> Limit {
     Limit {
         rate: done as f64 / elapsed.as_secs_f64().max(1e-9),
     }

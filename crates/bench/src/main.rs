@@ -3,6 +3,7 @@
 
 mod limits;
 mod load;
+mod naive;
 mod procfs;
 mod report;
 mod server;
@@ -251,7 +252,39 @@ impl Bench {
                 _ => format!("bare loop, {threads} thread(s)"),
             };
         }
+        self.sqlite_naive(&file, &deliveries, &mut rows)?;
         Ok(rows)
+    }
+
+    /// The naive sync's upserts next to each delivery row: a bare loop on one writer.
+    fn sqlite_naive(
+        &self,
+        file: &Path,
+        deliveries: &Deliveries,
+        rows: &mut [Row],
+    ) -> anyhow::Result<()> {
+        let mut delivery_rows = rows
+            .iter_mut()
+            .filter(|row| row.endpoint == report::Endpoint::Delivery)
+            .peekable();
+        if delivery_rows.peek().is_none() {
+            return Ok(());
+        }
+        let synchronous = self.args.sqlite_synchronous.sqlite();
+        let image = image_url(deliveries)?;
+        let mut conn = limits::sqlite_connection(file, synchronous)?;
+        naive::create_and_seed(&mut conn, self.args.users, &image)?;
+        drop(conn);
+        let duration = Duration::from_secs(self.args.duration);
+        for row in delivery_rows {
+            for _ in 0..self.args.repeat {
+                row.naive_loadavg.push(procfs::loadavg());
+                let naive =
+                    naive::sqlite_upserts(file, synchronous, self.args.users, &image, duration)?;
+                row.naive.push(naive);
+            }
+        }
+        Ok(())
     }
 
     fn postgres(&self) -> anyhow::Result<Vec<Row>> {
@@ -280,11 +313,21 @@ impl Bench {
         let deliveries = Arc::new(Deliveries::new(self.args.users)?);
         let mut rows = self.load_server("PostgreSQL", url, &deliveries)?;
         let scripts = limits::write_scripts(&self.dir)?;
+        let naive_script = naive::write_script(&self.dir)?;
         let (_, _, payload) = deliveries.next();
-        let image = serde_json::from_str::<serde_json::Value>(&payload)?["data"]["image_url"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let image = image_url(&deliveries)?;
+        if rows
+            .iter()
+            .any(|row| row.endpoint == report::Endpoint::Delivery)
+        {
+            let mut conn = ConnectionManager::new(
+                DatabaseUrl::parse(url)?,
+                SqliteOptions::default(),
+                PostgresOptions::default(),
+            )
+            .open()?;
+            naive::create_and_seed(&mut conn, self.args.users, &image)?;
+        }
         let variables = [
             ("users", self.args.users.to_string()),
             ("payload", payload),
@@ -320,6 +363,26 @@ impl Bench {
                 }
             }
             row.limit_label = format!("pgbench, same SQL, {clients} clients, {}", script.protocol);
+            if row.endpoint != report::Endpoint::Delivery {
+                continue;
+            }
+            for _ in 0..self.args.repeat {
+                let loadavg = procfs::loadavg();
+                match limits::pgbench(
+                    &self.args.pgbench,
+                    url,
+                    &naive_script,
+                    &variables,
+                    clients,
+                    duration,
+                ) {
+                    Ok(naive) => {
+                        row.naive_loadavg.push(loadavg);
+                        row.naive.push(naive);
+                    }
+                    Err(err) => eprintln!("naive pgbench at {clients} clients failed: {err}"),
+                }
+            }
         }
         Ok(rows)
     }
@@ -413,6 +476,15 @@ impl Bench {
             server.pid(),
         )
     }
+}
+
+/// The profile image URL of the deliveries' users.
+fn image_url(deliveries: &Deliveries) -> anyhow::Result<String> {
+    let (_, _, body) = deliveries.next();
+    Ok(serde_json::from_str::<serde_json::Value>(&body)?["data"]["image_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
 }
 
 fn sqlite_url(path: &Path) -> String {

@@ -59,6 +59,10 @@ pub struct Row {
     pub limit_loadavg: Vec<String>,
     /// How the limit was measured.
     pub limit_label: String,
+    /// The naive sync's runs (deliveries only: one upsert per transaction, `naive`).
+    pub naive: Vec<Limit>,
+    /// The 1-minute load average before each naive run.
+    pub naive_loadavg: Vec<String>,
 }
 
 impl Row {
@@ -74,6 +78,8 @@ impl Row {
             limits: Vec::new(),
             limit_loadavg: Vec::new(),
             limit_label: String::new(),
+            naive: Vec::new(),
+            naive_loadavg: Vec::new(),
         }
     }
 
@@ -86,10 +92,23 @@ impl Row {
         Some((median, best))
     }
 
-    fn limit_median_and_best(&self) -> Option<(f64, f64)> {
-        let mut rates: Vec<f64> = self.limits.iter().map(|limit| limit.rate).collect();
-        rates.sort_by(f64::total_cmp);
-        Some((*rates.get(rates.len() / 2)?, *rates.last()?))
+}
+
+/// The median and the best of `limits`' rates.
+fn median_and_best(limits: &[Limit]) -> Option<(f64, f64)> {
+    let mut rates: Vec<f64> = limits.iter().map(|limit| limit.rate).collect();
+    rates.sort_by(f64::total_cmp);
+    Some((*rates.get(rates.len() / 2)?, *rates.last()?))
+}
+
+/// `median (best)` of `limits` and the ratio `rate / median`; dashes without limits.
+fn against(limits: &[Limit], rate: f64) -> (String, String) {
+    match median_and_best(limits) {
+        Some((median, best)) => (
+            format!("{median:.0} ({best:.0})"),
+            format!("{:.0}%", 100.0 * rate / median.max(1e-9)),
+        ),
+        None => ("–".to_owned(), "–".to_owned()),
     }
 }
 
@@ -106,15 +125,15 @@ pub fn markdown(rows: &[Row], startup: &Startup, duration: u64, repeat: usize) -
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Runs of {duration} s; figures are the median of {repeat} run(s) (best in parentheses); latency of the median run; the ratio is median / median of the limit.\n"
+        "Runs of {duration} s; figures are the median of {repeat} run(s) (best in parentheses); latency of the median run; the ratio is median / median of the limit; deliveries are also put next to the naive sync (one upsert per transaction), ratio to naive the same way.\n"
     );
     let _ = writeln!(
         out,
-        "| backend | workload | conc. | req/s (best) | p50 ms | p99 ms | max ms | errors | server CPU | client CPU | peak RSS MiB | loadavg | limit | limit /s (best) | ratio |"
+        "| backend | workload | conc. | req/s (best) | p50 ms | p99 ms | max ms | errors | server CPU | client CPU | peak RSS MiB | loadavg | limit | limit /s (best) | ratio | naive upsert /s (best) | ratio to naive |"
     );
     let _ = writeln!(
         out,
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|"
     );
     for row in rows {
         let Some((median, best)) = row.median_and_best() else {
@@ -122,20 +141,18 @@ pub fn markdown(rows: &[Row], startup: &Startup, duration: u64, repeat: usize) -
         };
         let seconds = median.elapsed.as_secs_f64().max(1e-9);
         let errors: u64 = row.runs.iter().map(|run| run.errors).sum();
-        let (limit, ratio) = match row.limit_median_and_best() {
-            Some((limit_median, limit_best)) => (
-                format!("{limit_median:.0} ({limit_best:.0})"),
-                format!("{:.0}%", 100.0 * median.rate() / limit_median.max(1e-9)),
-            ),
-            None => ("–".to_owned(), "–".to_owned()),
-        };
+        let (limit, ratio) = against(&row.limits, median.rate());
+        let (naive, naive_ratio) = against(&row.naive, median.rate());
         let mut loadavg = row.loadavg.join("/");
         if !row.limit_loadavg.is_empty() {
             let _ = write!(loadavg, "; limit {}", row.limit_loadavg.join("/"));
         }
+        if !row.naive_loadavg.is_empty() {
+            let _ = write!(loadavg, "; naive {}", row.naive_loadavg.join("/"));
+        }
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.0} ({:.0}) | {:.2} | {:.2} | {:.2} | {} | {:.0}% | {:.0}% | {:.1} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.0} ({:.0}) | {:.2} | {:.2} | {:.2} | {} | {:.0}% | {:.0}% | {:.1} | {} | {} | {} | {} | {} | {} |",
             row.backend,
             row.endpoint.name(),
             row.concurrency,
@@ -156,6 +173,8 @@ pub fn markdown(rows: &[Row], startup: &Startup, duration: u64, repeat: usize) -
             },
             limit,
             ratio,
+            naive,
+            naive_ratio,
         );
     }
     let mut ready: Vec<f64> = startup
@@ -179,4 +198,62 @@ pub fn markdown(rows: &[Row], startup: &Startup, duration: u64, repeat: usize) -
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(ok: u64) -> RunResult {
+        RunResult {
+            ok,
+            errors: 0,
+            elapsed: Duration::from_secs(1),
+            latencies_us: vec![1_000, 2_000],
+            client_cpu: Duration::ZERO,
+            server_cpu: Duration::ZERO,
+            first_error: None,
+        }
+    }
+
+    fn cells(line: &str) -> Vec<&str> {
+        line.trim_matches('|').split('|').map(str::trim).collect()
+    }
+
+    #[test]
+    fn deliveries_are_put_next_to_the_limit_and_to_the_naive_sync() {
+        let mut delivery = Row::new("PostgreSQL", Endpoint::Delivery, 32);
+        delivery.runs = vec![run(900), run(1_000), run(1_100)];
+        delivery.limits = vec![Limit { rate: 2_000.0 }, Limit { rate: 2_500.0 }];
+        delivery.naive = vec![
+            Limit { rate: 3_000.0 },
+            Limit { rate: 4_000.0 },
+            Limit { rate: 5_000.0 },
+        ];
+        delivery.naive_loadavg = vec!["1.50".to_owned()];
+        let mut health = Row::new("PostgreSQL", Endpoint::Health, 32);
+        health.runs = vec![run(10_000)];
+        let startup = Startup {
+            ready: Vec::new(),
+            idle_rss: Vec::new(),
+        };
+        let table = markdown(&[delivery, health], &startup, 1, 3);
+        let lines: Vec<&str> = table.lines().filter(|line| line.starts_with('|')).collect();
+        let header = cells(lines[0]);
+        assert!(lines.iter().all(|line| cells(line).len() == header.len()));
+        let column = |row: &str, name: &str| {
+            let at = header.iter().position(|cell| *cell == name);
+            at.map(|at| cells(row)[at].to_owned()).unwrap_or_default()
+        };
+        let delivery = lines[2];
+        assert_eq!(column(delivery, "req/s (best)"), "1000 (1100)");
+        assert_eq!(column(delivery, "limit /s (best)"), "2500 (2500)");
+        assert_eq!(column(delivery, "ratio"), "40%");
+        assert_eq!(column(delivery, "naive upsert /s (best)"), "4000 (5000)");
+        assert_eq!(column(delivery, "ratio to naive"), "25%");
+        assert!(column(delivery, "loadavg").ends_with("; naive 1.50"));
+        let health = lines[3];
+        assert_eq!(column(health, "naive upsert /s (best)"), "–");
+        assert_eq!(column(health, "ratio to naive"), "–");
+    }
 }
