@@ -481,10 +481,12 @@ impl Bench {
 /// The profile image URL of the deliveries' users.
 fn image_url(deliveries: &Deliveries) -> anyhow::Result<String> {
     let (_, _, body) = deliveries.next();
-    Ok(serde_json::from_str::<serde_json::Value>(&body)?["data"]["image_url"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned())
+    Ok(
+        serde_json::from_str::<serde_json::Value>(&body)?["data"]["image_url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
 }
 
 fn sqlite_url(path: &Path) -> String {

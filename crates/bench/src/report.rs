@@ -91,7 +91,6 @@ impl Row {
         let best = sorted.last()?.rate();
         Some((median, best))
     }
-
 }
 
 /// The median and the best of `limits`' rates.
