@@ -25,7 +25,7 @@ use actix_web::web;
 use clerk_sync_domain::{EventEnvelope, Outcome};
 use clerk_sync_persistence::{
     Backend, BatchedDelivery, Database, Delivery, DeliveryWork, StoreError, UnavailableCause,
-    process_deliveries,
+    process_alone, process_deliveries,
 };
 use prometheus::Histogram;
 use tokio::sync::oneshot;
@@ -143,7 +143,7 @@ impl GroupCommit {
     /// Queues a verified delivery and waits until the transaction holding it has committed.
     ///
     /// # Errors
-    /// [`ApiError::QueueFull`] when the queue is full, [`ApiError::Unavailable`] when the
+    /// [`ApiError::DeliveryQueueFull`] when the queue is full, [`ApiError::Unavailable`] when the
     /// database is unavailable or does not answer within [`DATABASE_DEADLINE`], and what
     /// writing the delivery failed with.
     pub async fn submit(
@@ -256,12 +256,7 @@ impl Writers {
                 tracing::warn!(error = %err, deliveries = items.len(), "a batch of deliveries failed; writing them one at a time");
                 items
                     .iter()
-                    .map(|item| {
-                        let mut conn = self.database.get_writer()?;
-                        let mut results =
-                            process_deliveries(&mut conn, std::slice::from_ref(item))?;
-                        results.pop().unwrap_or(Ok(Outcome::Duplicate))
-                    })
+                    .map(|item| process_alone(&mut *self.database.get_writer()?, item))
                     .collect()
             }
             Err(err) if items.len() > 1 => {

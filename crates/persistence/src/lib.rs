@@ -36,8 +36,8 @@ pub use json_column::JsonText;
 pub use lock_key::LockKey;
 pub use postgres_schema::{PostgresOptions, PostgresSchema};
 pub use sync::{
-    BatchedDelivery, DeliveryWork, apply, apply_event, process_deliveries, process_delivery,
-    record_rejection,
+    BatchedDelivery, DeliveryWork, apply, apply_event, process_alone, process_deliveries,
+    process_delivery, record_rejection,
 };
 pub use transaction::{WriteMode, write_transaction, write_transaction_in};
 pub use webhook_events::Delivery;

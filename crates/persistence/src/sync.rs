@@ -39,11 +39,11 @@ pub(crate) fn process_delivery_in(
     delivery: &Delivery<'_>,
     envelope: &EventEnvelope,
 ) -> Result<Outcome, StoreError> {
-    let batch = [BatchedDelivery {
+    let item = BatchedDelivery {
         delivery: *delivery,
         work: DeliveryWork::Apply(envelope),
-    }];
-    only(process_deliveries_in(mode, conn, &batch)?)
+    };
+    alone_in(mode, conn, &item)
 }
 
 /// Records a verified delivery that could not be applied, with the reason, so that it can be
@@ -57,16 +57,33 @@ pub fn record_rejection(
     delivery: &Delivery<'_>,
     reason: &str,
 ) -> Result<Outcome, StoreError> {
-    let batch = [BatchedDelivery {
+    let item = BatchedDelivery {
         delivery: *delivery,
         work: DeliveryWork::Reject(reason),
-    }];
-    only(process_deliveries(conn, &batch)?)
+    };
+    process_alone(conn, &item)
 }
 
-/// The outcome of a batch of one.
-fn only(mut results: Vec<Result<Outcome, StoreError>>) -> Result<Outcome, StoreError> {
-    results.pop().unwrap_or(Ok(Outcome::Duplicate))
+/// Processes one delivery in a transaction of its own: [`process_deliveries`] for a batch of
+/// one, which needs no savepoint.
+///
+/// # Errors
+/// [`StoreError`] when the database fails; nothing is written then.
+pub fn process_alone(
+    conn: &mut DbConnection,
+    item: &BatchedDelivery<'_>,
+) -> Result<Outcome, StoreError> {
+    alone_in(WriteMode::Commit, conn, item)
+}
+
+fn alone_in(
+    mode: WriteMode,
+    conn: &mut DbConnection,
+    item: &BatchedDelivery<'_>,
+) -> Result<Outcome, StoreError> {
+    let results = process_deliveries_in(mode, conn, std::slice::from_ref(item))?;
+    // A batch that commits answers each of its deliveries: here, exactly one.
+    results.into_iter().next().unwrap_or(Ok(Outcome::Duplicate))
 }
 
 /// What a verified delivery asks of the mirror.
@@ -270,7 +287,8 @@ impl<'a> Wanted<'a> {
         self.organizations.push(clerk_id);
     }
 
-    /// Preloads what was asked for into `cache`, one query per kind asked for.
+    /// Preloads what was asked for into `cache`, one query per kind asked for (a kind nothing
+    /// asked for sends none).
     fn load(mut self, conn: &mut DbConnection, cache: &mut RowCache) -> Result<(), StoreError> {
         for ids in [
             &mut self.tombstones,
@@ -286,27 +304,14 @@ impl<'a> Wanted<'a> {
         self.accounts.dedup();
         self.pairs.sort_unstable();
         self.pairs.dedup();
-        if !self.tombstones.is_empty() {
-            cache.preload_tombstones(conn, &self.tombstones)?;
-        }
-        if !self.users.is_empty() {
-            cache.preload_users(conn, &self.users)?;
-        }
-        if !self.emails.is_empty() {
-            cache.preload_emails(conn, &self.emails)?;
-        }
-        if !self.accounts.is_empty() {
-            cache.preload_accounts(conn, &self.accounts)?;
-        }
-        if !self.organizations.is_empty() {
-            cache.preload_organizations(conn, &self.organizations)?;
-        }
-        if !self.memberships.is_empty() {
-            cache.preload_memberships(conn, &self.memberships)?;
-        }
-        if !self.pairs.is_empty() {
-            cache.preload_pairs(conn, &self.pairs)?;
-        }
+        // An empty list sends no query.
+        cache.preload_tombstones(conn, &self.tombstones)?;
+        cache.preload_users(conn, &self.users)?;
+        cache.preload_emails(conn, &self.emails)?;
+        cache.preload_accounts(conn, &self.accounts)?;
+        cache.preload_organizations(conn, &self.organizations)?;
+        cache.preload_memberships(conn, &self.memberships)?;
+        cache.preload_pairs(conn, &self.pairs)?;
         Ok(())
     }
 }

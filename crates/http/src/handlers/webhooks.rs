@@ -74,8 +74,9 @@ pub const MAX_SVIX_ID_LEN: usize = 256;
 /// whose `svix-id` is empty or longer than [`MAX_SVIX_ID_LEN`] (nothing written: it cannot be
 /// keyed), 400 with the reason for a signed body that cannot be applied (logged as rejected,
 /// with its payload, for replay), 408 for a body that does not arrive within the deadline, 413
-/// for an oversized body, 503 when the secret is not configured, the database is down or
-/// unverified bodies already hold the whole budget.
+/// for an oversized body, 503 when the secret is not configured, the database is down,
+/// unverified bodies already hold the whole budget, or the queue of deliveries waiting to be
+/// written is full.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/clerk_webhook/",
@@ -93,7 +94,7 @@ pub const MAX_SVIX_ID_LEN: usize = 256;
         (status = 400, description = "`Invalid webhook signature` (bad or missing signature, or a stale timestamp: nothing written), `The svix-id header must hold 1 to 256 characters` (nothing written), or the reason a signed body cannot be applied (recorded as `rejected`, payload included, for replay)", body = ErrorDetail),
         (status = 408, description = "The whole body did not arrive within the deadline (5 s unless configured); the connection is closed", body = ErrorDetail),
         (status = 413, description = "The body is larger than the limit (1 MiB unless configured); the connection is closed, the rest of the body is not read", body = ErrorDetail),
-        (status = 503, description = "CLERK_WEBHOOK_SIGNING_SECRET is not set, the database is unavailable, or the bodies being received before verification already hold the budget set aside for them (`Too many webhook bodies are being received at once; retry shortly`, connection closed): the sender retries", body = ErrorDetail,
+        (status = 503, description = "CLERK_WEBHOOK_SIGNING_SECRET is not set, the database is unavailable, or the bodies being received before verification already hold the budget set aside for them (`Too many webhook bodies are being received at once; retry shortly`, connection closed), or verified deliveries already fill the queue of those waiting to be written (`Too many webhook deliveries are waiting to be written; retry shortly`): the sender retries", body = ErrorDetail,
             headers(("Retry-After" = u32, description = "Seconds to wait, when the database is unavailable or the budget is exhausted"))),
     ),
 )]
