@@ -79,8 +79,8 @@ pub struct QueuedDelivery {
 /// What a queued delivery asks of the mirror.
 #[derive(Debug)]
 pub enum QueuedWork {
-    /// Apply the event its body holds.
-    Apply(EventEnvelope),
+    /// Apply the event its body holds (boxed: an envelope is twenty times a reason's size).
+    Apply(Box<EventEnvelope>),
     /// Record it as rejected, for this reason.
     Reject(String),
 }

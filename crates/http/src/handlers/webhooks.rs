@@ -122,7 +122,10 @@ pub async fn receive_clerk_webhook(
     let svix_id = usable_svix_id(message.id)?;
     let received_at = chrono::Utc::now().naive_utc();
     let (event_type, work) = match EventEnvelope::parse(&body) {
-        Ok(envelope) => (envelope.event_type.clone(), QueuedWork::Apply(envelope)),
+        Ok(envelope) => (
+            envelope.event_type.clone(),
+            QueuedWork::Apply(Box::new(envelope)),
+        ),
         Err(err) => (rejected_type(&err), QueuedWork::Reject(err.to_string())),
     };
     let rejected = match &work {
