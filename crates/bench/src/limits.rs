@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use clerk_sync_domain::{ClerkEvent, ClerkUserId, EventEnvelope, Outcome, UnixMillis};
+use clerk_sync_domain::{ClerkEvent, ClerkUserId, EventEnvelope, Outcome};
 use clerk_sync_persistence::admin::Direction;
 use clerk_sync_persistence::clerk_objects::{self, PageStart, UserFilter, UserOrderKey};
 use clerk_sync_persistence::{
@@ -311,10 +311,12 @@ pub fn sqlite_deliveries(
         let index = usize::try_from(done).unwrap_or(0) % prepared.len();
         let (id, body, envelope) = &mut prepared[index];
         if done >= rounds_start {
-            // A further round over the users: a new message id and a newer version each.
-            id.push('r');
+            // A further round over the users: the sequence's next message id and version, so
+            // that each is newer than any before, in this run or an earlier one.
+            let (next_id, version) = deliveries.claim();
+            *id = next_id;
             if let ClerkEvent::UserUpserted(user) = &mut envelope.event {
-                user.updated_at = UnixMillis(user.updated_at.0 + 1_000_000_000);
+                user.updated_at = version;
             }
         }
         let delivery = Delivery {
@@ -342,5 +344,40 @@ fn chrono_now() -> chrono::NaiveDateTime {
 pub fn limit(done: u64, elapsed: Duration) -> Limit {
     Limit {
         rate: done as f64 / elapsed.as_secs_f64().max(1e-9),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clerk_sync_persistence::{Database, PoolOptions};
+
+    use super::*;
+
+    #[test]
+    fn a_loop_run_again_still_applies_every_delivery() -> anyhow::Result<()> {
+        let path = std::env::temp_dir().join(format!(
+            "clerk-sync-bench-test-{}-loop.sqlite3",
+            std::process::id()
+        ));
+        drop(std::fs::remove_file(&path));
+        drop(Database::open_connection(
+            &DatabaseUrl::Sqlite(path.clone()),
+            &PoolOptions::default(),
+        )?);
+        // Three users: each run goes round them many times, as `--repeat` runs it again.
+        let deliveries = Deliveries::new(3)?;
+        deliveries.switch_to_updates();
+        for run in 0..2 {
+            let limit = sqlite_deliveries(
+                &path,
+                SqliteSynchronous::Normal,
+                &deliveries,
+                Duration::from_millis(100),
+            )
+            .map_err(|err| err.context(format!("run {run}")))?;
+            assert!(limit.rate > 0.0);
+        }
+        drop(std::fs::remove_file(&path));
+        Ok(())
     }
 }

@@ -116,6 +116,17 @@ impl Deliveries {
         (format!("msg_bench{}_{sequence}", self.run), user, body)
     }
 
+    /// The next number of the sequence, without a body: a new message id and a version newer
+    /// than any delivery's so far.
+    pub fn claim(&self) -> (String, UnixMillis) {
+        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let version = self.base_version + i64::try_from(sequence).unwrap_or(i64::MAX);
+        (
+            format!("msg_bench{}_{sequence}", self.run),
+            UnixMillis(version),
+        )
+    }
+
     /// Checks that a body says what the benchmark means it to say.
     ///
     /// # Errors
