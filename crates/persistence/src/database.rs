@@ -190,6 +190,13 @@ impl Database {
             .map_err(|err| StoreError::from(UnavailableCause::from(err)))
     }
 
+    /// The most connections this database's pools open together (on SQLite, the pool and the
+    /// writer connection): more threads waiting on the database than this only wait for each
+    /// other.
+    pub fn max_connections(&self) -> u32 {
+        self.pool.max_size() + self.writer.as_ref().map_or(0, Pool::max_size)
+    }
+
     /// Connections in use and idle.
     pub fn state(&self) -> PoolState {
         let state = self.pool.state();

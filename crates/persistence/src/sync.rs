@@ -1,7 +1,8 @@
 //! Applying webhook deliveries: in one transaction that records each Svix message id together
 //! with its change, so a delivery takes effect exactly once. Deliveries that arrive together
-//! share a transaction ([`process_deliveries`]), each in a savepoint of its own. The change
-//! itself is made by the per-object functions of `changes`, which a resync uses too.
+//! share a transaction ([`process_deliveries`]), each in a savepoint of its own when one of
+//! them fails. The change itself is made by the per-object functions of `changes`, which a
+//! resync uses too.
 
 use chrono::NaiveDateTime;
 use clerk_sync_domain::{ClerkEvent, EventEnvelope, Outcome, UserId};
@@ -113,10 +114,12 @@ const SAVEPOINT_ATTEMPTS: u32 = 3;
 ///
 /// The transaction takes the locks of every delivery at its start, in one sorted order (so
 /// that batches on separate connections or replicas never wait on each other in a cycle),
-/// reads the message ids and the rows the rules need in a few queries, then applies each
-/// delivery in a savepoint of its own: a delivery that fails is rolled back alone and answered
-/// its error, and the others are kept. A message id that comes twice in one batch is a
-/// duplicate the second time, as it would be in two transactions.
+/// reads the message ids and the rows the rules need in a few queries, then applies the
+/// deliveries one after the other and logs the new message ids in one INSERT. Should any
+/// delivery fail, the transaction is rolled back and runs again with each delivery in a
+/// savepoint of its own: a delivery that fails is rolled back alone and answered its error, and
+/// the others are kept. A message id that comes twice in one batch is a duplicate the second
+/// time, as it would be in two transactions.
 ///
 /// # Errors
 /// [`StoreError`] for the whole batch when the transaction itself fails (it cannot begin, its
@@ -140,37 +143,123 @@ fn process_deliveries_in(
             keys.extend(event_keys(&envelope.event));
         }
     }
-    // A batch of one needs no savepoint: its failure is the transaction's.
-    let isolate = batch.len() > 1;
-    write_transaction_in(mode, conn, &keys, |conn| {
-        let ids: Vec<&str> = batch.iter().map(|item| item.delivery.svix_id).collect();
-        let mut recorded = webhook_events::recorded_outcomes(conn, &ids)?;
-        let mut cache = RowCache::default();
-        preload(conn, &mut cache, batch)?;
-        let mut results = Vec::with_capacity(batch.len());
-        for item in batch {
-            let svix_id = item.delivery.svix_id;
-            let previous = recorded.get(svix_id).copied();
-            let result = if isolate {
-                in_savepoint(conn, &mut cache, |conn, cache| {
-                    process_one(conn, cache, item, previous)
-                })
-            } else {
-                process_one(conn, &mut cache, item, previous)
-            };
-            match result {
-                Ok(outcome) => {
-                    if outcome != Outcome::Duplicate {
-                        recorded.insert(svix_id.to_owned(), outcome);
-                    }
-                    results.push(Ok(outcome));
-                }
-                Err(err) if isolate => results.push(Err(err)),
-                Err(err) => return Err(err),
-            }
+    if batch.len() > 1 {
+        // Deliveries almost never fail, so the batch first runs without savepoints (two round
+        // trips fewer per delivery) and writes its new log entries in one INSERT. Should one
+        // delivery fail, all of that is rolled back and the batch runs again, each delivery in
+        // a savepoint of its own, so that the failure is that delivery's alone.
+        match write_transaction_in(mode, conn, &keys, |conn| {
+            apply_batch(conn, batch, Isolation::Together)
+        }) {
+            Err(err @ StoreError::Unavailable(_)) => return Err(err),
+            Err(_) => tracing::debug!(
+                deliveries = batch.len(),
+                "a delivery of a batch failed; applying each in a savepoint of its own"
+            ),
+            ok => return ok,
         }
-        Ok(results)
+    }
+    write_transaction_in(mode, conn, &keys, |conn| {
+        apply_batch(conn, batch, Isolation::Savepoints)
     })
+}
+
+/// How the deliveries of one transaction are kept apart.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Isolation {
+    /// Not at all: any delivery's failure is the transaction's. New log entries are written
+    /// together at the end.
+    Together,
+    /// Each in a savepoint (none for a batch of one, whose failure is the transaction's).
+    Savepoints,
+}
+
+/// Applies `batch` inside its transaction, its locks taken.
+fn apply_batch(
+    conn: &mut DbConnection,
+    batch: &[BatchedDelivery<'_>],
+    isolation: Isolation,
+) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+    let ids: Vec<&str> = batch.iter().map(|item| item.delivery.svix_id).collect();
+    let mut recorded = webhook_events::recorded_outcomes(conn, &ids)?;
+    let mut cache = RowCache::default();
+    preload(conn, &mut cache, batch)?;
+    let savepoints = isolation == Isolation::Savepoints && batch.len() > 1;
+    let mut log = LogWriter::new(isolation == Isolation::Together);
+    let mut results = Vec::with_capacity(batch.len());
+    for item in batch {
+        let svix_id = item.delivery.svix_id;
+        let previous = recorded.get(svix_id).copied();
+        let result = if savepoints {
+            in_savepoint(conn, &mut cache, |conn, cache| {
+                process_one(conn, cache, &mut log, item, previous)
+            })
+        } else {
+            process_one(conn, &mut cache, &mut log, item, previous)
+        };
+        match result {
+            Ok(outcome) => {
+                if outcome != Outcome::Duplicate {
+                    recorded.insert(svix_id.to_owned(), outcome);
+                }
+                results.push(Ok(outcome));
+            }
+            Err(err) if savepoints => results.push(Err(err)),
+            Err(err) => return Err(err),
+        }
+    }
+    log.flush(conn)?;
+    Ok(results)
+}
+
+/// Writes a batch's new webhook-log entries: at once, or held back and written in one INSERT.
+struct LogWriter<'a> {
+    deferred: bool,
+    pending: Vec<webhook_events::NewEntry<'a>>,
+}
+
+impl<'a> LogWriter<'a> {
+    fn new(deferred: bool) -> Self {
+        Self {
+            deferred,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Logs a message id's first outcome.
+    fn insert(
+        &mut self,
+        conn: &mut DbConnection,
+        entry: webhook_events::NewEntry<'a>,
+    ) -> Result<(), StoreError> {
+        if self.deferred {
+            self.pending.push(entry);
+            Ok(())
+        } else {
+            webhook_events::insert_entries(conn, &[entry])
+        }
+    }
+
+    /// Makes the entry of `svix_id`, if it is held back, visible to the statements that follow.
+    fn written(&mut self, conn: &mut DbConnection, svix_id: &str) -> Result<(), StoreError> {
+        if self
+            .pending
+            .iter()
+            .any(|entry| entry.delivery.svix_id == svix_id)
+        {
+            self.flush(conn)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        webhook_events::insert_entries(conn, &self.pending)?;
+        self.pending.clear();
+        Ok(())
+    }
 }
 
 /// Runs `work` in a savepoint, again (a few times) when it conflicts. A failed attempt is rolled
@@ -201,14 +290,16 @@ fn in_savepoint<T>(
 
 /// One delivery of a batch, inside its transaction: `previous` is what the log recorded for its
 /// message id before it.
-fn process_one(
+fn process_one<'a>(
     conn: &mut DbConnection,
     cache: &mut RowCache,
-    item: &BatchedDelivery<'_>,
+    log: &mut LogWriter<'a>,
+    item: &BatchedDelivery<'a>,
     previous: Option<Outcome>,
 ) -> Result<Outcome, StoreError> {
     let delivery = &item.delivery;
     if previous.is_some_and(|outcome| outcome != Outcome::Rejected) {
+        log.written(conn, delivery.svix_id)?;
         webhook_events::record_repeat(conn, delivery)?;
         return Ok(Outcome::Duplicate);
     }
@@ -220,8 +311,18 @@ fn process_one(
         DeliveryWork::Reject(reason) => (Outcome::Rejected, Some(reason)),
     };
     match previous {
-        None => webhook_events::insert(conn, delivery, outcome, error)?,
-        Some(_) => webhook_events::record_retry(conn, delivery, outcome, error)?,
+        None => log.insert(
+            conn,
+            webhook_events::NewEntry {
+                delivery: *delivery,
+                outcome,
+                error,
+            },
+        )?,
+        Some(_) => {
+            log.written(conn, delivery.svix_id)?;
+            webhook_events::record_retry(conn, delivery, outcome, error)?;
+        }
     }
     Ok(outcome)
 }

@@ -85,26 +85,42 @@ pub(crate) fn recorded_outcomes(
         .collect()
 }
 
-/// Records a first delivery.
-pub(crate) fn insert(
+/// A message id's first entry in the log.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NewEntry<'a> {
+    pub delivery: Delivery<'a>,
+    pub outcome: Outcome,
+    pub error: Option<&'a str>,
+}
+
+/// Logs message ids not logged before, in one INSERT.
+pub(crate) fn insert_entries(
     conn: &mut DbConnection,
-    delivery: &Delivery<'_>,
-    outcome: Outcome,
-    error: Option<&str>,
+    entries: &[NewEntry<'_>],
 ) -> Result<(), StoreError> {
-    diesel::insert_into(webhook_events::table)
-        .values((
-            webhook_events::svix_id.eq(delivery.svix_id),
-            webhook_events::event_type.eq(delivery.event_type),
-            webhook_events::clerk_object_id.eq(delivery.clerk_object_id),
-            webhook_events::outcome.eq(outcome.as_str()),
-            webhook_events::error.eq(error),
-            webhook_events::payload.eq(delivery.payload),
-            webhook_events::attempts.eq(1),
-            webhook_events::received_at.eq(delivery.received_at),
-            webhook_events::last_received_at.eq(delivery.received_at),
-        ))
-        .execute(conn)?;
+    let rows: Vec<_> = entries
+        .iter()
+        .map(|entry| {
+            let delivery = &entry.delivery;
+            (
+                webhook_events::svix_id.eq(delivery.svix_id),
+                webhook_events::event_type.eq(delivery.event_type),
+                webhook_events::clerk_object_id.eq(delivery.clerk_object_id),
+                webhook_events::outcome.eq(entry.outcome.as_str()),
+                webhook_events::error.eq(entry.error),
+                webhook_events::payload.eq(delivery.payload),
+                webhook_events::attempts.eq(1),
+                webhook_events::received_at.eq(delivery.received_at),
+                webhook_events::last_received_at.eq(delivery.received_at),
+            )
+        })
+        .collect();
+    // Per backend: diesel's MultiConnection has no multi-row INSERT of its own.
+    let statement = diesel::insert_into(webhook_events::table).values(&rows);
+    match conn {
+        DbConnection::Postgres(pg) => statement.execute(pg)?,
+        DbConnection::Sqlite(sqlite) => statement.execute(sqlite)?,
+    };
     Ok(())
 }
 

@@ -207,7 +207,11 @@ impl Application {
         .client_request_timeout(Duration::from_secs(
             server_settings.client_request_timeout_seconds,
         ))
-        .listen(listener)?;
+        .listen(listener)?
+        // Every blocking task holds a database connection (`clerk_sync_http::db`), so a worker
+        // needs no more blocking threads than there are connections; actix's default (512
+        // shared out) lets dozens of threads queue on the pool's lock and wake each other.
+        .worker_max_blocking_threads(purge_database.max_connections() as usize);
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }

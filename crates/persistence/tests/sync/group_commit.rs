@@ -17,6 +17,7 @@ backend_tests!(
     a_message_id_twice_in_one_batch_is_applied_once,
     a_failing_delivery_is_answered_alone_and_the_others_are_kept,
     a_batch_applies_its_deliveries_in_order,
+    a_rejection_retried_in_the_same_batch_is_applied_and_logged_once,
 );
 
 fn ids(names: &[&str]) -> Vec<String> {
@@ -178,5 +179,52 @@ fn a_failing_delivery_is_answered_alone_and_the_others_are_kept(db: TestDatabase
     assert!(
         matches!(results[..], [Ok(Outcome::Applied), Ok(Outcome::Duplicate)]),
         "{results:?}"
+    );
+}
+
+fn a_rejection_retried_in_the_same_batch_is_applied_and_logged_once(db: TestDatabase) {
+    let database = db.connect().expect("database");
+    let mut conn = database.get().expect("connection");
+    let payload = user("user.created", "user_retried", None, "R", 1).to_string();
+    let envelope = EventEnvelope::parse(payload.as_bytes()).expect("an event");
+    let delivery = Delivery {
+        svix_id: "msg_retried",
+        event_type: "user.created",
+        clerk_object_id: envelope.event.object_id(),
+        payload: &payload,
+        received_at: now(),
+    };
+    let batch = [
+        BatchedDelivery {
+            delivery,
+            work: DeliveryWork::Reject("refused the first time"),
+        },
+        BatchedDelivery {
+            delivery,
+            work: DeliveryWork::Apply(&envelope),
+        },
+        BatchedDelivery {
+            delivery,
+            work: DeliveryWork::Apply(&envelope),
+        },
+    ];
+    let results = process_deliveries(&mut conn, &batch).expect("the batch commits");
+    assert!(
+        matches!(
+            results[..],
+            [
+                Ok(Outcome::Rejected),
+                Ok(Outcome::Applied),
+                Ok(Outcome::Duplicate)
+            ]
+        ),
+        "{results:?}"
+    );
+    let row = webhook_events::find(&mut conn, "msg_retried")
+        .expect("query")
+        .expect("logged");
+    assert_eq!(
+        (row.outcome.as_str(), row.error, row.attempts),
+        ("applied", None, 3)
     );
 }
