@@ -151,9 +151,10 @@ impl GroupCommit {
         receiving: Receiving<'_>,
         delivery: QueuedDelivery,
     ) -> Result<Outcome, ApiError> {
+        // No longer being received: a writer that takes this delivery must not wait for it.
+        drop(receiving);
         let (answer, answered) = oneshot::channel();
         let sent = self.queue.try_send(Pending { delivery, answer });
-        drop(receiving);
         match sent {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
@@ -312,7 +313,47 @@ fn storable_payload(body: &[u8]) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    use clerk_sync_persistence::testing::TestDatabase;
+    use prometheus::HistogramOpts;
+
     use super::*;
+
+    /// A delivery that no other is being received with is written at once: the writer does
+    /// not wait out `max_wait` for it (the sender's own count once held the batch open).
+    #[actix_rt::test]
+    async fn a_lone_delivery_does_not_wait_for_company() {
+        let db = TestDatabase::sqlite().expect("a SQLite file");
+        let database = db.connect().expect("database");
+        let options = GroupCommitOptions {
+            max_batch: 64,
+            max_wait: Duration::from_secs(1),
+            postgres_writers: 1,
+            queue_capacity: 16,
+        };
+        let sizes = Histogram::with_opts(HistogramOpts::new("sizes", "sizes")).expect("metric");
+        let commit = GroupCommit::start(&database, &options, sizes).expect("writers");
+        for n in 0..3 {
+            let body = format!(
+                r#"{{"type":"user.created","data":{{"id":"user_lone{n}","updated_at":1,"email_addresses":[]}}}}"#
+            );
+            let envelope = EventEnvelope::parse(body.as_bytes()).expect("an event");
+            let delivery = QueuedDelivery {
+                svix_id: format!("msg_lone{n}"),
+                event_type: envelope.event_type.clone(),
+                body: web::Bytes::from(body),
+                received_at: chrono::Utc::now().naive_utc(),
+                work: QueuedWork::Apply(Box::new(envelope)),
+            };
+            let started = Instant::now();
+            let outcome = commit.submit(commit.receiving(), delivery).await;
+            assert!(matches!(outcome, Ok(Outcome::Applied)), "{outcome:?}");
+            assert!(
+                started.elapsed() < Duration::from_millis(800),
+                "delivery {n} waited {:?} for a batch nobody else was joining",
+                started.elapsed()
+            );
+        }
+    }
 
     #[test]
     fn stored_payloads_hold_neither_nul_nor_invalid_utf8() {
