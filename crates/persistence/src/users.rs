@@ -198,8 +198,23 @@ fn insert_contacts(
             })
         })
         .collect();
-    // Per backend, in chunks: diesel's MultiConnection has no multi-row INSERT of its own.
+    // Per backend, in chunks: diesel's MultiConnection has no multi-row INSERT of its own. A
+    // single row (a webhook about a user with one address) is written as columns, a statement
+    // diesel prepares once per connection; a multi-row INSERT (or a derived `Insertable`) is
+    // parsed and planned anew each time.
     for chunk in emails.chunks(CONTACT_CHUNK) {
+        if let [row] = chunk {
+            diesel::insert_into(user_email_addresses::table)
+                .values((
+                    user_email_addresses::user_id.eq(row.user_id),
+                    user_email_addresses::clerk_id.eq(row.clerk_id),
+                    user_email_addresses::email_address.eq(row.email_address),
+                    user_email_addresses::verified.eq(row.verified),
+                    user_email_addresses::is_primary.eq(row.is_primary),
+                ))
+                .execute(conn)?;
+            continue;
+        }
         let statement = diesel::insert_into(user_email_addresses::table).values(chunk);
         match conn {
             DbConnection::Postgres(pg) => statement.execute(pg)?,
@@ -207,6 +222,18 @@ fn insert_contacts(
         };
     }
     for chunk in phones.chunks(CONTACT_CHUNK) {
+        if let [row] = chunk {
+            diesel::insert_into(user_phone_numbers::table)
+                .values((
+                    user_phone_numbers::user_id.eq(row.user_id),
+                    user_phone_numbers::clerk_id.eq(row.clerk_id),
+                    user_phone_numbers::phone_number.eq(row.phone_number),
+                    user_phone_numbers::verified.eq(row.verified),
+                    user_phone_numbers::is_primary.eq(row.is_primary),
+                ))
+                .execute(conn)?;
+            continue;
+        }
         let statement = diesel::insert_into(user_phone_numbers::table).values(chunk);
         match conn {
             DbConnection::Postgres(pg) => statement.execute(pg)?,

@@ -94,27 +94,33 @@ pub(crate) struct NewEntry<'a> {
 }
 
 /// Logs message ids not logged before, in one INSERT.
-pub(crate) fn insert_entries(
+pub(crate) fn insert_entries<'a>(
     conn: &mut DbConnection,
-    entries: &[NewEntry<'_>],
+    entries: &[NewEntry<'a>],
 ) -> Result<(), StoreError> {
-    let rows: Vec<_> = entries
-        .iter()
-        .map(|entry| {
-            let delivery = &entry.delivery;
-            (
-                webhook_events::svix_id.eq(delivery.svix_id),
-                webhook_events::event_type.eq(delivery.event_type),
-                webhook_events::clerk_object_id.eq(delivery.clerk_object_id),
-                webhook_events::outcome.eq(entry.outcome.as_str()),
-                webhook_events::error.eq(entry.error),
-                webhook_events::payload.eq(delivery.payload),
-                webhook_events::attempts.eq(1),
-                webhook_events::received_at.eq(delivery.received_at),
-                webhook_events::last_received_at.eq(delivery.received_at),
-            )
-        })
-        .collect();
+    let row = |entry: &NewEntry<'a>| {
+        let delivery = entry.delivery;
+        (
+            webhook_events::svix_id.eq(delivery.svix_id),
+            webhook_events::event_type.eq(delivery.event_type),
+            webhook_events::clerk_object_id.eq(delivery.clerk_object_id),
+            webhook_events::outcome.eq(entry.outcome.as_str()),
+            webhook_events::error.eq(entry.error),
+            webhook_events::payload.eq(delivery.payload),
+            webhook_events::attempts.eq(1),
+            webhook_events::received_at.eq(delivery.received_at),
+            webhook_events::last_received_at.eq(delivery.received_at),
+        )
+    };
+    if let [entry] = entries {
+        // One row: a statement diesel prepares once per connection (a multi-row INSERT is
+        // parsed and planned anew each time).
+        diesel::insert_into(webhook_events::table)
+            .values(row(entry))
+            .execute(conn)?;
+        return Ok(());
+    }
+    let rows: Vec<_> = entries.iter().map(row).collect();
     // Per backend: diesel's MultiConnection has no multi-row INSERT of its own.
     let statement = diesel::insert_into(webhook_events::table).values(&rows);
     match conn {
