@@ -328,10 +328,13 @@ impl Bench {
             .open()?;
             naive::create_and_seed(&mut conn, self.args.users, &image)?;
         }
+        // The user as the delivery carries it: what the server stores as its `clerk_object`.
+        let object = serde_json::from_str::<serde_json::Value>(&payload)?["data"].to_string();
         let variables = [
             ("users", self.args.users.to_string()),
             ("payload", payload),
             ("image", image),
+            ("object", object),
         ];
         let duration = Duration::from_secs(self.args.duration);
         for row in &mut rows {
