@@ -103,25 +103,31 @@ impl Deliveries {
 
     /// The next delivery: its message id, the user's index and its body.
     pub fn next(&self) -> (String, usize, String) {
-        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let (sequence, id, version) = self.take();
         let user = usize::try_from(sequence).unwrap_or(0) % self.bodies.len();
-        let version = self.base_version + i64::try_from(sequence).unwrap_or(i64::MAX);
         let body = self.bodies[user]
-            .replace(VERSION_PLACEHOLDER, &version.to_string())
+            .replace(VERSION_PLACEHOLDER, &version.0.to_string())
             .replacen(
                 "\"type\":\"user.created\"",
                 &format!("\"type\":\"{}\"", self.event_type()),
                 1,
             );
-        (format!("msg_bench{}_{sequence}", self.run), user, body)
+        (id, user, body)
     }
 
     /// The next number of the sequence, without a body: a new message id and a version newer
     /// than any delivery's so far.
     pub fn claim(&self) -> (String, UnixMillis) {
+        let (_, id, version) = self.take();
+        (id, version)
+    }
+
+    /// Takes the next number of the sequence: it, and the message id and version derived from it.
+    fn take(&self) -> (u64, String, UnixMillis) {
         let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
         let version = self.base_version + i64::try_from(sequence).unwrap_or(i64::MAX);
         (
+            sequence,
             format!("msg_bench{}_{sequence}", self.run),
             UnixMillis(version),
         )

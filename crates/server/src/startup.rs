@@ -187,6 +187,10 @@ impl Application {
         }
         log_token_keys(settings, state.tokens.as_ref());
         let purge_database = state.database.clone();
+        // Every blocking task holds a database connection (`clerk_sync_http::db`), so a worker
+        // needs no more blocking threads than there are connections; actix's default (512
+        // shared out) lets dozens of threads queue on the pool's lock and wake each other.
+        let blocking_threads = state.database.max_connections() as usize;
         let state = state.into_data();
         let metrics = match &settings.metrics.listen {
             Some(address) => Some(metrics_server(address, &state)?),
@@ -208,10 +212,7 @@ impl Application {
             server_settings.client_request_timeout_seconds,
         ))
         .listen(listener)?
-        // Every blocking task holds a database connection (`clerk_sync_http::db`), so a worker
-        // needs no more blocking threads than there are connections; actix's default (512
-        // shared out) lets dozens of threads queue on the pool's lock and wake each other.
-        .worker_max_blocking_threads(purge_database.max_connections() as usize);
+        .worker_max_blocking_threads(blocking_threads);
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
