@@ -19,6 +19,7 @@ pub mod request_log;
 pub mod routing;
 pub mod security_headers;
 mod state;
+pub mod user_reads;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};

@@ -78,6 +78,7 @@ pub struct Metrics {
     latency: HistogramVec,
     deliveries: IntCounterVec,
     batch_sizes: Histogram,
+    user_read_sizes: Histogram,
     token_rejections: IntCounterVec,
     read_through: IntCounterVec,
     pass_through: IntCounterVec,
@@ -120,6 +121,13 @@ impl Metrics {
             )
             .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
         )?;
+        let user_read_sizes = Histogram::with_opts(
+            HistogramOpts::new(
+                "user_read_batch_size",
+                "Callers' users read per query (/me, forward auth and the admin pages' lookups, read together).",
+            )
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+        )?;
         let token_rejections = IntCounterVec::new(
             Opts::new(
                 "token_rejections_total",
@@ -152,6 +160,7 @@ impl Metrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(deliveries.clone()))?;
         registry.register(Box::new(batch_sizes.clone()))?;
+        registry.register(Box::new(user_read_sizes.clone()))?;
         registry.register(Box::new(token_rejections.clone()))?;
         registry.register(Box::new(read_through.clone()))?;
         registry.register(Box::new(pass_through.clone()))?;
@@ -162,6 +171,7 @@ impl Metrics {
             latency,
             deliveries,
             batch_sizes,
+            user_read_sizes,
             token_rejections,
             read_through,
             pass_through,
@@ -189,6 +199,11 @@ impl Metrics {
     /// The histogram of deliveries per transaction, for the writers to observe.
     pub fn batch_sizes(&self) -> Histogram {
         self.batch_sizes.clone()
+    }
+
+    /// The histogram of users per read of callers, for the readers to observe.
+    pub fn user_read_sizes(&self) -> Histogram {
+        self.user_read_sizes.clone()
     }
 
     /// Counts a refused session token.

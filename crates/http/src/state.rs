@@ -15,6 +15,7 @@ use crate::metrics::{Metrics, MetricsAccess};
 use crate::pass_through::PassThrough;
 use crate::read_through::ReadThrough;
 use crate::request_body::BodyLimits;
+use crate::user_reads::UserReads;
 
 /// The largest webhook body accepted unless configured otherwise: Clerk's events are a few
 /// kilobytes; a megabyte leaves room for large metadata.
@@ -29,6 +30,8 @@ pub struct AppState {
     pub webhooks: Option<Verifier>,
     /// Writes verified deliveries, those that arrive together in one transaction.
     pub deliveries: GroupCommit,
+    /// Reads callers' users, those asked for together in one query.
+    pub user_reads: UserReads,
     /// Verifies session tokens; `None` when no key is configured.
     pub tokens: Option<TokenVerifier>,
     /// The largest webhook body accepted.

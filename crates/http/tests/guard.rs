@@ -13,6 +13,7 @@ use clerk_sync_http::auth::{Session, require_membership};
 use clerk_sync_http::group_commit::GroupCommit;
 use clerk_sync_http::metrics::MetricsAccess;
 use clerk_sync_http::request_body::BodyLimits;
+use clerk_sync_http::user_reads::UserReads;
 use clerk_sync_http::{ApiError, AppState};
 use clerk_sync_persistence::testing::TestDatabase;
 use clerk_sync_persistence::{Database, Delivery, backend_tests, process_delivery};
@@ -76,8 +77,11 @@ fn the_guard_requires_membership_and_the_role_asked_for(db: TestDatabase) {
     let metrics = clerk_sync_http::metrics::Metrics::new().expect("metrics");
     let deliveries = GroupCommit::start(&database, &Default::default(), metrics.batch_sizes())
         .expect("the delivery writers");
+    let user_reads =
+        UserReads::start(&database, 1, metrics.user_read_sizes()).expect("the user readers");
     let state = AppState {
         deliveries,
+        user_reads,
         database,
         webhooks: None,
         tokens: None,

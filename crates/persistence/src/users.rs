@@ -68,6 +68,49 @@ impl TryFrom<UserRow> for User {
     type Error = StoreError;
 
     fn try_from(row: UserRow) -> Result<Self, StoreError> {
+        UserModelRow {
+            id: row.id,
+            clerk_id: row.clerk_id,
+            email: row.email,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            image_url: row.image_url,
+            is_staff: row.is_staff,
+            is_active: row.is_active,
+            banned: row.banned,
+            username: row.username,
+            phone_number: row.phone_number,
+            public_metadata: row.public_metadata,
+            unsafe_metadata: row.unsafe_metadata,
+        }
+        .try_into()
+    }
+}
+
+/// The columns of a `users` row that [`User`] holds: what a caller's lookup reads (not the
+/// private metadata, timestamps and flags the model does not answer).
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct UserModelRow {
+    id: i64,
+    clerk_id: Option<String>,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    image_url: Option<String>,
+    is_staff: bool,
+    is_active: bool,
+    banned: bool,
+    username: Option<String>,
+    phone_number: Option<String>,
+    public_metadata: JsonText,
+    unsafe_metadata: JsonText,
+}
+
+impl TryFrom<UserModelRow> for User {
+    type Error = StoreError;
+
+    fn try_from(row: UserModelRow) -> Result<Self, StoreError> {
         Ok(Self {
             id: UserId(row.id),
             clerk_id: row
@@ -454,11 +497,52 @@ pub fn find_by_clerk_id(
 ) -> Result<Option<User>, StoreError> {
     users::table
         .filter(users::clerk_id.eq(clerk_id.as_str()))
-        .select(UserRow::as_select())
+        .select(UserModelRow::as_select())
         .first(conn)
         .optional()?
         .map(User::try_from)
         .transpose()
+}
+
+/// The users with these Clerk ids, each id's own answer in the order asked: on PostgreSQL one
+/// query for them all (`= ANY`), on SQLite one prepared query each (its `IN` list would be
+/// planned anew for every count of ids). A row that does not fit the model fails its own id
+/// only.
+///
+/// # Errors
+/// [`StoreError`] when the query fails.
+pub fn find_many_by_clerk_id(
+    conn: &mut DbConnection,
+    clerk_ids: &[&ClerkUserId],
+) -> Result<Vec<Result<Option<User>, StoreError>>, StoreError> {
+    if clerk_ids.len() < 2 || matches!(conn, DbConnection::Sqlite(_)) {
+        return clerk_ids
+            .iter()
+            .map(|clerk_id| match find_by_clerk_id(conn, clerk_id) {
+                Err(StoreError::Corrupt(value)) => Ok(Err(StoreError::Corrupt(value))),
+                answer => answer.map(Ok),
+            })
+            .collect();
+    }
+    let rows: Vec<UserModelRow> = users::table
+        .filter(users::clerk_id.eq_any(clerk_ids.iter().map(|id| id.as_str())))
+        .select(UserModelRow::as_select())
+        .load(conn)?;
+    let found: HashMap<String, UserModelRow> = rows
+        .into_iter()
+        .filter_map(|row| Some((row.clerk_id.clone()?, row)))
+        .collect();
+    // An id may be asked twice (two requests of one caller): each asking gets the row.
+    Ok(clerk_ids
+        .iter()
+        .map(|clerk_id| {
+            found
+                .get(clerk_id.as_str())
+                .cloned()
+                .map(User::try_from)
+                .transpose()
+        })
+        .collect())
 }
 
 /// Whether a Clerk user was deleted (tombstoned): it is never written again, so a read-through

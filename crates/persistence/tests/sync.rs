@@ -71,6 +71,7 @@ backend_tests!(
     unknown_event_types_are_recorded_as_ignored,
     the_fixture_story_converges_in_any_order,
     a_link_raced_by_another_writer_never_steals_the_account,
+    users_read_together_answer_each_id_as_asked,
 );
 
 fn migrations_go_up_down_and_up_again(db: TestDatabase) {
@@ -724,4 +725,66 @@ fn a_link_raced_by_another_writer_never_steals_the_account(db: TestDatabase) {
             .expect("the second user has a row of its own");
     assert_ne!(second.id, local);
     assert!(!second.is_staff);
+}
+
+/// `find_many_by_clerk_id` (the callers' lookups read together) answers every id in the order
+/// asked, an id asked twice both times, a missing id `None`, like `find_by_clerk_id` one by one.
+fn users_read_together_answer_each_id_as_asked(db: TestDatabase) {
+    let database = db.connect().expect("database");
+    let mut conn = database.get().expect("connection");
+    for (n, name) in ["ada", "grace", "edsger"].iter().enumerate() {
+        let body = user(
+            "user.created",
+            &format!("user_{name}"),
+            Some(&format!("{name}@example.com")),
+            name,
+            10,
+        );
+        assert_eq!(
+            deliver(&mut conn, &format!("msg_{n}"), &body),
+            Outcome::Applied
+        );
+    }
+    let id = |raw: &str| ClerkUserId::parse(raw).expect("id");
+    let asked = [
+        id("user_grace"),
+        id("user_nobody"),
+        id("user_ada"),
+        id("user_grace"),
+        id("user_edsger"),
+    ];
+    let asked: Vec<&ClerkUserId> = asked.iter().collect();
+    let answers = user_repo::find_many_by_clerk_id(&mut conn, &asked).expect("the read");
+    let names: Vec<Option<String>> = answers
+        .into_iter()
+        .map(|answer| {
+            answer
+                .expect("a row that fits")
+                .and_then(|user| user.first_name)
+        })
+        .collect();
+    let some = |name: &str| Some(name.to_owned());
+    assert_eq!(
+        names,
+        [
+            some("grace"),
+            None,
+            some("ada"),
+            some("grace"),
+            some("edsger")
+        ]
+    );
+    for one in asked {
+        let alone = user_repo::find_by_clerk_id(&mut conn, one).expect("the read");
+        let together = user_repo::find_many_by_clerk_id(&mut conn, &[one]).expect("the read");
+        assert_eq!(
+            alone.map(|user| user.id),
+            together
+                .into_iter()
+                .next()
+                .expect("one answer")
+                .expect("fits")
+                .map(|user| user.id)
+        );
+    }
 }

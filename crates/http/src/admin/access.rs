@@ -3,12 +3,11 @@
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use clerk_sync_domain::User;
-use clerk_sync_persistence::users;
 use futures_util::future::LocalBoxFuture;
 
 use super::{AdminError, CsrfKey, csrf};
 use crate::auth::Session;
-use crate::read_through::with_read_through;
+use crate::read_through::caller_with_read_through;
 use crate::{ApiError, AppState};
 
 /// The signed-in staff user. A handler that takes one runs only when the request carries a
@@ -67,18 +66,12 @@ impl FromRequest for Staff {
             let state = state.ok_or_else(|| {
                 ApiError::Internal("AppState is not registered with the app".into())
             })?;
-            let clerk_id = session.user_id().clone();
             let session_id = session.session_id().map(str::to_owned);
             // Read through like the API: a staff account made before Clerk links on first
             // sign-in.
-            let user = with_read_through(
-                &state,
-                session.user_id(),
-                move |conn| users::find_by_clerk_id(conn, &clerk_id),
-                Option::is_some,
-            )
-            .await?
-            .found;
+            let user = caller_with_read_through(&state, session.user_id(), Option::is_some)
+                .await?
+                .found;
             match user {
                 Some(user) if user.is_staff && !user.is_disabled() => Ok(Self { user, session_id }),
                 Some(user) => {

@@ -10,12 +10,11 @@
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use clerk_sync_domain::User;
-use clerk_sync_persistence::users;
 use serde::Deserialize;
 
 use crate::auth::{Session, usable};
 use crate::error::ErrorDetail;
-use crate::read_through::{Unsynced, with_read_through};
+use crate::read_through::{Unsynced, caller_with_read_through};
 use crate::{ApiError, AppState};
 
 /// What a proxy location may require beyond a valid session, as query parameters of
@@ -327,20 +326,13 @@ async fn answer(
     session: &Session,
     state: &AppState,
 ) -> Result<HttpResponse, ApiError> {
-    let clerk_id = session.user_id().clone();
     // Without a requirement on the row, a missing row is an answer too: the plain check never
     // waits for Clerk.
     let has_caller: fn(&Option<User>) -> bool = match requirements.needs_user() {
         true => Option::is_some,
         false => |_| true,
     };
-    let lookup = with_read_through(
-        state,
-        session.user_id(),
-        move |conn| users::find_by_clerk_id(conn, &clerk_id),
-        has_caller,
-    )
-    .await?;
+    let lookup = caller_with_read_through(state, session.user_id(), has_caller).await?;
     let user = lookup.found.map(usable).transpose()?;
     check(requirements, session, user.as_ref(), lookup.unsynced)?;
     let headers = IdentityHeaders::of(session, user.as_ref())?;

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Session, usable};
 use crate::error::ErrorDetail;
-use crate::read_through::with_read_through;
+use crate::read_through::{caller_with_read_through, with_read_through};
 use crate::{ApiError, AppState};
 
 /// The caller, as `GET /api/v1/auth/me/` answers.
@@ -150,14 +150,7 @@ pub async fn get_me(
     session: Session,
     state: web::Data<AppState>,
 ) -> Result<web::Json<MeResponse>, ApiError> {
-    let clerk_id = session.user_id().clone();
-    let lookup = with_read_through(
-        &state,
-        session.user_id(),
-        move |conn| users::find_by_clerk_id(conn, &clerk_id),
-        Option::is_some,
-    )
-    .await?;
+    let lookup = caller_with_read_through(&state, session.user_id(), Option::is_some).await?;
     let mut me = MeResponse::from(usable(lookup.required()?)?);
     me.active_organization = session
         .active_organization()

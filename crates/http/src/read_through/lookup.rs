@@ -1,6 +1,6 @@
 //! The caller's rows, looked up with a read-through when the mirror lacks the caller.
 
-use clerk_sync_domain::ClerkUserId;
+use clerk_sync_domain::{ClerkUserId, User};
 use clerk_sync_persistence::{DbConnection, StoreError};
 
 use super::Resolution;
@@ -64,7 +64,40 @@ where
     F: Fn(&mut DbConnection) -> Result<T, StoreError> + Clone + Send + 'static,
     T: Send + 'static,
 {
-    let found = run_db(&state.database, lookup.clone()).await?;
+    read_through_after(
+        state,
+        user,
+        || run_db(&state.database, lookup.clone()),
+        has_caller,
+    )
+    .await
+}
+
+/// [`with_read_through`] for the caller's user alone, read with other callers' (see
+/// [`UserReads`](crate::user_reads::UserReads)).
+///
+/// # Errors
+/// As [`with_read_through`].
+pub async fn caller_with_read_through(
+    state: &AppState,
+    user: &ClerkUserId,
+    has_caller: fn(&Option<User>) -> bool,
+) -> Result<Lookup<Option<User>>, ApiError> {
+    read_through_after(state, user, || state.user_reads.find(user), has_caller).await
+}
+
+/// [`with_read_through`] for any `lookup`.
+async fn read_through_after<T, F, Found>(
+    state: &AppState,
+    user: &ClerkUserId,
+    lookup: F,
+    has_caller: fn(&T) -> bool,
+) -> Result<Lookup<T>, ApiError>
+where
+    F: Fn() -> Found,
+    Found: Future<Output = Result<T, ApiError>>,
+{
+    let found = lookup().await?;
     if has_caller(&found) {
         return Ok(Lookup {
             found,
@@ -82,7 +115,7 @@ where
         .await
     {
         Resolution::Synced => {
-            let found = run_db(&state.database, lookup).await?;
+            let found = lookup().await?;
             let unsynced = (!has_caller(&found)).then_some(Unsynced::Unknown);
             return Ok(Lookup { found, unsynced });
         }

@@ -32,7 +32,7 @@ use health::ClerkHealth;
 use not_found::NotFoundCache;
 use rate_bound::RateBound;
 
-pub use lookup::{Lookup, Unsynced, with_read_through};
+pub use lookup::{Lookup, Unsynced, caller_with_read_through, with_read_through};
 pub use rate_bound::RATE_WINDOW;
 
 /// How long one request to the Backend API may take. A fetch outlives the wait of the
