@@ -25,10 +25,12 @@ pub struct Limit {
     pub rate: f64,
 }
 
-/// The SQL of `GET /api/v1/auth/me/` (`users::find_by_clerk_id`), as the server sends it
-/// (captured with `log_statement = 'all'`).
+/// The SQL of `GET /api/v1/auth/me/` for one caller (`users::find_by_clerk_id`: the columns
+/// the model's user holds), as the server sends it for a lone lookup (captured with
+/// `log_statement = 'all'`). Lookups made together are read in one `= ANY` query instead; the
+/// limit is what PostgreSQL does for each request's own select.
 const ME_SQL: &str = r#"\set i random(0, :users - 1)
-SELECT "users"."id", "users"."clerk_id", "users"."email", "users"."first_name", "users"."last_name", "users"."image_url", "users"."is_staff", "users"."is_active", "users"."clerk_updated_at", "users"."created_at", "users"."updated_at" FROM "users" WHERE ("users"."clerk_id" = 'user_bench' || (:i)::text) LIMIT 1;
+SELECT "users"."id", "users"."clerk_id", "users"."email", "users"."first_name", "users"."last_name", "users"."image_url", "users"."is_staff", "users"."is_active", "users"."banned", "users"."username", "users"."phone_number", "users"."public_metadata", "users"."unsafe_metadata" FROM "users" WHERE ("users"."clerk_id" = 'user_bench' || (:i)::text) LIMIT 1;
 "#;
 
 /// The transaction of one `user.updated` delivery (`process_delivery`, a batch of one),
