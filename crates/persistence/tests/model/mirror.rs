@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 
 use clerk_sync_persistence::DbConnection;
-use clerk_sync_persistence::schema::{organization_memberships, organizations, tombstones, users};
+use clerk_sync_persistence::schema::{
+    organization_memberships, organizations, tombstones, user_email_addresses, users,
+};
 use diesel::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Queryable)]
@@ -34,7 +36,12 @@ pub struct Mirror {
     pub memberships: Vec<MembershipRow>,
     /// clerk id, deletion time.
     pub tombstones: Vec<(String, Option<i64>)>,
+    /// user's clerk id, address id, address, verified, primary: every user's addresses.
+    pub addresses: Vec<AddressRow>,
 }
+
+/// user's clerk id, address id, address, verified, primary.
+pub type AddressRow = (Option<String>, String, String, bool, bool);
 
 impl Mirror {
     /// Sorts every table, so that two mirrors compare by content.
@@ -43,6 +50,7 @@ impl Mirror {
         self.orgs.sort();
         self.memberships.sort();
         self.tombstones.sort();
+        self.addresses.sort();
     }
 
     /// Rules that hold whatever Clerk did, checked on the mirror itself so that a wrong
@@ -123,11 +131,23 @@ pub fn dump(conn: &mut DbConnection) -> Mirror {
         .select((tombstones::clerk_id, tombstones::deleted_at))
         .load(conn)
         .unwrap_or_else(|err| panic!("tombstones: {err}"));
+    let addresses = user_email_addresses::table
+        .inner_join(users::table)
+        .select((
+            users::clerk_id,
+            user_email_addresses::clerk_id,
+            user_email_addresses::email_address,
+            user_email_addresses::verified,
+            user_email_addresses::is_primary,
+        ))
+        .load(conn)
+        .unwrap_or_else(|err| panic!("addresses: {err}"));
     let mut mirror = Mirror {
         users,
         orgs,
         memberships,
         tombstones,
+        addresses,
     };
     mirror.sort();
     mirror

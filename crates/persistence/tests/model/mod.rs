@@ -579,11 +579,29 @@ impl Clerk {
             })
             .collect();
         tombstones.sort();
+        let addresses = self
+            .users
+            .iter()
+            .filter(|u| u.live)
+            .flat_map(|u| {
+                u.addresses.iter().map(|(id, email, verified)| {
+                    let primary = u.primary.as_deref() == Some(id.as_str());
+                    (
+                        Some(u.id.clone()),
+                        id.clone(),
+                        email.clone(),
+                        *verified,
+                        primary,
+                    )
+                })
+            })
+            .collect();
         let mut mirror = Mirror {
             users,
             orgs,
             memberships,
             tombstones,
+            addresses,
         };
         mirror.sort();
         mirror
