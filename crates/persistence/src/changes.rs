@@ -19,6 +19,7 @@ use clerk_sync_domain::{
 use crate::insert_buffer::InsertBuffer;
 use crate::row_cache::RowCache;
 use crate::tombstones::TombstoneKind;
+use crate::users::ContactsWrite;
 use crate::{LockKey, StoreError, memberships, organizations, tombstones, users};
 
 /// What applying one object version (or deletion) did to the mirror.
@@ -107,6 +108,13 @@ pub(crate) fn upsert_user(
         UserTarget::Merge { from, into } => vec![from, into],
     };
     touched.extend(write.release_email_from);
+    // Read before the write below makes the cache forget the row's addresses.
+    let contacts = match write.target {
+        UserTarget::Update(id) | UserTarget::Link(id) if cache.holds_contacts(id, user) => {
+            ContactsWrite::Unchanged
+        }
+        _ => ContactsWrite::Replace,
+    };
     cache.writing_user(&user.clerk_id, user.email.as_ref(), &touched);
     if let UserTarget::Insert = write.target
         && write.release_email_from.is_none()
@@ -124,11 +132,13 @@ pub(crate) fn upsert_user(
             return Ok(Change::Created);
         }
         UserTarget::Update(id) | UserTarget::Link(id) => {
-            users::write_version(conn, id, user, email, now)?;
+            users::write_version(conn, id, user, email, now, contacts)?;
+            cache.wrote_contacts(id, user);
         }
         UserTarget::Merge { from, into } => {
             users::merge(conn, from, into)?;
-            users::write_version(conn, into, user, email, now)?;
+            users::write_version(conn, into, user, email, now, ContactsWrite::Replace)?;
+            cache.wrote_contacts(into, user);
         }
     }
     Ok(Change::Updated)

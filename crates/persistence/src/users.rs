@@ -290,6 +290,58 @@ fn insert_contacts(
 /// limits on bound values).
 const CONTACT_CHUNK: usize = 1000;
 
+/// A user's addresses and numbers as rows hold them (`clerk_id`, the address or number,
+/// verified, primary), each list sorted: two are equal when the rows are.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Contacts {
+    pub(crate) emails: Vec<(String, String, bool, bool)>,
+    pub(crate) phones: Vec<(String, String, bool, bool)>,
+}
+
+impl Contacts {
+    /// The rows a user version writes.
+    pub(crate) fn of(user: &UserSnapshot) -> Self {
+        let mut contacts = Self {
+            emails: user
+                .email_addresses
+                .iter()
+                .map(|e| {
+                    let address = e.email_address.as_str().to_owned();
+                    (e.clerk_id.clone(), address, e.verified, e.primary)
+                })
+                .collect(),
+            phones: user
+                .phone_numbers
+                .iter()
+                .map(|p| {
+                    (
+                        p.clerk_id.clone(),
+                        p.phone_number.clone(),
+                        p.verified,
+                        p.primary,
+                    )
+                })
+                .collect(),
+        };
+        contacts.sort();
+        contacts
+    }
+
+    pub(crate) fn sort(&mut self) {
+        self.emails.sort_unstable();
+        self.phones.sort_unstable();
+    }
+}
+
+/// Whether a version's write also rewrites the row's addresses and numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ContactsWrite {
+    /// Delete the row's and insert the version's.
+    Replace,
+    /// The row already holds exactly the version's: leave them.
+    Unchanged,
+}
+
 /// Replaces a row's addresses and numbers with a version's.
 fn replace_contacts(
     conn: &mut DbConnection,
@@ -418,6 +470,7 @@ pub(crate) fn write_version(
     user: &UserSnapshot,
     email: Option<&EmailAddress>,
     now: NaiveDateTime,
+    contacts: ContactsWrite,
 ) -> Result<(), StoreError> {
     let unlinked_or_ours = users::clerk_id
         .is_null()
@@ -428,7 +481,10 @@ pub(crate) fn write_version(
     if written == 0 {
         return Err(StoreError::LinkRaced);
     }
-    replace_contacts(conn, id, user)
+    match contacts {
+        ContactsWrite::Replace => replace_contacts(conn, id, user),
+        ContactsWrite::Unchanged => Ok(()),
+    }
 }
 
 /// Moves `from`'s memberships to `into` and deletes `from`.

@@ -19,10 +19,11 @@ use std::collections::{HashMap, HashSet};
 
 use clerk_sync_domain::{
     ClerkMembershipId, ClerkOrgId, ClerkUserId, EmailAddress, MembershipId, OrganizationId,
-    StoredMembership, StoredOrganization, StoredUser, UserId,
+    StoredMembership, StoredOrganization, StoredUser, UserId, UserSnapshot,
 };
 
 use crate::insert_buffer::InsertBuffer;
+use crate::users::Contacts;
 use crate::{StoreError, memberships, tombstones as tombstone_repo, users as user_repo};
 
 /// A user's id, Clerk id and Clerk version, as `users::stored` reads them.
@@ -41,6 +42,10 @@ pub(crate) struct RowCache {
     organizations: HashMap<String, Option<StoredOrganization>>,
     memberships: HashMap<String, Option<StoredMembership>>,
     pairs: HashMap<(UserId, OrganizationId), Option<StoredMembership>>,
+    /// The addresses and numbers of preloaded user rows (and of rows this transaction wrote
+    /// them for), so that a version that leaves them as they are does not rewrite them. A row
+    /// missing here is rewritten.
+    contacts: HashMap<UserId, Contacts>,
     written_users: HashSet<UserId>,
     written_organizations: HashSet<OrganizationId>,
     written_memberships: HashSet<MembershipId>,
@@ -185,10 +190,28 @@ impl RowCache {
             self.emails.remove(email.as_str());
         }
         self.written_users.extend(rows.iter().copied());
+        for row in rows {
+            self.contacts.remove(row);
+        }
+    }
+
+    /// Whether user row `id` is known to hold exactly the addresses and numbers of `user`.
+    pub(crate) fn holds_contacts(&self, id: UserId, user: &UserSnapshot) -> bool {
+        self.contacts
+            .get(&id)
+            .is_some_and(|held| *held == Contacts::of(user))
+    }
+
+    /// User row `id` now holds the addresses and numbers of `user`.
+    pub(crate) fn wrote_contacts(&mut self, id: UserId, user: &UserSnapshot) {
+        self.contacts.insert(id, Contacts::of(user));
     }
 
     /// A user row is about to be deleted (its memberships go with it) and its id tombstoned.
     pub(crate) fn deleting_user(&mut self, clerk_id: &ClerkUserId, row: Option<UserId>) {
+        if let Some(row) = row {
+            self.contacts.remove(&row);
+        }
         self.users.remove(clerk_id.as_str());
         self.tombstoned.insert(clerk_id.as_str().to_owned(), true);
         self.written_users.extend(row);

@@ -1,13 +1,17 @@
 //! Preloading a batch's reads: a few `IN (…)` queries at the start of its transaction instead
 //! of one query per object.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use clerk_sync_domain::{OrganizationId, StoredOrganization, UnixMillis, UserId};
 use diesel::prelude::*;
 
 use super::{CHUNK, RowCache, UserColumns};
-use crate::schema::{organization_memberships as memberships_t, organizations, tombstones, users};
+use crate::schema::{
+    organization_memberships as memberships_t, organizations, tombstones, user_email_addresses,
+    user_phone_numbers, users,
+};
+use crate::users::Contacts;
 use crate::{DbConnection, StoreError, memberships, users as user_repo};
 
 impl RowCache {
@@ -46,10 +50,63 @@ impl RowCache {
                 .filter(users::clerk_id.eq_any(chunk))
                 .select((users::id, users::clerk_id, users::clerk_updated_at))
                 .load(conn)?;
+            let mut found = Vec::with_capacity(rows.len());
             for row in rows {
                 let key = row.1.clone().unwrap_or_default();
-                self.users.insert(key, Some(user_repo::stored(row)?));
+                let stored = user_repo::stored(row)?;
+                found.push(stored.id);
+                self.users.insert(key, Some(stored));
             }
+            self.preload_contacts(conn, &found)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the addresses and numbers of user rows `ids`.
+    fn preload_contacts(
+        &mut self,
+        conn: &mut DbConnection,
+        ids: &[UserId],
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let raw: Vec<i64> = ids.iter().map(|id| id.0).collect();
+        let emails: Vec<(i64, String, String, bool, bool)> = user_email_addresses::table
+            .filter(user_email_addresses::user_id.eq_any(&raw))
+            .select((
+                user_email_addresses::user_id,
+                user_email_addresses::clerk_id,
+                user_email_addresses::email_address,
+                user_email_addresses::verified,
+                user_email_addresses::is_primary,
+            ))
+            .load(conn)?;
+        let phones: Vec<(i64, String, String, bool, bool)> = user_phone_numbers::table
+            .filter(user_phone_numbers::user_id.eq_any(&raw))
+            .select((
+                user_phone_numbers::user_id,
+                user_phone_numbers::clerk_id,
+                user_phone_numbers::phone_number,
+                user_phone_numbers::verified,
+                user_phone_numbers::is_primary,
+            ))
+            .load(conn)?;
+        let mut contacts: HashMap<UserId, Contacts> =
+            ids.iter().map(|id| (*id, Contacts::default())).collect();
+        for (user, clerk_id, address, verified, primary) in emails {
+            if let Some(held) = contacts.get_mut(&UserId(user)) {
+                held.emails.push((clerk_id, address, verified, primary));
+            }
+        }
+        for (user, clerk_id, number, verified, primary) in phones {
+            if let Some(held) = contacts.get_mut(&UserId(user)) {
+                held.phones.push((clerk_id, number, verified, primary));
+            }
+        }
+        for (id, mut held) in contacts {
+            held.sort();
+            self.contacts.insert(id, held);
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ backend_tests!(
     a_failing_delivery_is_answered_alone_and_the_others_are_kept,
     a_batch_applies_its_deliveries_in_order,
     a_rejection_retried_in_the_same_batch_is_applied_and_logged_once,
+    an_update_that_keeps_the_addresses_does_not_rewrite_them,
 );
 
 fn ids(names: &[&str]) -> Vec<String> {
@@ -227,4 +228,128 @@ fn a_rejection_retried_in_the_same_batch_is_applied_and_logged_once(db: TestData
         (row.outcome.as_str(), row.error, row.attempts),
         ("applied", None, 3)
     );
+}
+
+/// Counts the rows deleted from `user_email_addresses` into a table `address_deletes`.
+fn count_address_deletes(conn: &mut DbConnection, backend: Backend) {
+    let sql = match backend {
+        Backend::Sqlite => {
+            "CREATE TABLE address_deletes (n INTEGER); \
+             CREATE TRIGGER count_deletes AFTER DELETE ON user_email_addresses \
+             BEGIN INSERT INTO address_deletes VALUES (1); END;"
+        }
+        Backend::Postgres => {
+            "CREATE TABLE address_deletes (n INTEGER); \
+             CREATE FUNCTION count_deletes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             INSERT INTO address_deletes VALUES (1); RETURN OLD; END $$; \
+             CREATE TRIGGER count_deletes AFTER DELETE ON user_email_addresses FOR EACH ROW \
+             EXECUTE FUNCTION count_deletes();"
+        }
+    };
+    conn.batch_execute(sql).expect("the trigger");
+}
+
+fn address_deletes(conn: &mut DbConnection) -> i64 {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query("SELECT COUNT(*) AS n FROM address_deletes")
+        .get_result::<Count>(conn)
+        .expect("the count")
+        .n
+}
+
+/// A `user.updated` that leaves the user's addresses as they are (a new name, new metadata)
+/// writes the user and leaves the address rows; one that changes them still replaces them, also
+/// when a later delivery of the same batch changes them back.
+fn an_update_that_keeps_the_addresses_does_not_rewrite_them(db: TestDatabase) {
+    let database = db.connect().expect("database");
+    let mut conn = database.get().expect("connection");
+    let created = user(
+        "user.created",
+        "user_keep",
+        Some("keep@example.com"),
+        "A",
+        10,
+    );
+    assert_eq!(deliver(&mut conn, "msg_k1", &created), Outcome::Applied);
+    count_address_deletes(&mut conn, database.backend());
+
+    let renamed = user(
+        "user.updated",
+        "user_keep",
+        Some("keep@example.com"),
+        "B",
+        11,
+    );
+    assert_eq!(deliver(&mut conn, "msg_k2", &renamed), Outcome::Applied);
+    let renamed_again = user(
+        "user.updated",
+        "user_keep",
+        Some("keep@example.com"),
+        "C",
+        12,
+    );
+    let other = user(
+        "user.created",
+        "user_other",
+        Some("other@example.com"),
+        "O",
+        12,
+    );
+    assert_eq!(
+        deliver_batch(
+            &mut conn,
+            &ids(&["msg_k3", "msg_k4"]),
+            &[other, renamed_again]
+        ),
+        [Outcome::Applied, Outcome::Applied]
+    );
+    assert_eq!(address_deletes(&mut conn), 0, "no address was rewritten");
+    assert_eq!(first_name(&mut conn, "user_keep").as_deref(), Some("C"));
+
+    let moved = user(
+        "user.updated",
+        "user_keep",
+        Some("moved@example.com"),
+        "D",
+        13,
+    );
+    let back = user(
+        "user.updated",
+        "user_keep",
+        Some("keep@example.com"),
+        "E",
+        14,
+    );
+    assert_eq!(
+        deliver_batch(&mut conn, &ids(&["msg_k5", "msg_k6"]), &[moved, back]),
+        [Outcome::Applied, Outcome::Applied]
+    );
+    assert_eq!(
+        address_deletes(&mut conn),
+        2,
+        "both changes replaced the address"
+    );
+    assert_eq!(
+        user_email(&mut conn, "user_keep").as_deref(),
+        Some("keep@example.com")
+    );
+    let held: Vec<String> = clerk_sync_persistence::schema::user_email_addresses::table
+        .inner_join(users::table)
+        .filter(users::clerk_id.eq("user_keep"))
+        .select(clerk_sync_persistence::schema::user_email_addresses::email_address)
+        .load(&mut conn)
+        .expect("the addresses");
+    assert_eq!(held, ["keep@example.com"]);
+}
+
+fn first_name(conn: &mut DbConnection, clerk_id: &str) -> Option<String> {
+    users::table
+        .filter(users::clerk_id.eq(clerk_id))
+        .select(users::first_name)
+        .first::<Option<String>>(conn)
+        .expect("the user")
 }
