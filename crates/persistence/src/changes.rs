@@ -19,7 +19,7 @@ use clerk_sync_domain::{
 use crate::insert_buffer::InsertBuffer;
 use crate::row_cache::RowCache;
 use crate::tombstones::TombstoneKind;
-use crate::users::ContactsWrite;
+use crate::users::{Contacts, ContactsWrite};
 use crate::{LockKey, StoreError, memberships, organizations, tombstones, users};
 
 /// What applying one object version (or deletion) did to the mirror.
@@ -108,9 +108,11 @@ pub(crate) fn upsert_user(
         UserTarget::Merge { from, into } => vec![from, into],
     };
     touched.extend(write.release_email_from);
-    // Read before the write below makes the cache forget the row's addresses.
-    let contacts = match write.target {
-        UserTarget::Update(id) | UserTarget::Link(id) if cache.holds_contacts(id, user) => {
+    // The version's addresses and numbers, next to what the row holds: asked before
+    // `writing_user` below makes the cache forget them.
+    let contacts = Contacts::of(user);
+    let contacts_write = match write.target {
+        UserTarget::Update(id) | UserTarget::Link(id) if cache.holds_contacts(id, &contacts) => {
             ContactsWrite::Unchanged
         }
         _ => ContactsWrite::Replace,
@@ -132,13 +134,13 @@ pub(crate) fn upsert_user(
             return Ok(Change::Created);
         }
         UserTarget::Update(id) | UserTarget::Link(id) => {
-            users::write_version(conn, id, user, email, now, contacts)?;
-            cache.wrote_contacts(id, user);
+            users::write_version(conn, id, user, email, now, contacts_write)?;
+            cache.wrote_contacts(id, contacts);
         }
         UserTarget::Merge { from, into } => {
             users::merge(conn, from, into)?;
             users::write_version(conn, into, user, email, now, ContactsWrite::Replace)?;
-            cache.wrote_contacts(into, user);
+            cache.wrote_contacts(into, contacts);
         }
     }
     Ok(Change::Updated)

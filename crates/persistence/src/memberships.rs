@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use crate::organizations::OrganizationRow;
 use crate::schema::{organization_memberships as memberships, organizations, users};
-use crate::users::UserRow;
+use crate::users::UserModelRow;
 use crate::{DbConnection, JsonText, StoreError};
 
 pub(crate) fn stored(row: (i64, String, i64)) -> Result<StoredMembership, StoreError> {
@@ -179,11 +179,11 @@ pub fn members_of(
     conn: &mut DbConnection,
     organization: OrganizationId,
 ) -> Result<Vec<Member>, StoreError> {
-    let rows: Vec<(UserRow, String)> = memberships::table
+    let rows: Vec<(UserModelRow, String)> = memberships::table
         .inner_join(users::table)
         .filter(memberships::organization_id.eq(organization.0))
         .order(users::id.asc())
-        .select((UserRow::as_select(), memberships::role))
+        .select((UserModelRow::as_select(), memberships::role))
         .load(conn)?;
     rows.into_iter()
         .map(|(user, role)| {

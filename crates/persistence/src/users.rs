@@ -64,34 +64,11 @@ pub struct UserRow {
     pub clerk_created_at: Option<i64>,
 }
 
-impl TryFrom<UserRow> for User {
-    type Error = StoreError;
-
-    fn try_from(row: UserRow) -> Result<Self, StoreError> {
-        UserModelRow {
-            id: row.id,
-            clerk_id: row.clerk_id,
-            email: row.email,
-            first_name: row.first_name,
-            last_name: row.last_name,
-            image_url: row.image_url,
-            is_staff: row.is_staff,
-            is_active: row.is_active,
-            banned: row.banned,
-            username: row.username,
-            phone_number: row.phone_number,
-            public_metadata: row.public_metadata,
-            unsafe_metadata: row.unsafe_metadata,
-        }
-        .try_into()
-    }
-}
-
 /// The columns of a `users` row that [`User`] holds: what a caller's lookup reads (not the
 /// private metadata, timestamps and flags the model does not answer).
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = users)]
-struct UserModelRow {
+pub(crate) struct UserModelRow {
     id: i64,
     clerk_id: Option<String>,
     email: Option<String>,

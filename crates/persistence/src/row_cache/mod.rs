@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 
 use clerk_sync_domain::{
     ClerkMembershipId, ClerkOrgId, ClerkUserId, EmailAddress, MembershipId, OrganizationId,
-    StoredMembership, StoredOrganization, StoredUser, UserId, UserSnapshot,
+    StoredMembership, StoredOrganization, StoredUser, UserId,
 };
 
 use crate::insert_buffer::InsertBuffer;
@@ -195,16 +195,14 @@ impl RowCache {
         }
     }
 
-    /// Whether user row `id` is known to hold exactly the addresses and numbers of `user`.
-    pub(crate) fn holds_contacts(&self, id: UserId, user: &UserSnapshot) -> bool {
-        self.contacts
-            .get(&id)
-            .is_some_and(|held| *held == Contacts::of(user))
+    /// Whether user row `id` is known to hold exactly `contacts`.
+    pub(crate) fn holds_contacts(&self, id: UserId, contacts: &Contacts) -> bool {
+        self.contacts.get(&id) == Some(contacts)
     }
 
-    /// User row `id` now holds the addresses and numbers of `user`.
-    pub(crate) fn wrote_contacts(&mut self, id: UserId, user: &UserSnapshot) {
-        self.contacts.insert(id, Contacts::of(user));
+    /// User row `id` now holds `contacts`.
+    pub(crate) fn wrote_contacts(&mut self, id: UserId, contacts: Contacts) {
+        self.contacts.insert(id, contacts);
     }
 
     /// A user row is about to be deleted (its memberships go with it) and its id tombstoned.
