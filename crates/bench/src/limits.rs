@@ -35,7 +35,8 @@ SELECT "users"."id", "users"."clerk_id", "users"."email", "users"."first_name", 
 
 /// The transaction of one `user.updated` delivery (`process_delivery`, a batch of one),
 /// statement for statement as the server sends it (captured with `log_statement = 'all'` during
-/// this benchmark's delivery run): the advisory locks of its keys, the message-id lookup, the
+/// this benchmark's delivery run): generic plans (sent with the server's BEGIN), the advisory
+/// locks of its keys, the message-id lookup, the
 /// preloads of the sync rules (the user's addresses and numbers among them), the user's update
 /// with every mirrored column (its `clerk_object`, `:object`, the user as the delivery carries
 /// it; its addresses are as stored, so they are not rewritten), the webhook log entry, then the
@@ -44,6 +45,7 @@ SELECT "users"."id", "users"."clerk_id", "users"."email", "users"."first_name", 
 const DELIVERY_SQL: &str = r#"\set i random(0, :users - 1)
 \set n random(1, 9000000000000000)
 BEGIN;
+SET LOCAL plan_cache_mode = force_generic_plan;
 SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(ARRAY['email' || chr(58) || 'bench' || (:i)::text || '@example.com', 'msg' || chr(58) || 'msg_pgbench_' || (:client_id)::text || '_' || (:n)::text, 'user_bench' || (:i)::text]::text[]) AS key;
 SELECT "webhook_events"."outcome" FROM "webhook_events" WHERE ("webhook_events"."svix_id" = 'msg_pgbench_' || (:client_id)::text || '_' || (:n)::text) LIMIT 1;
 SELECT "tombstones"."clerk_id" FROM "tombstones" WHERE ("tombstones"."clerk_id" = ANY(ARRAY['user_bench' || (:i)::text]));

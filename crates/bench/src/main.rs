@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, ensure};
 use clap::{Parser, ValueEnum};
 use clerk_sync_persistence::{
-    ConnectionManager, DatabaseUrl, PostgresOptions, SqliteOptions, SqliteSynchronous,
+    ConnectionManager, DatabaseUrl, DbConnection, PostgresOptions, SqliteOptions, SqliteSynchronous,
 };
 use diesel::connection::SimpleConnection;
 
@@ -64,6 +64,9 @@ struct Args {
     /// The server's `[database] pool_size` (default: the server's own default).
     #[arg(long)]
     pool_size: Option<u32>,
+    /// The server's `[webhooks] postgres_writers` (default: the server's own default).
+    #[arg(long)]
+    postgres_writers: Option<usize>,
     /// The most pgbench clients (PostgreSQL's `max_connections` is shared).
     #[arg(long, default_value_t = 64)]
     pgbench_max_clients: usize,
@@ -189,12 +192,19 @@ impl Bench {
         if let Some(size) = self.args.pool_size {
             database_settings.push(format!("pool_size = {size}"));
         }
+        let webhooks_settings = self
+            .args
+            .postgres_writers
+            .iter()
+            .map(|writers| format!("postgres_writers = {writers}"))
+            .collect();
         ServerConfig {
             binary: self.binary.clone(),
             dir: self.dir.clone(),
             database_url,
             public_key: self.public_key.clone(),
             database_settings,
+            webhooks_settings,
         }
     }
 
@@ -311,7 +321,7 @@ impl Bench {
 
     fn postgres_in(&self, url: &str) -> anyhow::Result<Vec<Row>> {
         let deliveries = Arc::new(Deliveries::new(self.args.users)?);
-        let mut rows = self.load_server("PostgreSQL", url, &deliveries)?;
+        let mut rows = self.load_server(POSTGRES, url, &deliveries)?;
         let scripts = limits::write_scripts(&self.dir)?;
         let naive_script = naive::write_script(&self.dir)?;
         let (_, _, payload) = deliveries.next();
@@ -320,13 +330,7 @@ impl Bench {
             .iter()
             .any(|row| row.endpoint == report::Endpoint::Delivery)
         {
-            let mut conn = ConnectionManager::new(
-                DatabaseUrl::parse(url)?,
-                SqliteOptions::default(),
-                PostgresOptions::default(),
-            )
-            .open()?;
-            naive::create_and_seed(&mut conn, self.args.users, &image)?;
+            naive::create_and_seed(&mut open_postgres(url)?, self.args.users, &image)?;
         }
         // The user as the delivery carries it: what the server stores as its `clerk_object`.
         let object = serde_json::from_str::<serde_json::Value>(&payload)?["data"].to_string();
@@ -414,6 +418,14 @@ impl Bench {
             "{backend}: seeded at {:.0} users/s (32 connections)",
             seeding.rate()
         );
+        if backend == POSTGRES {
+            // As autovacuum would soon after a bulk load (this machine's PostgreSQL runs
+            // without it), and as pgbench does after its own: without statistics the planner
+            // takes the freshly filled tables for empty and scans them whole.
+            open_postgres(url)?
+                .batch_execute("VACUUM ANALYZE")
+                .context("VACUUM ANALYZE after seeding")?;
+        }
         deliveries.switch_to_updates();
         deliveries.check()?;
         let duration = Stop::After(Duration::from_secs(self.args.duration));
@@ -490,6 +502,19 @@ fn image_url(deliveries: &Deliveries) -> anyhow::Result<String> {
             .unwrap_or_default()
             .to_owned(),
     )
+}
+
+/// The name `load_server` knows PostgreSQL by.
+const POSTGRES: &str = "PostgreSQL";
+
+/// A connection to the PostgreSQL database at `url`.
+fn open_postgres(url: &str) -> anyhow::Result<DbConnection> {
+    Ok(ConnectionManager::new(
+        DatabaseUrl::parse(url)?,
+        SqliteOptions::default(),
+        PostgresOptions::default(),
+    )
+    .open()?)
 }
 
 fn sqlite_url(path: &Path) -> String {

@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub public_key: String,
     /// `[database]` settings for the overlay (`pool_size = 8`, …), TOML lines.
     pub database_settings: Vec<String>,
+    /// `[webhooks]` settings for the overlay (`postgres_writers = 2`), TOML lines.
+    pub webhooks_settings: Vec<String>,
 }
 
 /// A running server; killed on drop.
@@ -46,7 +48,11 @@ impl Server {
         std::fs::create_dir_all(config.dir.join("config"))?;
         std::fs::write(
             &overlay,
-            format!("[database]\n{}\n", config.database_settings.join("\n")),
+            format!(
+                "[database]\n{}\n[webhooks]\n{}\n",
+                config.database_settings.join("\n"),
+                config.webhooks_settings.join("\n")
+            ),
         )?;
         let started = Instant::now();
         let mut child = Command::new(&config.binary)
