@@ -124,20 +124,20 @@ pub(crate) fn upsert_user(
         db.insert_user(user, email, now)?;
         return Ok(Change::Created);
     }
-    let conn = db.conn()?;
     if let (Some(holder), Some(email)) = (write.release_email_from, email) {
-        users::release_email(conn, holder, email, now)?;
+        users::release_email(db.conn()?, holder, email, now)?;
     }
     match write.target {
         UserTarget::Insert => {
-            users::insert_version(conn, user, email, now)?;
+            users::insert_version(db.conn()?, user, email, now)?;
             return Ok(Change::Created);
         }
         UserTarget::Update(id) | UserTarget::Link(id) => {
-            users::write_version(conn, id, user, email, now, contacts_write)?;
+            db.write_user(id, user, email, now, contacts_write)?;
             cache.wrote_contacts(id, contacts);
         }
         UserTarget::Merge { from, into } => {
+            let conn = db.conn()?;
             users::merge(conn, from, into)?;
             users::write_version(conn, into, user, email, now, ContactsWrite::Replace)?;
             cache.wrote_contacts(into, contacts);

@@ -4,6 +4,8 @@
 //! them fails. The change itself is made by the per-object functions of `changes`, which a
 //! resync uses too.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use clerk_sync_domain::{ClerkEvent, EventEnvelope, Outcome, UserId};
 use diesel::Connection;
@@ -181,35 +183,66 @@ fn apply_batch(
     isolation: Isolation,
 ) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
     let ids: Vec<&str> = batch.iter().map(|item| item.delivery.svix_id).collect();
-    let mut recorded = webhook_events::recorded_outcomes(conn, &ids)?;
+    let mut answers = Answers {
+        recorded: webhook_events::recorded_outcomes(conn, &ids)?,
+        results: Vec::with_capacity(batch.len()),
+    };
     let mut cache = RowCache::default();
     preload(conn, &mut cache, batch)?;
-    let savepoints = isolation == Isolation::Savepoints && batch.len() > 1;
-    let mut log = LogWriter::new(isolation == Isolation::Together);
-    let mut results = Vec::with_capacity(batch.len());
-    for item in batch {
-        let svix_id = item.delivery.svix_id;
-        let previous = recorded.get(svix_id).copied();
-        let result = if savepoints {
-            in_savepoint(conn, &mut cache, |conn, cache| {
-                process_one(conn, cache, &mut log, item, previous)
-            })
-        } else {
-            process_one(conn, &mut cache, &mut log, item, previous)
-        };
-        match result {
-            Ok(outcome) => {
-                if outcome != Outcome::Duplicate {
-                    recorded.insert(svix_id.to_owned(), outcome);
-                }
-                results.push(Ok(outcome));
+    match isolation {
+        // The writes are held back and written together: the batch's new versions of stored
+        // users in one UPDATE, its new rows and log entries in multi-row INSERTs.
+        Isolation::Together => InsertBuffer::batch(conn, |db| {
+            let mut log = LogWriter::new(true);
+            for item in batch {
+                let previous = answers.previous(item);
+                let outcome = process_one(db, &mut cache, &mut log, item, previous)?;
+                answers.answer(item, Ok(outcome));
             }
-            Err(err) if savepoints => results.push(Err(err)),
-            Err(err) => return Err(err),
+            log.flush(db.conn()?)
+        })?,
+        Isolation::Savepoints => {
+            let mut log = LogWriter::new(false);
+            for item in batch {
+                let previous = answers.previous(item);
+                let mut one = |conn: &mut DbConnection, cache: &mut RowCache| {
+                    let db = &mut InsertBuffer::immediate(conn);
+                    process_one(db, cache, &mut log, item, previous)
+                };
+                // A batch of one needs no savepoint: its failure is the transaction's.
+                let result = if batch.len() == 1 {
+                    Ok(one(conn, &mut cache)?)
+                } else {
+                    in_savepoint(conn, &mut cache, one)
+                };
+                answers.answer(item, result);
+            }
         }
     }
-    log.flush(conn)?;
-    Ok(results)
+    Ok(answers.results)
+}
+
+/// A batch's answers so far, and the outcome the log holds for each message id.
+struct Answers {
+    recorded: HashMap<String, Outcome>,
+    results: Vec<Result<Outcome, StoreError>>,
+}
+
+impl Answers {
+    /// What the log recorded for `item`'s message id before it.
+    fn previous(&self, item: &BatchedDelivery<'_>) -> Option<Outcome> {
+        self.recorded.get(item.delivery.svix_id).copied()
+    }
+
+    fn answer(&mut self, item: &BatchedDelivery<'_>, result: Result<Outcome, StoreError>) {
+        if let Ok(outcome) = result
+            && outcome != Outcome::Duplicate
+        {
+            self.recorded
+                .insert(item.delivery.svix_id.to_owned(), outcome);
+        }
+        self.results.push(result);
+    }
 }
 
 /// Writes a batch's new webhook-log entries: at once, or held back and written in one INSERT.
@@ -229,14 +262,14 @@ impl<'a> LogWriter<'a> {
     /// Logs a message id's first outcome.
     fn insert(
         &mut self,
-        conn: &mut DbConnection,
+        db: &mut InsertBuffer<'_>,
         entry: webhook_events::NewEntry<'a>,
     ) -> Result<(), StoreError> {
         if self.deferred {
             self.pending.push(entry);
             Ok(())
         } else {
-            webhook_events::insert_entries(conn, &[entry])
+            webhook_events::insert_entries(db.conn()?, &[entry])
         }
     }
 
@@ -291,7 +324,7 @@ fn in_savepoint<T>(
 /// One delivery of a batch, inside its transaction: `previous` is what the log recorded for its
 /// message id before it.
 fn process_one<'a>(
-    conn: &mut DbConnection,
+    db: &mut InsertBuffer<'_>,
     cache: &mut RowCache,
     log: &mut LogWriter<'a>,
     item: &BatchedDelivery<'a>,
@@ -299,20 +332,20 @@ fn process_one<'a>(
 ) -> Result<Outcome, StoreError> {
     let delivery = &item.delivery;
     if previous.is_some_and(|outcome| outcome != Outcome::Rejected) {
+        let conn = db.conn()?;
         log.written(conn, delivery.svix_id)?;
         webhook_events::record_repeat(conn, delivery)?;
         return Ok(Outcome::Duplicate);
     }
     let (outcome, error) = match item.work {
         DeliveryWork::Apply(envelope) => {
-            let db = &mut InsertBuffer::immediate(conn);
             (apply_with(db, cache, envelope, delivery.received_at)?, None)
         }
         DeliveryWork::Reject(reason) => (Outcome::Rejected, Some(reason)),
     };
     match previous {
         None => log.insert(
-            conn,
+            db,
             webhook_events::NewEntry {
                 delivery: *delivery,
                 outcome,
@@ -320,6 +353,7 @@ fn process_one<'a>(
             },
         )?,
         Some(_) => {
+            let conn = db.conn()?;
             log.written(conn, delivery.svix_id)?;
             webhook_events::record_retry(conn, delivery, outcome, error)?;
         }

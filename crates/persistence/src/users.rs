@@ -464,6 +464,113 @@ pub(crate) fn write_version(
     }
 }
 
+/// A user version held back to be written over its stored row with others: see
+/// [`write_versions`].
+pub(crate) struct HeldVersion {
+    pub(crate) id: UserId,
+    pub(crate) user: UserSnapshot,
+    pub(crate) email: Option<EmailAddress>,
+    pub(crate) now: NaiveDateTime,
+    pub(crate) contacts: ContactsWrite,
+}
+
+/// Overwrites the Clerk-owned columns of many rows, each id at most once, as
+/// [`write_version`] does one: on PostgreSQL in one statement, on SQLite (whose statements cost
+/// no round trip) one after the other.
+///
+/// # Errors
+/// [`StoreError::LinkRaced`] when a row has meanwhile been linked to another Clerk user.
+pub(crate) fn write_versions(
+    conn: &mut DbConnection,
+    versions: &[HeldVersion],
+) -> Result<(), StoreError> {
+    let pg = match conn {
+        DbConnection::Postgres(pg) if versions.len() > 1 => pg,
+        _ => {
+            for held in versions {
+                let email = held.email.as_ref();
+                write_version(conn, held.id, &held.user, email, held.now, held.contacts)?;
+            }
+            return Ok(());
+        }
+    };
+    let written = update_many(pg, versions)?;
+    if written != versions.len() {
+        return Err(StoreError::LinkRaced);
+    }
+    for held in versions {
+        if held.contacts == ContactsWrite::Replace {
+            replace_contacts(conn, held.id, &held.user)?;
+        }
+    }
+    Ok(())
+}
+
+/// The one UPDATE of [`write_versions`] on PostgreSQL: the versions' columns bound as arrays,
+/// one per column, joined to the rows by id. A row linked to another Clerk user is left
+/// alone, and not counted.
+fn update_many(pg: &mut PgConnection, versions: &[HeldVersion]) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
+
+    const UPDATE_MANY: &str = "UPDATE users AS u SET clerk_id = v.clerk_id, email = v.email, \
+        first_name = v.first_name, last_name = v.last_name, image_url = v.image_url, \
+        external_id = v.external_id, banned = v.banned, username = v.username, \
+        phone_number = v.phone_number, public_metadata = v.public_metadata::jsonb, \
+        private_metadata = v.private_metadata::jsonb, \
+        unsafe_metadata = v.unsafe_metadata::jsonb, locked = v.locked, \
+        two_factor_enabled = v.two_factor_enabled, last_sign_in_at = v.last_sign_in_at, \
+        last_active_at = v.last_active_at, clerk_created_at = v.clerk_created_at, \
+        clerk_object = v.clerk_object::jsonb, clerk_updated_at = v.clerk_updated_at, \
+        updated_at = v.updated_at \
+        FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+        $7::text[], $8::bool[], $9::text[], $10::text[], $11::text[], $12::text[], \
+        $13::text[], $14::bool[], $15::bool[], $16::int8[], $17::int8[], $18::int8[], \
+        $19::text[], $20::int8[], $21::timestamp[]) AS v(id, clerk_id, email, first_name, \
+        last_name, image_url, external_id, banned, username, phone_number, public_metadata, \
+        private_metadata, unsafe_metadata, locked, two_factor_enabled, last_sign_in_at, \
+        last_active_at, clerk_created_at, clerk_object, clerk_updated_at, updated_at) \
+        WHERE u.id = v.id AND (u.clerk_id IS NULL OR u.clerk_id = v.clerk_id)";
+
+    let rows: Vec<ClerkFields<'_>> = versions
+        .iter()
+        .map(|held| ClerkFields::version(&held.user, held.email.as_ref(), held.now))
+        .collect();
+    let ids: Vec<i64> = versions.iter().map(|held| held.id.0).collect();
+    diesel::sql_query(UPDATE_MANY)
+        .bind::<Array<BigInt>, _>(ids)
+        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.clerk_id))
+        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.email))
+        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.first_name))
+        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.last_name))
+        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.image_url))
+        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.external_id))
+        .bind::<Array<Bool>, _>(column(&rows, |row| row.banned))
+        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.username))
+        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.phone_number))
+        .bind::<Array<Text>, _>(column(&rows, |row| row.public_metadata.0.as_str()))
+        .bind::<Array<Text>, _>(column(&rows, |row| row.private_metadata.0.as_str()))
+        .bind::<Array<Text>, _>(column(&rows, |row| row.unsafe_metadata.0.as_str()))
+        .bind::<Array<Bool>, _>(column(&rows, |row| row.locked))
+        .bind::<Array<Bool>, _>(column(&rows, |row| row.two_factor_enabled))
+        .bind::<Array<Nullable<BigInt>>, _>(column(&rows, |row| row.last_sign_in_at))
+        .bind::<Array<Nullable<BigInt>>, _>(column(&rows, |row| row.last_active_at))
+        .bind::<Array<Nullable<BigInt>>, _>(column(&rows, |row| row.clerk_created_at))
+        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| {
+            row.clerk_object.as_ref().map(|json| json.0.as_str())
+        }))
+        .bind::<Array<Nullable<BigInt>>, _>(column(&rows, |row| row.clerk_updated_at))
+        .bind::<Array<Timestamp>, _>(column(&rows, |row| row.updated_at))
+        .execute(pg)
+}
+
+/// One column of `rows`, as an array to bind.
+fn column<'r, 'v, T>(
+    rows: &'r [ClerkFields<'v>],
+    pick: impl FnMut(&'r ClerkFields<'v>) -> T,
+) -> Vec<T> {
+    rows.iter().map(pick).collect()
+}
+
 /// Moves `from`'s memberships to `into` and deletes `from`.
 pub(crate) fn merge(conn: &mut DbConnection, from: UserId, into: UserId) -> Result<(), StoreError> {
     diesel::update(

@@ -353,3 +353,91 @@ fn first_name(conn: &mut DbConnection, clerk_id: &str) -> Option<String> {
         .first::<Option<String>>(conn)
         .expect("the user")
 }
+
+/// On PostgreSQL a batch writes its new versions of stored users in one UPDATE (a second
+/// version of the same user in the batch writes the held ones first, so the later version
+/// wins), where each delivery once sent its own, planned anew every time.
+#[test]
+fn a_batch_updates_its_users_in_one_statement_on_postgres() {
+    let Some(db) = TestDatabase::postgres().expect("a test database") else {
+        return;
+    };
+    let database = db.connect().expect("database");
+    let mut conn = database.get().expect("connection");
+    let names = ["user_one", "user_two", "user_three"];
+    let created: Vec<Value> = names
+        .iter()
+        .map(|id| user("user.created", id, None, "A", 10))
+        .collect();
+    assert_eq!(
+        deliver_batch(&mut conn, &ids(&["msg_c1", "msg_c2", "msg_c3"]), &created),
+        [Outcome::Applied; 3]
+    );
+    conn.batch_execute(
+        "CREATE TABLE user_updates (n INTEGER); \
+         CREATE FUNCTION count_updates() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         INSERT INTO user_updates VALUES (1); RETURN NULL; END $$; \
+         CREATE TRIGGER count_updates AFTER UPDATE ON users FOR EACH STATEMENT \
+         EXECUTE FUNCTION count_updates();",
+    )
+    .expect("the trigger");
+
+    let updates = [
+        user("user.updated", "user_one", None, "B", 11),
+        user("user.updated", "user_two", None, "B", 11),
+        user("user.updated", "user_one", None, "C", 12),
+        user("user.updated", "user_three", None, "B", 11),
+    ];
+    assert_eq!(
+        deliver_batch(
+            &mut conn,
+            &ids(&["msg_u1", "msg_u2", "msg_u3", "msg_u4"]),
+            &updates
+        ),
+        [Outcome::Applied; 4]
+    );
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let statements = diesel::sql_query("SELECT COUNT(*) AS n FROM user_updates")
+        .get_result::<Count>(&mut conn)
+        .expect("the count")
+        .n;
+    assert_eq!(
+        statements, 2,
+        "two UPDATEs for four versions: user_one's second version writes the first two"
+    );
+    let stored: Vec<Option<String>> = names.iter().map(|id| first_name(&mut conn, id)).collect();
+    assert_eq!(
+        stored,
+        [Some("C".into()), Some("B".into()), Some("B".into())]
+    );
+}
+
+/// A write transaction plans its statements generically on PostgreSQL, and only it: the
+/// setting ends with the transaction.
+#[test]
+fn write_transactions_use_generic_plans_on_postgres() {
+    let Some(db) = TestDatabase::postgres().expect("a test database") else {
+        return;
+    };
+    let database = db.connect().expect("database");
+    let mut conn = database.get().expect("connection");
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        plan_cache_mode: String,
+    }
+    let mode = |conn: &mut DbConnection| {
+        diesel::sql_query("SHOW plan_cache_mode")
+            .get_result::<Setting>(conn)
+            .expect("the setting")
+            .plan_cache_mode
+    };
+    let inside = clerk_sync_persistence::write_transaction(&mut conn, &[], |conn| Ok(mode(conn)))
+        .expect("the transaction");
+    assert_eq!(inside, "force_generic_plan");
+    assert_eq!(mode(&mut conn), "auto");
+}
