@@ -55,7 +55,7 @@ impl Default for GroupCommitOptions {
         Self {
             max_batch: 64,
             max_wait: Duration::from_millis(2),
-            postgres_writers: 4,
+            postgres_writers: 2,
             queue_capacity: 1024,
         }
     }
