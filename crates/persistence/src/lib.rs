@@ -12,6 +12,7 @@ mod lock_key;
 pub mod memberships;
 pub mod organizations;
 mod postgres_schema;
+mod prepared;
 pub mod replay;
 pub mod resync;
 mod row_cache;

@@ -15,10 +15,10 @@
 
 use std::time::Duration;
 
+use diesel::Connection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
-use diesel::sql_types::{Array, Text};
-use diesel::{Connection, RunQueryDsl};
 
+use crate::prepared::{ArrayBind, Prepared};
 use crate::{DbConnection, LockKey, StoreError};
 
 /// How a write transaction begins on PostgreSQL: see [`begin`].
@@ -123,10 +123,11 @@ fn begin(conn: &mut DbConnection, keys: &[&str]) -> Result<(), StoreError> {
             // One statement for all keys (a batch may name thousands). `unnest` yields the
             // keys in array order, which is sorted, so every transaction takes its locks in the
             // same global order and two of them never wait on each other in a cycle.
-            let locked = diesel::sql_query(
-                "SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest($1::text[]) AS key",
+            let locked = Prepared::new(
+                "SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(",
+                vec![ArrayBind::Text(keys.iter().copied().map(Some).collect())],
+                ") AS key",
             )
-            .bind::<Array<Text>, _>(keys)
             .execute(pg);
             if let Err(err) = locked {
                 if let Err(rollback) = AnsiTransactionManager::rollback_transaction(pg) {

@@ -9,6 +9,7 @@ use clerk_sync_domain::{
 };
 use diesel::prelude::*;
 
+use crate::prepared::{ArrayBind, Prepared};
 use crate::schema::{organization_memberships, user_email_addresses, user_phone_numbers, users};
 use crate::{DbConnection, JsonText, StoreError};
 
@@ -510,9 +511,7 @@ pub(crate) fn write_versions(
 /// one per column, joined to the rows by id. A row linked to another Clerk user is left
 /// alone, and not counted.
 fn update_many(pg: &mut PgConnection, versions: &[HeldVersion]) -> QueryResult<usize> {
-    use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
-
-    const UPDATE_MANY: &str = "UPDATE users AS u SET clerk_id = v.clerk_id, email = v.email, \
+    const HEAD: &str = "UPDATE users AS u SET clerk_id = v.clerk_id, email = v.email, \
         first_name = v.first_name, last_name = v.last_name, image_url = v.image_url, \
         external_id = v.external_id, banned = v.banned, username = v.username, \
         phone_number = v.phone_number, public_metadata = v.public_metadata::jsonb, \
@@ -521,54 +520,56 @@ fn update_many(pg: &mut PgConnection, versions: &[HeldVersion]) -> QueryResult<u
         two_factor_enabled = v.two_factor_enabled, last_sign_in_at = v.last_sign_in_at, \
         last_active_at = v.last_active_at, clerk_created_at = v.clerk_created_at, \
         clerk_object = v.clerk_object::jsonb, clerk_updated_at = v.clerk_updated_at, \
-        updated_at = v.updated_at \
-        FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-        $7::text[], $8::bool[], $9::text[], $10::text[], $11::text[], $12::text[], \
-        $13::text[], $14::bool[], $15::bool[], $16::int8[], $17::int8[], $18::int8[], \
-        $19::text[], $20::int8[], $21::timestamp[]) AS v(id, clerk_id, email, first_name, \
-        last_name, image_url, external_id, banned, username, phone_number, public_metadata, \
-        private_metadata, unsafe_metadata, locked, two_factor_enabled, last_sign_in_at, \
-        last_active_at, clerk_created_at, clerk_object, clerk_updated_at, updated_at) \
+        updated_at = v.updated_at FROM unnest(";
+    const TAIL: &str = ") AS v(id, clerk_id, email, first_name, last_name, image_url, \
+        external_id, banned, username, phone_number, public_metadata, private_metadata, \
+        unsafe_metadata, locked, two_factor_enabled, last_sign_in_at, last_active_at, \
+        clerk_created_at, clerk_object, clerk_updated_at, updated_at) \
         WHERE u.id = v.id AND (u.clerk_id IS NULL OR u.clerk_id = v.clerk_id)";
 
     let rows: Vec<ClerkFields<'_>> = versions
         .iter()
         .map(|held| ClerkFields::version(&held.user, held.email.as_ref(), held.now))
         .collect();
-    let ids: Vec<i64> = versions.iter().map(|held| held.id.0).collect();
-    diesel::sql_query(UPDATE_MANY)
-        .bind::<Array<BigInt>, _>(ids)
-        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.clerk_id))
-        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.email))
-        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.first_name))
-        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.last_name))
-        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.image_url))
-        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.external_id))
-        .bind::<Array<Bool>, _>(column(&rows, |row| row.banned))
-        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.username))
-        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| row.phone_number))
-        .bind::<Array<Text>, _>(column(&rows, |row| row.public_metadata.0.as_str()))
-        .bind::<Array<Text>, _>(column(&rows, |row| row.private_metadata.0.as_str()))
-        .bind::<Array<Text>, _>(column(&rows, |row| row.unsafe_metadata.0.as_str()))
-        .bind::<Array<Bool>, _>(column(&rows, |row| row.locked))
-        .bind::<Array<Bool>, _>(column(&rows, |row| row.two_factor_enabled))
-        .bind::<Array<Nullable<BigInt>>, _>(column(&rows, |row| row.last_sign_in_at))
-        .bind::<Array<Nullable<BigInt>>, _>(column(&rows, |row| row.last_active_at))
-        .bind::<Array<Nullable<BigInt>>, _>(column(&rows, |row| row.clerk_created_at))
-        .bind::<Array<Nullable<Text>>, _>(column(&rows, |row| {
-            row.clerk_object.as_ref().map(|json| json.0.as_str())
-        }))
-        .bind::<Array<Nullable<BigInt>>, _>(column(&rows, |row| row.clerk_updated_at))
-        .bind::<Array<Timestamp>, _>(column(&rows, |row| row.updated_at))
-        .execute(pg)
-}
-
-/// One column of `rows`, as an array to bind.
-fn column<'r, 'v, T>(
-    rows: &'r [ClerkFields<'v>],
-    pick: impl FnMut(&'r ClerkFields<'v>) -> T,
-) -> Vec<T> {
-    rows.iter().map(pick).collect()
+    let text = |pick: for<'r> fn(&'r ClerkFields<'r>) -> Option<&'r str>| {
+        ArrayBind::Text(rows.iter().map(pick).collect())
+    };
+    let json = |pick: for<'r> fn(&'r ClerkFields<'r>) -> &'r JsonText| {
+        ArrayBind::Text(rows.iter().map(|row| Some(pick(row).0.as_str())).collect())
+    };
+    let flag =
+        |pick: fn(&ClerkFields<'_>) -> bool| ArrayBind::Bool(rows.iter().map(pick).collect());
+    let millis = |pick: fn(&ClerkFields<'_>) -> Option<i64>| {
+        ArrayBind::NullableInt8(rows.iter().map(pick).collect())
+    };
+    let binds = vec![
+        ArrayBind::Int8(versions.iter().map(|held| held.id.0).collect()),
+        text(|row| row.clerk_id),
+        text(|row| row.email),
+        text(|row| row.first_name),
+        text(|row| row.last_name),
+        text(|row| row.image_url),
+        text(|row| row.external_id),
+        flag(|row| row.banned),
+        text(|row| row.username),
+        text(|row| row.phone_number),
+        json(|row| &row.public_metadata),
+        json(|row| &row.private_metadata),
+        json(|row| &row.unsafe_metadata),
+        flag(|row| row.locked),
+        flag(|row| row.two_factor_enabled),
+        millis(|row| row.last_sign_in_at),
+        millis(|row| row.last_active_at),
+        millis(|row| row.clerk_created_at),
+        ArrayBind::Text(
+            rows.iter()
+                .map(|row| row.clerk_object.as_ref().map(|json| json.0.as_str()))
+                .collect(),
+        ),
+        millis(|row| row.clerk_updated_at),
+        ArrayBind::Timestamp(rows.iter().map(|row| row.updated_at).collect()),
+    ];
+    Prepared::new(HEAD, binds, TAIL).execute(pg)
 }
 
 /// Moves `from`'s memberships to `into` and deletes `from`.

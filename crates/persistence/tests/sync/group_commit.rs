@@ -441,3 +441,51 @@ fn write_transactions_use_generic_plans_on_postgres() {
     assert_eq!(inside, "force_generic_plan");
     assert_eq!(mode(&mut conn), "auto");
 }
+
+/// On PostgreSQL the statements a batch sends once, whatever its size (its locks, its users'
+/// UPDATE), are prepared once per connection, not parsed and planned on every batch.
+#[test]
+fn a_batchs_lock_and_update_statements_are_prepared_on_postgres() {
+    let Some(db) = TestDatabase::postgres().expect("a test database") else {
+        return;
+    };
+    let database = db.connect().expect("database");
+    let mut conn = database.get().expect("connection");
+    for round in 0..3 {
+        let created = user("user.created", &format!("user_p{round}"), None, "A", 10);
+        let updates = [
+            user("user.updated", "user_p0", None, "B", 100 + 2 * round),
+            user(
+                "user.updated",
+                &format!("user_p{round}"),
+                None,
+                "C",
+                101 + 2 * round,
+            ),
+        ];
+        assert_eq!(
+            deliver(&mut conn, &format!("msg_pc{round}"), &created),
+            Outcome::Applied
+        );
+        let ids = ids(&[&format!("msg_pa{round}"), &format!("msg_pb{round}")]);
+        assert_eq!(
+            deliver_batch(&mut conn, &ids, &updates),
+            [Outcome::Applied; 2]
+        );
+    }
+    #[derive(QueryableByName)]
+    struct Statement {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        statement: String,
+    }
+    let prepared: Vec<String> = diesel::sql_query("SELECT statement FROM pg_prepared_statements")
+        .load::<Statement>(&mut conn)
+        .expect("the connection's prepared statements")
+        .into_iter()
+        .map(|row| row.statement)
+        .collect();
+    for start in ["SELECT pg_advisory_xact_lock", "UPDATE users AS u SET"] {
+        let count = prepared.iter().filter(|sql| sql.starts_with(start)).count();
+        assert_eq!(count, 1, "{start}… prepared once: {prepared:#?}");
+    }
+}
