@@ -23,7 +23,7 @@ const INSERT_CHUNK: usize = 500;
 /// Most versions in one UPDATE (21 arrays are bound, however many rows).
 const UPDATE_CHUNK: usize = 1000;
 
-/// The transaction's connection, with the inserts a batch holds back.
+/// The transaction's connection, with the inserts and user versions a batch holds back.
 pub(crate) struct InsertBuffer<'c> {
     conn: &'c mut DbConnection,
     holding: bool,

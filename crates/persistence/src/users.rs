@@ -485,15 +485,12 @@ pub(crate) fn write_versions(
     conn: &mut DbConnection,
     versions: &[HeldVersion],
 ) -> Result<(), StoreError> {
-    let pg = match conn {
-        DbConnection::Postgres(pg) if versions.len() > 1 => pg,
-        _ => {
-            for held in versions {
-                let email = held.email.as_ref();
-                write_version(conn, held.id, &held.user, email, held.now, held.contacts)?;
-            }
-            return Ok(());
+    let DbConnection::Postgres(pg) = conn else {
+        for held in versions {
+            let email = held.email.as_ref();
+            write_version(conn, held.id, &held.user, email, held.now, held.contacts)?;
         }
+        return Ok(());
     };
     let written = update_many(pg, versions)?;
     if written != versions.len() {

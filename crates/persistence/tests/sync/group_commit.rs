@@ -250,12 +250,17 @@ fn count_address_deletes(conn: &mut DbConnection, backend: Backend) {
 }
 
 fn address_deletes(conn: &mut DbConnection) -> i64 {
+    rows_in(conn, "address_deletes")
+}
+
+/// How many rows the counting table `table` holds.
+fn rows_in(conn: &mut DbConnection, table: &str) -> i64 {
     #[derive(QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    diesel::sql_query("SELECT COUNT(*) AS n FROM address_deletes")
+    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
         .get_result::<Count>(conn)
         .expect("the count")
         .n
@@ -396,15 +401,7 @@ fn a_batch_updates_its_users_in_one_statement_on_postgres() {
         ),
         [Outcome::Applied; 4]
     );
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let statements = diesel::sql_query("SELECT COUNT(*) AS n FROM user_updates")
-        .get_result::<Count>(&mut conn)
-        .expect("the count")
-        .n;
+    let statements = rows_in(&mut conn, "user_updates");
     assert_eq!(
         statements, 2,
         "two UPDATEs for four versions: user_one's second version writes the first two"
