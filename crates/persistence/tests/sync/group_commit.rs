@@ -486,3 +486,49 @@ fn a_batchs_lock_and_update_statements_are_prepared_on_postgres() {
         assert_eq!(count, 1, "{start}… prepared once: {prepared:#?}");
     }
 }
+
+/// On PostgreSQL the large values every delivery writes, the stored Clerk object and the
+/// logged payload, are compressed with lz4 (when the server has it) rather than the slower
+/// pglz.
+#[test]
+fn large_values_are_compressed_with_lz4_on_postgres() {
+    let Some(db) = TestDatabase::postgres().expect("a test database") else {
+        return;
+    };
+    let database = db.connect().expect("database");
+    let mut conn = database.get().expect("connection");
+    if conn
+        .batch_execute("BEGIN; SET LOCAL default_toast_compression = lz4; ROLLBACK")
+        .is_err()
+    {
+        eprintln!("skipped: this PostgreSQL has no lz4");
+        return;
+    }
+    // Large enough for PostgreSQL to compress the row's values (over about 2 kB).
+    let mut created = user("user.created", "user_large", None, "L", 1);
+    created["data"]["unsafe_metadata"] =
+        serde_json::json!({ "notes": "a line of notes. ".repeat(200) });
+    assert_eq!(
+        deliver_batch(&mut conn, &ids(&["msg_large"]), &[created]),
+        [Outcome::Applied]
+    );
+    #[derive(QueryableByName)]
+    struct Compressions {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        object: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        payload: Option<String>,
+    }
+    let found: Compressions = diesel::sql_query(
+        "SELECT pg_column_compression(u.clerk_object) AS object, \
+         pg_column_compression(e.payload) AS payload \
+         FROM users u, webhook_events e \
+         WHERE u.clerk_id = 'user_large' AND e.svix_id = 'msg_large'",
+    )
+    .get_result(&mut conn)
+    .expect("the compression of both values");
+    assert_eq!(
+        (found.object.as_deref(), found.payload.as_deref()),
+        (Some("lz4"), Some("lz4"))
+    );
+}
