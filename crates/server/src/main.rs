@@ -173,8 +173,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&settings.log);
-    report(match command {
+    let logs = telemetry::init(&settings.log);
+    let result = match command {
         Command::Serve => serve(&settings),
         Command::Migrate => run_migrations(&settings),
         Command::Resync(args) => clerk_sync_server::resync::run_cli(&settings, &args),
@@ -213,7 +213,10 @@ fn main() -> ExitCode {
             dev_token(&request)
         }
         Command::Dev(DevCommand::Send(args)) => dev_send(&settings, args),
-    })
+    };
+    // The log's last lines before the command's own report of how it ended.
+    drop(logs);
+    report(result)
 }
 
 fn report(result: anyhow::Result<()>) -> ExitCode {
