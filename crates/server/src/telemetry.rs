@@ -9,7 +9,7 @@
 //! waiting for the writer waits for it, as it waited for stderr before. Nothing is dropped; a
 //! process killed outright loses the lines of its last few milliseconds.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -34,6 +34,8 @@ pub fn init(settings: &LogSettings) -> LogGuard {
     let filter = EnvFilter::try_new(&settings.level).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colours for a terminal only, not for a file or a log collector.
+        .with_ansi(io::stderr().is_terminal())
         .with_writer(guard.writer());
     let result = match settings.format {
         LogFormat::Text => builder.try_init(),
